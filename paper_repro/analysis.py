@@ -1,0 +1,120 @@
+"""Measurements on networks: parameter and multiply-add counts (Table 1, Table 6) and layer
+responses (Fig. 7).
+
+Counts come from plain parameter sums and ``torch.utils.flop_counter``, not a home-made counter.
+"""
+from __future__ import annotations
+
+from typing import Iterable
+
+import torch
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+
+def num_parameters(model: nn.Module) -> int:
+    """Number of learnable parameters (BN's running statistics are buffers, not counted)."""
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.no_grad()
+def multiply_adds(model: nn.Module, input_size: tuple[int, ...] = (1, 3, 224, 224)) -> float:
+    """Multiply-adds of one forward pass of a single image, as Table 1 counts them.
+
+    ``FlopCounterMode`` counts 2 FLOPs per multiply-add of convolutions and matrix products
+    (BN, ReLU and pooling are not counted, as in the paper's figure).
+    """
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with counter:
+        model(torch.zeros(input_size))
+    model.train(was_training)
+    return counter.get_total_flops() / 2 / input_size[0]
+
+
+def count_layers(model: nn.Module) -> int:
+    """Weighted layers as the paper counts them: convolutions on the main path plus the FC layer
+    (1x1 projection shortcuts are not counted)."""
+    n = 0
+    for name, m in model.named_modules():
+        if isinstance(m, nn.Linear) or (isinstance(m, nn.Conv2d) and ".shortcut" not in name):
+            n += 1
+    return n
+
+
+def response_layers(model: nn.Module) -> list[tuple[str, nn.BatchNorm2d]]:
+    """The BN layers that follow each 3x3 convolution, in forward order.
+
+    Fig. 7 plots "the outputs of each 3x3 layer, after BN and before other nonlinearity
+    (ReLU/addition)". In our blocks convN is always followed by bnN, so the pairing is by name.
+    """
+    modules = dict(model.named_modules())
+    layers = []
+    for name, m in modules.items():
+        if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3) and ".shortcut" not in name:
+            parent, _, leaf = name.rpartition(".")
+            bn_name = (parent + "." if parent else "") + leaf.replace("conv", "bn")
+            bn = modules.get(bn_name)
+            if not isinstance(bn, nn.BatchNorm2d):
+                raise RuntimeError(f"no BN after 3x3 conv {name}")
+            layers.append((bn_name, bn))
+    return layers
+
+
+@torch.no_grad()
+def layer_responses(model: nn.Module, batches: Iterable, device: str | torch.device = "cpu",
+                    max_images: int | None = None) -> dict[str, float]:
+    """Fig. 7: the standard deviation of every 3x3 layer's response on a data set.
+
+    Forward hooks collect each BN output (after BN, before ReLU or the addition). The std is
+    taken over all images, positions and channels of the layer, accumulated exactly in float64
+    over the batches. Returns ``{bn_name: std}`` in layer order. The model runs in eval mode
+    (BN uses its running statistics, as at test time).
+    """
+    model = model.to(device).eval()
+    layers = response_layers(model)
+    sums = {name: torch.zeros(3, dtype=torch.float64) for name, _ in layers}
+
+    def hook(name):
+        def fn(_module, _inputs, out):
+            o = out.detach().double()
+            sums[name] += torch.stack([torch.tensor(float(o.numel()), dtype=torch.float64),
+                                       o.sum().cpu(), (o * o).sum().cpu()])
+        return fn
+
+    handles = [bn.register_forward_hook(hook(name)) for name, bn in layers]
+    seen = 0
+    try:
+        for x, _ in batches:
+            if max_images is not None and seen >= max_images:
+                break
+            if max_images is not None:
+                x = x[: max_images - seen]
+            model(x.to(device))
+            seen += len(x)
+    finally:
+        for h in handles:
+            h.remove()
+    out = {}
+    for name, (n, s, ss) in sums.items():
+        mean = s / n
+        out[name] = float(torch.sqrt(torch.clamp(ss / n - mean * mean, min=0.0)))
+    return out
+
+
+def architecture_table(depths: Iterable[int] = (18, 34, 50, 101, 152)) -> list[dict]:
+    """Table 1 regenerated from the code: layers, parameters and multiply-adds of each net,
+    beside the paper's multiply-adds."""
+    from .models import ARCHITECTURES, resnet
+
+    rows = []
+    for d in depths:
+        block, counts, paper_macs = ARCHITECTURES[d]
+        m = resnet(d, "B")
+        rows.append({
+            "depth": d, "block": block.__name__, "blocks_per_stage": list(counts),
+            "layers": count_layers(m), "params": num_parameters(m),
+            "multiply_adds": multiply_adds(m), "paper_multiply_adds": paper_macs,
+        })
+    return rows
