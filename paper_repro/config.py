@@ -1,0 +1,178 @@
+"""RunConfig, the one object that describes a training run, and the profiles.
+
+A profile (smoke / cpu / full) only shrinks the data and the number of iterations; the recipe
+(SGD momentum 0.9, weight decay 1e-4, batch 128, lr 0.1 divided by 10 at 50% and 75% of the
+iterations, the 110/1202 warm-up) stays the paper's (§4.2). ``full`` is the paper's schedule
+exactly: 64k iterations, milestones at 32k and 48k.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from .data import parse_dataset
+from .models import parse_model_name
+
+PROFILES_HELP = "smoke, cpu or full"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that decides a run's result. Saved as config.json in every run directory."""
+
+    model: str = "resnet20"             # a build_model name: resnet20, plain56, resnet1202, resnet50 ...
+    dataset: str = "cifar10"            # cifar10 | fashion-mnist | synthetic | imagenet:PATH
+    experiment: str = "default"         # run-store folder that groups related runs
+    iterations: int = 64000             # §4.2: stop at 64k iterations
+    batch_size: int = 128               # §4.2: mini-batch 128 (global, across all processes)
+    lr: float = 0.1                     # §4.2: start at 0.1
+    milestones: tuple[int, ...] = (32000, 48000)  # §4.2: divide by 10 at 32k and 48k
+    lr_decay: float = 0.1
+    weight_decay: float = 1e-4          # §4.2
+    momentum: float = 0.9               # §4.2
+    warmup: str = "auto"                # auto: on for CIFAR nets of depth >= 110 (§4.2); on | off
+    warmup_lr: float = 0.01             # §4.2: "we use 0.01 to warm up the training
+    warmup_until_error: float = 0.80    #        until the training error is below 80%"
+    warmup_window: int = 20             # training error = mean over the last N batches
+    split: str = "test"                 # test: train on all training images, evaluate on the test set
+                                        # (Table 6, Fig. 6); val: the seeded 45k/5k split (5k held out)
+    val_size: int = 5000
+    train_subset: int | None = None     # smaller profiles: a seeded subset of the training images
+    eval_subset: int | None = None      # ... and of the evaluation images
+    eval_interval: int = 1000           # metrics.jsonl gets a line every N iterations
+    checkpoint_interval: int = 4000     # a checkpoint every N iterations (a multiple of eval_interval)
+    seed: int = 0
+    device: str = "auto"                # auto | cpu | cuda | cuda:N
+    precision: str = "auto"             # auto | fp32 | bf16 (autocast; weights and SGD stay fp32)
+    channels_last: str = "auto"         # auto | on | off
+    compile: bool = False               # torch.compile (opt-in)
+    workers: int = 8                    # DataLoader workers, ImageNet folders only
+
+    # ---- derived
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["milestones"] = list(self.milestones)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunConfig":
+        d = dict(d)
+        if "milestones" in d:
+            d["milestones"] = tuple(d["milestones"])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def replace(self, **kw) -> "RunConfig":
+        return dataclasses.replace(self, **kw)
+
+    def hash(self) -> str:
+        """Identity of a run: every field that can change its result (not where data lives)."""
+        d = self.to_dict()
+        d.pop("experiment")
+        d.pop("checkpoint_interval")  # when checkpoints are taken does not change the numbers
+        d.pop("workers")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+    def uses_warmup(self) -> bool:
+        if self.warmup == "on":
+            return True
+        if self.warmup == "off":
+            return False
+        family, kind, depth = parse_model_name(self.model)
+        return family == "cifar" and depth >= 110  # §4.2: ResNet-110 and ResNet-1202
+
+    def validate(self) -> "RunConfig":
+        """Raise ValueError (one line, naming what is allowed) for any bad field."""
+        parse_model_name(self.model)
+        parse_dataset(self.dataset)
+        for name in ("iterations", "batch_size", "eval_interval", "checkpoint_interval", "val_size"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("lr", "warmup_lr"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0):
+                raise ValueError(f"{name} must be a number > 0, got {v!r}")
+        if not 0 < self.lr_decay <= 1:
+            raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
+        if self.weight_decay < 0 or not 0 <= self.momentum < 1:
+            raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
+        if list(self.milestones) != sorted(self.milestones) or any(m <= 0 for m in self.milestones):
+            raise ValueError(f"milestones must be increasing positive iterations, got {list(self.milestones)}")
+        for name in ("train_subset", "eval_subset"):
+            v = getattr(self, name)
+            if v is not None and (not isinstance(v, int) or v <= 0):
+                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+        choices = {"warmup": ("auto", "on", "off"), "split": ("test", "val"), "precision": ("auto", "fp32", "bf16"),
+                   "channels_last": ("auto", "on", "off")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
+            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
+        if self.checkpoint_interval % self.eval_interval:
+            raise ValueError(f"checkpoint_interval ({self.checkpoint_interval}) must be a multiple of "
+                             f"eval_interval ({self.eval_interval})")
+        return self
+
+
+def scaled_milestones(iterations: int) -> tuple[int, int]:
+    """The paper's milestones (32k and 48k of 64k: 50% and 75%) for any schedule length;
+    64000 gives exactly (32000, 48000)."""
+    return (max(1, iterations // 2), max(1, iterations * 3 // 4))
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The scale of everything: data, iterations, depths and seeds for every experiment."""
+
+    name: str
+    dataset: str
+    iterations: int
+    eval_interval: int
+    checkpoint_interval: int
+    train_subset: int | None
+    eval_subset: int | None
+    cifar_depths: tuple[int, ...]          # Fig. 6 left/middle, Table 6 (plain nets: those <= 56)
+    deep_depths: tuple[int, ...]           # Fig. 6 right (110 vs 1202)
+    deep_iterations: int                   # iterations for the deep (1202) run
+    seeds: tuple[int, ...]                 # Table 6: repeated runs of ResNet-110 (paper: 5)
+    response_images: int                   # Fig. 7: test images the layer responses are measured on
+    extra: dict = field(default_factory=dict)
+
+    def run_config(self, model: str, experiment: str, seed: int = 0, iterations: int | None = None, **kw) -> RunConfig:
+        iters = iterations or self.iterations
+        cfg = RunConfig(model=model, dataset=kw.pop("dataset", self.dataset), experiment=experiment,
+                        iterations=iters, milestones=scaled_milestones(iters),
+                        eval_interval=min(self.eval_interval, iters), train_subset=self.train_subset,
+                        eval_subset=self.eval_subset, seed=seed,
+                        checkpoint_interval=self._ckpt(iters), **kw)
+        return cfg.validate()
+
+    def _ckpt(self, iters: int) -> int:
+        e = min(self.eval_interval, iters)
+        return max(e, (min(self.checkpoint_interval, iters) // e) * e)
+
+
+PROFILES = {
+    # CI: every notebook and every depth (1202 included) exercised on a few hundred real images.
+    "smoke": Profile("smoke", "fashion-mnist", iterations=6, eval_interval=3, checkpoint_interval=3,
+                     train_subset=512, eval_subset=256, cifar_depths=(20, 32, 44, 56, 110),
+                     deep_depths=(110, 1202), deep_iterations=2, seeds=(0, 1), response_images=128),
+    # A laptop: short schedules on real Fashion-MNIST; the whole book in under half an hour on 2 cores.
+    "cpu": Profile("cpu", "fashion-mnist", iterations=500, eval_interval=50, checkpoint_interval=250,
+                   train_subset=None, eval_subset=2000, cifar_depths=(20, 32, 44, 56, 110),
+                   deep_depths=(110,), deep_iterations=500, seeds=(0, 1), response_images=2000),
+    # A GPU box: the paper's recipe exactly (§4.2).
+    "full": Profile("full", "cifar10", iterations=64000, eval_interval=400, checkpoint_interval=4000,
+                    train_subset=None, eval_subset=None, cifar_depths=(20, 32, 44, 56, 110),
+                    deep_depths=(110, 1202), deep_iterations=64000, seeds=(0, 1, 2, 3, 4), response_images=10000),
+}
+
+
+def get_profile(name: str) -> Profile:
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; allowed: {PROFILES_HELP}")
+    return PROFILES[name]

@@ -1,0 +1,315 @@
+"""Datasets and the device-resident batch loader.
+
+CIFAR-10 and Fashion-MNIST are read through torchvision's dataset classes, then kept as one
+uint8 tensor on the training device. :class:`DeviceLoader` does the paper's augmentation (§4.2:
+pad 4 pixels on each side, random 32x32 crop, random horizontal flip) on whole batches with
+tensor ops, no per-sample PIL, and iterates like a DataLoader. Its randomness is a pure function
+of (seed, epoch, batch), so a resumed run sees exactly the batches an uninterrupted run sees.
+
+ImageNet-style folders go through torchvision's ImageFolder and a DataLoader with §3.4's scale
+augmentation and 10-crop testing.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+DATASETS_HELP = "cifar10, fashion-mnist, synthetic or imagenet:PATH (an ImageFolder root with train/ and val/)"
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+class DataMissing(RuntimeError):
+    """The data set is not on disk and could not be downloaded; the message says how to get it."""
+
+
+def parse_dataset(spec: str) -> tuple[str, str | None]:
+    """``"imagenet:/data/in"`` -> ``("imagenet", "/data/in")``; raise ValueError on unknown names."""
+    spec = str(spec).strip()
+    name, _, path = spec.partition(":")
+    name = name.lower()
+    if name in ("cifar10", "fashion-mnist", "synthetic") and not path:
+        return name, None
+    if name == "imagenet" and path:
+        return name, path
+    raise ValueError(f"unknown dataset {spec!r}; allowed: {DATASETS_HELP}")
+
+
+# --------------------------------------------------------------------------- raw tensors
+@dataclass
+class TensorData:
+    """A whole image classification split as tensors: uint8 images (N, C, H, W), int64 labels."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+    classes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, index: torch.Tensor) -> "TensorData":
+        return TensorData(self.images[index], self.labels[index], self.classes)
+
+
+def _fashion_raw_folder(root: Path) -> Path:
+    return Path(root) / "FashionMNIST" / "raw"
+
+
+def ensure_fashion_mnist(root: str | os.PathLike = "data", download: bool = True) -> Path:
+    """Make torchvision's FashionMNIST layout exist under ``root``; return the raw folder.
+
+    Looks, in order, in ``root`` itself, in Debian's package ``dataset-fashion-mnist``
+    (``/usr/share/datasets/fashion-mnist``: the original gzip files, unpacked here once), then
+    asks torchvision to download the same files.
+    """
+    raw = _fashion_raw_folder(Path(root))
+    if all((raw / f).exists() for f in FASHION_FILES):
+        return raw
+    if all((DEBIAN_FASHION_MNIST / f"{f}.gz").exists() for f in FASHION_FILES):
+        raw.mkdir(parents=True, exist_ok=True)
+        for f in FASHION_FILES:
+            tmp = raw / f"{f}.tmp"
+            with gzip.open(DEBIAN_FASHION_MNIST / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, raw / f)
+        return raw
+    if download:
+        import torchvision
+
+        try:
+            torchvision.datasets.FashionMNIST(str(root), train=True, download=True)
+            torchvision.datasets.FashionMNIST(str(root), train=False, download=True)
+            return raw
+        except Exception:  # noqa: BLE001 - any download failure means "offline"
+            pass
+    raise DataMissing(
+        f"Fashion-MNIST not found in {raw} or {DEBIAN_FASHION_MNIST} and the download failed; "
+        "install it with `apt-get install dataset-fashion-mnist` (Debian) or run once with internet "
+        f"(torchvision downloads it to {raw})")
+
+
+def load_fashion_mnist(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
+    """Fashion-MNIST through torchvision, zero-padded from 28x28 to 32x32 (one channel)."""
+    import torchvision
+
+    ensure_fashion_mnist(root, download)
+    ds = torchvision.datasets.FashionMNIST(str(root), train=train, download=False)
+    images = torch.nn.functional.pad(ds.data, (2, 2, 2, 2)).unsqueeze(1).contiguous()
+    return TensorData(images, ds.targets.long(), FASHION_CLASSES)
+
+
+def load_cifar10(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
+    """CIFAR-10 through torchvision's dataset class (downloaded when online)."""
+    import torchvision
+
+    try:
+        ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download)
+    except Exception as e:  # noqa: BLE001
+        raise DataMissing(
+            f"CIFAR-10 not found in {Path(root) / 'cifar-10-batches-py'} and the download failed ({e.__class__.__name__}); "
+            f"run once with internet, or copy the python version of CIFAR-10 there") from None
+    images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
+    return TensorData(images, torch.tensor(ds.targets, dtype=torch.long), tuple(ds.classes))
+
+
+def make_synthetic(n: int = 10000, channels: int = 3, size: int = 32, num_classes: int = 10, seed: int = 0) -> TensorData:
+    """A learnable synthetic set (class-dependent pattern plus noise), for benchmarks and tests."""
+    g = torch.Generator().manual_seed(seed)
+    prototypes = torch.rand(num_classes, channels, size, size, generator=g) * 255
+    labels = torch.randint(0, num_classes, (n,), generator=g)
+    noise = torch.randn(n, channels, size, size, generator=g) * 40
+    images = (prototypes[labels] * 0.5 + 64 + noise).clamp(0, 255).to(torch.uint8)
+    return TensorData(images, labels, tuple(f"class {i}" for i in range(num_classes)))
+
+
+def load_tensor_dataset(name: str, root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
+    if name == "fashion-mnist":
+        return load_fashion_mnist(root, train, download)
+    if name == "cifar10":
+        return load_cifar10(root, train, download)
+    if name == "synthetic":
+        # the synthetic "test" set is drawn from the same distribution with another seed
+        return make_synthetic(n=10000 if train else 2000, seed=0 if train else 1)
+    raise ValueError(f"not a tensor dataset: {name!r}")
+
+
+def train_val_split(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded split of range(n) into train and val indices (45k/5k on CIFAR-10, §4.2)."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    return perm[val_size:].sort().values, perm[:val_size].sort().values
+
+
+def first_n(data: TensorData, n: int | None, seed: int) -> TensorData:
+    """A seeded random subset of n images (the smoke and cpu profiles' smaller data)."""
+    if n is None or n >= len(data):
+        return data
+    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed + 7919))
+    return data.subset(perm[:n].sort().values)
+
+
+def pixel_mean(images: torch.Tensor) -> torch.Tensor:
+    """The per-pixel mean (C, H, W) of the training images, in [0, 1] units (§4.2)."""
+    return images.double().mean(0).div(255).float()
+
+
+# --------------------------------------------------------------------------- the loader
+def _batch_generator(seed: int, epoch: int, batch: int) -> torch.Generator:
+    # Every random choice of a batch comes from a generator seeded by (seed, epoch, batch):
+    # the loader's whole state is two counters, and resuming is exact.
+    return torch.Generator().manual_seed((seed * 1_000_003 + epoch) * 1_000_003 + batch)
+
+
+def random_crop_flip(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor:
+    """Pad ``pad`` pixels on each side, take a random crop of the original size per image, and
+    flip half of the images horizontally; all on the whole batch at once (§4.2)."""
+    b, c, h, w = x.shape
+    dev = x.device
+    ox = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(dev)
+    oy = torch.randint(0, 2 * pad + 1, (b,), generator=gen).to(dev)
+    flip = (torch.rand(b, generator=gen) < 0.5).to(dev)
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
+    rows = (oy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
+    cols = (ox[:, None] + torch.arange(w, device=dev))
+    cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]  # a flip is a reversed column index
+    bi = torch.arange(b, device=dev)[:, None, None, None]
+    ci = torch.arange(c, device=dev)[None, :, None, None]
+    return padded[bi, ci, rows, cols]
+
+
+class DeviceLoader:
+    """Batches from a dataset held as one tensor on ``device``; stands in for a DataLoader.
+
+    ``train=True``: a fresh seeded permutation every epoch, the last partial batch dropped,
+    pad-4 random crop and horizontal flip. ``train=False``: the images in order, unaugmented.
+    Images are mean-subtracted (per-pixel mean of the training set, §4.2) and, where asked,
+    returned in channels_last memory format. With ``world_size > 1`` each rank returns its slice
+    of the same global batch (DistributedDataParallel).
+    """
+
+    def __init__(self, data: TensorData, batch_size: int, mean: torch.Tensor, device: str | torch.device = "cpu",
+                 train: bool = True, seed: int = 0, channels_last: bool = False, pad: int = 4,
+                 rank: int = 0, world_size: int = 1):
+        self.device = torch.device(device)
+        self.images = data.images.to(self.device)
+        self.labels = data.labels.to(self.device)
+        self.mean = mean.to(self.device)
+        self.batch_size, self.train, self.seed, self.pad = batch_size, train, seed, pad
+        self.channels_last, self.rank, self.world_size = channels_last, rank, world_size
+        self.epoch, self.position = 0, 0  # the next batch to produce
+
+    def __len__(self) -> int:
+        n = len(self.labels)
+        return n // self.batch_size if self.train else -(-n // self.batch_size)
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+
+    def _order(self) -> torch.Tensor:
+        if not self.train:
+            return torch.arange(len(self.labels))
+        return torch.randperm(len(self.labels), generator=_batch_generator(self.seed, self.epoch, -1))
+
+    def _make(self, index: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.world_size > 1:
+            index = index.tensor_split(self.world_size)[self.rank]
+        index = index.to(self.device)
+        x = self.images[index].float().div_(255).sub_(self.mean)
+        if self.train:
+            # padding the mean-subtracted image with zeros pads with the mean pixel
+            x = random_crop_flip(x, self.pad, _batch_generator(self.seed, self.epoch, batch))
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x, self.labels[index]
+
+    def __iter__(self):
+        """One epoch, from the current position; afterwards the loader points at the next epoch."""
+        order = self._order()
+        while self.position < len(self):
+            b = self.position
+            index = order[b * self.batch_size:(b + 1) * self.batch_size]
+            self.position += 1
+            yield self._make(index, b)
+        self.epoch, self.position = self.epoch + 1, 0
+
+    def forever(self):
+        """Batches across epochs without end (the training loop counts iterations, not epochs)."""
+        while True:
+            yield from self.__iter__()
+
+
+# --------------------------------------------------------------------------- ImageNet folders
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+# AlexNet-style PCA colour augmentation ("standard colour augmentation [21]", §3.4)
+_EIGVAL = torch.tensor([0.2175, 0.0188, 0.0045])
+_EIGVEC = torch.tensor([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]])
+
+
+class Lighting:
+    """PCA lighting noise of Krizhevsky et al. [21] (std 0.1), on a [0, 1] tensor image."""
+
+    def __init__(self, alphastd: float = 0.1):
+        self.alphastd = alphastd
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        alpha = torch.randn(3) * self.alphastd
+        rgb = (_EIGVEC * alpha * _EIGVAL).sum(1)
+        return img + rgb[:, None, None]
+
+
+class SubtractMean:
+    """Mean subtraction without division by a std, as the paper does (§3.4)."""
+
+    def __init__(self, mean=IMAGENET_MEAN):
+        self.mean = torch.tensor(mean)[:, None, None]
+
+    def __call__(self, img: torch.Tensor) -> torch.Tensor:
+        return img - self.mean
+
+
+def imagenet_train_transform(crop: int = 224, scale: tuple[int, int] = (256, 480)):
+    """§3.4: shorter side resized to a random size in [256, 480], a random 224 crop or its flip,
+    mean subtracted, standard colour augmentation."""
+    from torchvision.transforms import v2
+
+    return v2.Compose([
+        v2.PILToTensor(), v2.RandomResize(scale[0], scale[1] + 1, antialias=True), v2.RandomCrop(crop),
+        v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True), Lighting(), SubtractMean(),
+    ])
+
+
+def stack_crops(crops) -> torch.Tensor:
+    return torch.stack(list(crops))
+
+
+def imagenet_tencrop_transform(crop: int = 224, size: int = 256):
+    """Standard 10-crop testing [21]: the four corners and the centre, and their flips."""
+    from torchvision.transforms import v2
+
+    return v2.Compose([
+        v2.PILToTensor(), v2.Resize(size, antialias=True), v2.ToDtype(torch.float32, scale=True), SubtractMean(),
+        v2.TenCrop(crop), stack_crops,
+    ])
+
+
+def imagenet_folders(path: str | os.PathLike, crop: int = 224, scale: tuple[int, int] = (256, 480), test_size: int = 256):
+    """``path/train`` and ``path/val`` as torchvision ImageFolders with the paper's transforms."""
+    import torchvision
+
+    root = Path(path)
+    missing = [d for d in ("train", "val") if not (root / d).is_dir()]
+    if missing:
+        raise DataMissing(f"ImageNet folder {root} lacks {', '.join(missing)}/: expected {root}/train/<class>/*.JPEG "
+                          f"and {root}/val/<class>/*.JPEG (torchvision ImageFolder layout)")
+    train = torchvision.datasets.ImageFolder(str(root / "train"), imagenet_train_transform(crop, scale))
+    val = torchvision.datasets.ImageFolder(str(root / "val"), imagenet_tencrop_transform(crop, test_size))
+    return train, val
