@@ -84,6 +84,7 @@ def build_parser() -> Parser:
     t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     t.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
+    t.add_argument("--workers", type=int, default=8, help="DataLoader workers (ImageNet folders only)")
     t.add_argument("--experiment", default="cli", help="run-store folder (default cli)")
     t.add_argument("--out", default="runs", help="run store root (default runs/)")
     t.add_argument("--data-root", default="data")
@@ -113,7 +114,7 @@ def cmd_train(a) -> int:
 
     prof = get_profile(a.profile)
     kw = dict(batch_size=a.batch_size, lr=a.lr, split=a.split, warmup=a.warmup, device=a.device,
-              precision=a.precision, channels_last=a.channels_last, compile=a.compile)
+              precision=a.precision, channels_last=a.channels_last, compile=a.compile, workers=a.workers)
     if a.dataset:
         kw["dataset"] = a.dataset
     cfg = prof.run_config(a.model, a.experiment, seed=a.seed, iterations=a.iterations, **kw)

@@ -111,7 +111,7 @@ def load_cifar10(root: str | os.PathLike = "data", train: bool = True, download:
 
     try:
         ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download)
-    except Exception as e:  # noqa: BLE001
+    except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found or corrupted"; offline download
         raise DataMissing(
             f"CIFAR-10 not found in {Path(root) / 'cifar-10-batches-py'} and the download failed ({e.__class__.__name__}); "
             f"run once with internet, or copy the python version of CIFAR-10 there") from None

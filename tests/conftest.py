@@ -1,0 +1,31 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(*args, env=None, cwd=None, timeout=600):
+    """Run ``python -m paper_repro ...`` in a subprocess; return the CompletedProcess."""
+    e = dict(os.environ, PYTHONUNBUFFERED="1")
+    e.update(env or {})
+    return subprocess.run([sys.executable, "-m", "paper_repro", *map(str, args)], capture_output=True, text=True,
+                          env=e, cwd=cwd or ROOT, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli
+
+
+@pytest.fixture(scope="session")
+def data_root():
+    """The real Fashion-MNIST files in torchvision's layout (from Debian's package or a download)."""
+    from paper_repro.data import ensure_fashion_mnist
+
+    root = ROOT / "data"
+    ensure_fashion_mnist(root)
+    return root
