@@ -106,6 +106,13 @@ def build_parser() -> Parser:
     r.add_argument("--only", nargs="*", help="notebook names to execute (default: all, in order)")
     r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
     r.add_argument("--imagenet", default="", help="ImageNet folder for the ImageNet experiments (optional)")
+
+    try:  # the detection command (§4.3) lives in its own subpackage
+        from .detection.cli import add_parser as add_detect_parser
+    except ImportError:
+        pass
+    else:
+        add_detect_parser(sub)
     return p
 
 
