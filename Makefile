@@ -31,9 +31,9 @@ data: setup
 
 # Debian's headless Chromium, for the test that loads every page of the built book.
 browser:
-	@if ! command -v chromium >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  (apt-get install -y -q chromium >/dev/null 2>&1 || \
-	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null 2>&1)) || true; fi
+	@if ! command -v chromedriver >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  (apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+	   (apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium chromium-driver >/dev/null 2>&1)) || true; fi
 
 book: data
 	$(PY) -m paper_repro reproduce --profile $(PROFILE)
@@ -42,7 +42,7 @@ test: data browser
 	$(PY) -m pytest -q
 	$(PY) -m paper_repro reproduce --profile smoke
 	$(PY) -m pytest -q --nbval-lax -p no:cacheprovider book/*.ipynb
-	$(PY) -m pytest -q tests/browser_check.py --book-html _build/html
+	$(PY) -m pytest -q -p no:cacheprovider tests/site --book-html _build/html
 
 clean:
 	rm -rf _build runs figures/*.png figures/*.json book/*.ipynb

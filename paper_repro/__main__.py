@@ -173,7 +173,7 @@ def cmd_data(a) -> int:
 def cmd_reproduce(a) -> int:
     from .book import reproduce
 
-    return reproduce(a.profile, only=a.only, build=not a.no_build, imagenet=a.imagenet)
+    return reproduce(a.profile, only=a.only, build_book=not a.no_build, imagenet=a.imagenet)
 
 
 def main(argv=None) -> int:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: off when not on a terminal (papermill, CI)
 
 from . import store
 from .config import RunConfig

@@ -1,0 +1,122 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The degradation problem (Fig. 1, Fig. 6 left and middle, Table 2, Fig. 4)
+#
+# **The claim.** "With the network depth increasing, accuracy gets saturated and then degrades
+# rapidly. Unexpectedly, such degradation is not caused by overfitting, and adding more layers to
+# a suitably deep model leads to higher *training* error" (§1, Fig. 1). On CIFAR-10 (Fig. 6),
+# plain-56 has higher training and test error than plain-20, while ResNet-56 is better than
+# ResNet-20: with shortcuts, depth helps.
+#
+# Here we train plain-20/32/44/56 and ResNet-20/32/44/56 (and ResNet-110 where the profile has
+# it) with the recipe of §4.2, through the run store, and draw Fig. 6 as the paper draws it:
+# training error dashed, test error bold, per iteration.
+
+# %% tags=["parameters"]
+profile = "cpu"
+imagenet = ""  # an ImageNet-style folder (train/ and val/) to run Table 2 / Fig. 4
+
+# %%
+from IPython.display import Image, Markdown, display
+
+from paper_repro import experiments as ex
+from paper_repro import paper, plots
+from paper_repro.figures import save_figure
+
+P = ex.setup(profile)
+plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)
+runs = ex.train(P, [f"plain{d}" for d in plain_depths] + [f"resnet{d}" for d in P.cifar_depths], "cifar")
+prov = ex.provenance_of(P, runs)
+print(ex.label(prov))
+
+# %% [markdown]
+# ## Fig. 1: plain-20 against plain-56
+
+# %%
+fig1 = plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: ex.curve(runs[k]) for k in (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")})],
+                             ex.label(prov))
+png1 = save_figure(fig1, "fig1_plain20_vs_plain56", P.name, {k: ex.curve(runs[k]) for k in runs if k.startswith("plain")}, prov)
+Image(filename=png1)
+
+# %% [markdown]
+# ## Fig. 6, left and middle: plain nets against ResNets
+
+# %%
+curves = {k: ex.curve(r) for k, r in runs.items()}
+fig6 = plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), {k: v for k, v in curves.items() if k.startswith("plain")}),
+                              ("ResNet-" + "/".join(map(str, P.cifar_depths)), {k: v for k, v in curves.items() if k.startswith("resnet")})],
+                             ex.label(prov))
+png6 = save_figure(fig6, "fig6_plain_vs_resnet", P.name, curves, prov)
+Image(filename=png6)
+
+# %% [markdown]
+# ## The findings, in this run's numbers
+
+# %%
+plain_trend = ex.depth_trend(runs, "plain")
+res_trend = ex.depth_trend(runs, "resnet")
+display(Markdown("**Plain nets.** " + ex.degradation_sentence(plain_trend, "plain")))
+display(Markdown("**ResNets.** " + ex.degradation_sentence(res_trend, "resnet")))
+pairs = [ex.plain_vs_resnet(runs, d) for d in plain_depths]
+for p in pairs:
+    for k in ("plain_train", "resnet_train", "plain_eval", "resnet_eval"):
+        p[k] = 100 * p[k]
+    p["gap"] = p["plain_train"] - p["resnet_train"]
+display(Markdown(ex.markdown_table(pairs, [("depth", "depth"), ("plain_train", "plain: training error (%)"),
+                                           ("resnet_train", "ResNet: training error (%)"), ("gap", "gap (points)"),
+                                           ("plain_eval", "plain: test error (%)"), ("resnet_eval", "ResNet: test error (%)")])))
+deepest = pairs[-1]
+display(Markdown(
+    f"At depth {deepest['depth']} the ResNet's training error is {deepest['gap']:.2f} points "
+    + ("lower" if deepest["gap"] > 0 else "higher") + f" than the plain net's ({deepest['resnet_train']:.2f}% against "
+    f"{deepest['plain_train']:.2f}%). Profile `{P.name}` trains on {prov['dataset']} for "
+    f"{'/'.join(map(str, prov['iterations']))} iterations; the paper trains on CIFAR-10 for 64k iterations, so compare "
+    "the direction of the effect, not the error values."))
+
+# %%
+from paper_repro.figures import report_row
+rows = [report_row(f"plain-{plain_trend['deep'][5:]} minus plain-{plain_trend['shallow'][5:]} training error", None,
+                   100 * (plain_trend["deep_train"] - plain_trend["shallow_train"]), "points",
+                   "Fig. 6 left (paper: > 0)", P.name, prov["dataset"], "/".join(map(str, prov["iterations"])), prov["seeds"],
+                   prov["commit"], prov["hardware"], note="positive = degradation shown"),
+        report_row(f"ResNet-{res_trend['deep'][6:]} minus ResNet-{res_trend['shallow'][6:]} training error", None,
+                   100 * (res_trend["deep_train"] - res_trend["shallow_train"]), "points",
+                   "Fig. 6 middle (paper: < 0)", P.name, prov["dataset"], "/".join(map(str, prov["iterations"])),
+                   prov["seeds"], prov["commit"], prov["hardware"], note="negative = deeper ResNet better")]
+
+# %% [markdown]
+# ## ImageNet: Table 2 and Fig. 4
+#
+# The paper's ImageNet comparison (top-1 error, 10-crop, ImageNet validation): plain-34 is worse
+# than plain-18, ResNet-34 better than ResNet-18. Running it needs the ImageNet training and
+# validation images in torchvision's `ImageFolder` layout (`PATH/train/<class>/*.JPEG`,
+# `PATH/val/<class>/*.JPEG`) and, at the paper's scale, a GPU box:
+# `python -m paper_repro reproduce --profile full --imagenet PATH` (or the `imagenet` parameter
+# of this notebook).
+
+# %%
+table2 = [{"net": k, "paper": v} for k, v in paper.TABLE2_TOP1.items()]
+if imagenet:
+    inet = ex.train_imagenet(P, ["plain18", "plain34", "resnet18", "resnet34"], imagenet)
+    iprov = ex.provenance_of(P, inet)
+    for row in table2:
+        row["ours"] = 100 * inet[row["net"]].summary["final_eval_error"]
+        rows.append(report_row(f"{row['net']} top-1 error", row["paper"], row["ours"], "%", "Table 2", P.name, "ImageNet",
+                               "/".join(map(str, iprov["iterations"])), iprov["seeds"], iprov["commit"], iprov["hardware"]))
+    fig4 = plots.training_curves([("plain-18/34", {k: ex.curve(inet[k]) for k in ("plain18", "plain34")}),
+                                  ("ResNet-18/34", {k: ex.curve(inet[k]) for k in ("resnet18", "resnet34")})], ex.label(iprov))
+    png4 = save_figure(fig4, "fig4_imagenet", P.name, {k: ex.curve(v) for k, v in inet.items()}, iprov)
+    display(Image(filename=png4))
+else:
+    print("No ImageNet folder given: Table 2 below shows the paper's numbers only.")
+display(Markdown(ex.markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"), ("ours", "this run (%)")])))
+ex.save_rows("degradation", P, rows);

@@ -1,0 +1,99 @@
+"""`reproduce`: execute every chapter with papermill in order, then build the book.
+
+The chapters' source is the jupytext ``py:percent`` text in book/; papermill executes it (the
+cell tagged ``parameters`` gets the profile) into book/<chapter>.ipynb, and Jupyter Book 1.x
+renders those executed notebooks (``execute_notebooks: off``).
+"""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .provenance import ROOT
+
+BOOK = ROOT / "book"
+CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report")
+
+
+class NotebookFailed(RuntimeError):
+    pass
+
+
+def chapter_sources() -> list[Path]:
+    return [BOOK / f"{c}.py" for c in CHAPTERS if (BOOK / f"{c}.py").exists()]
+
+
+def _parameters_source(nb) -> str:
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
+            return cell.source
+    return ""
+
+
+def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
+    """Execute one chapter with papermill; raise NotebookFailed naming the notebook and cell."""
+    import jupytext
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = jupytext.read(source)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    declared = _parameters_source(nb)
+    params = {"profile": profile}
+    params.update({k: v for k, v in (extra or {}).items() if v and f"{k} =" in declared})
+    out = source.with_suffix(".ipynb")
+    try:
+        papermill.execute_notebook(nb, str(out), parameters=params, kernel_name="python3", progress_bar=False,
+                                   cwd=str(BOOK), log_output=False)
+    except PapermillExecutionError as e:
+        first = (e.source or "").strip().splitlines()
+        raise NotebookFailed(f"{source.relative_to(ROOT)} failed in cell {e.cell_index} "
+                             f"(`{first[0] if first else ''}` ...): {e.ename}: {e.evalue}") from None
+    return out
+
+
+def build() -> Path:
+    """`jupyter-book build book/` with warnings as errors; return the path of index.html."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    cmd = [str(exe), "build", str(BOOK), "--warningiserror", "--keep-going", "--quiet"]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.stderr.write(r.stdout[-6000:] + r.stderr[-6000:])
+        raise NotebookFailed("jupyter-book build book/ failed (warnings count as errors); see above")
+    return ROOT / "_build" / "html" / "index.html"
+
+
+def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet: str = "", **_) -> int:
+    from .experiments import setup
+
+    setup(profile)  # data present, profile valid: fail before executing anything
+    sources = chapter_sources()
+    if only:
+        unknown = sorted(set(only) - {s.stem for s in sources})
+        if unknown:
+            print(f"reproduce: error: unknown chapter(s) {', '.join(unknown)}; allowed: "
+                  f"{', '.join(s.stem for s in sources)}", file=sys.stderr)
+            return 2
+        sources = [s for s in sources if s.stem in only]
+    t_all = time.perf_counter()
+    for src in sources:
+        t = time.perf_counter()
+        print(f"reproduce [{profile}]: executing {src.relative_to(ROOT)} ...", flush=True)
+        try:
+            execute(src, profile, {"imagenet": imagenet})
+        except NotebookFailed as e:
+            print(f"reproduce: {e}", file=sys.stderr)
+            return 1
+        print(f"reproduce [{profile}]: {src.stem} done in {time.perf_counter() - t:.0f} s", flush=True)
+    print(f"reproduce [{profile}]: all notebooks executed in {time.perf_counter() - t_all:.0f} s", flush=True)
+    if build_book:
+        t = time.perf_counter()
+        try:
+            index = build()
+        except NotebookFailed as e:
+            print(f"reproduce: {e}", file=sys.stderr)
+            return 1
+        print(f"reproduce [{profile}]: book built in {time.perf_counter() - t:.0f} s: {index}")
+    return 0
