@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PROFILE ?= cpu
 STAMP := $(VENV)/.installed
 
-.PHONY: book test setup data browser clean help
+.PHONY: book test setup data browser lab bench clean help
 
 help:
 	@echo "make book   set up, execute every notebook with PROFILE=$(PROFILE) (papermill), build the book"
@@ -14,9 +14,10 @@ help:
 # Virtual environment + this project with all extras. torch/torchvision come from PyPI.
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[all]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@# JupyterLab opens the book's .py chapters as notebooks (jupytext), paired with .ipynb
+	@mkdir -p $(VENV)/share/jupyter/lab/settings && cp .jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -43,6 +44,12 @@ test: data browser
 	$(PY) -m paper_repro reproduce --profile smoke
 	$(PY) -m pytest -q --nbval-lax -p no:cacheprovider book/*.ipynb
 	$(PY) -m pytest -q -p no:cacheprovider tests/site --book-html _build/html
+
+lab: data
+	$(VENV)/bin/jupyter lab book/
+
+bench: setup
+	$(PY) -m paper_repro bench
 
 clean:
 	rm -rf _build runs figures/*.png figures/*.json book/*.ipynb
