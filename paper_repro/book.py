@@ -46,10 +46,11 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
     out = source.with_suffix(".ipynb")
     try:
         papermill.execute_notebook(nb, str(out), parameters=params, kernel_name="python3", progress_bar=False,
-                                   cwd=str(BOOK), log_output=False)
+                                   cwd=str(source.parent), log_output=False)
     except PapermillExecutionError as e:
         first = (e.source or "").strip().splitlines()
-        raise NotebookFailed(f"{source.relative_to(ROOT)} failed in cell {e.cell_index} "
+        name = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
+        raise NotebookFailed(f"{name} failed in cell {e.cell_index} "
                              f"(`{first[0] if first else ''}` ...): {e.ename}: {e.evalue}") from None
     return out
 

@@ -166,9 +166,9 @@ PROFILES = {
                      deep_depths=(110, 1202), deep_iterations=2, repeats={20: (0, 1), 110: (0, 1)},
                      response_images=128),
     # A laptop: short schedules on real Fashion-MNIST; the whole book in under half an hour on 2 cores.
-    "cpu": Profile("cpu", "fashion-mnist", iterations=300, eval_interval=30, checkpoint_interval=150,
-                   train_subset=None, eval_subset=2000, cifar_depths=(20, 32, 44, 56, 110),
-                   deep_depths=(110,), deep_iterations=300, repeats={20: (0, 1, 2)}, response_images=2000),
+    "cpu": Profile("cpu", "fashion-mnist", iterations=300, eval_interval=25, checkpoint_interval=150,
+                   train_subset=None, eval_subset=1000, cifar_depths=(20, 32, 44, 56, 110),
+                   deep_depths=(110,), deep_iterations=300, repeats={20: (0, 1, 2)}, response_images=1000),
     # A GPU box: the paper's recipe exactly (§4.2).
     "full": Profile("full", "cifar10", iterations=64000, eval_interval=400, checkpoint_interval=4000,
                     train_subset=None, eval_subset=None, cifar_depths=(20, 32, 44, 56, 110),

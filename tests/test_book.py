@@ -1,0 +1,105 @@
+"""The logic behind the book: findings stated in both directions, Fig. 7's measurement, the
+report, reproduce's failure message, and the bench command's output."""
+import json
+
+import pytest
+import torch
+
+from paper_repro import experiments as ex
+from paper_repro.analysis import layer_responses, response_layers
+from paper_repro.config import PROFILES, RunConfig
+from paper_repro.models import cifar_plain, cifar_resnet
+from paper_repro.train import Result
+
+
+def fake(model, train, test, seed=0):
+    s = {"final_train_error": train, "final_eval_error": test, "seed": seed}
+    return Result(run_dir=None, config=RunConfig(model=model, seed=seed), summary=s)
+
+
+def test_degradation_sentence_states_the_effect_when_the_run_shows_it():
+    runs = {"plain20": fake("plain20", 0.10, 0.12), "plain32": fake("plain32", 0.12, 0.13), "plain56": fake("plain56", 0.20, 0.22)}
+    t = ex.depth_trend(runs, "plain")
+    text = ex.degradation_sentence(t, "plain")
+    assert t["deeper_worse_train"] and t["monotone_worse"]
+    assert "plain56 ends at 20.00% training error" in text and "shows the degradation problem" in text
+    assert "NOT" not in text
+
+
+def test_degradation_sentence_says_so_when_the_run_does_not_show_it():
+    runs = {"plain20": fake("plain20", 0.20, 0.22), "plain56": fake("plain56", 0.10, 0.12)}
+    text = ex.degradation_sentence(ex.depth_trend(runs, "plain"), "plain")
+    assert "does NOT show the degradation problem" in text
+    res = {"resnet20": fake("resnet20", 0.10, 0.1), "resnet110": fake("resnet110", 0.2, 0.2)}
+    assert "does NOT show" in ex.degradation_sentence(ex.depth_trend(res, "resnet"), "resnet")
+
+
+def test_depth_rows_mean_and_std_over_seeds():
+    rows = ex.depth_rows({20: [fake("resnet20", 0.1, 0.08, 0), fake("resnet20", 0.1, 0.10, 1)],
+                          56: [fake("resnet56", 0.1, 0.07)]})
+    assert rows[0]["mean"] == pytest.approx(9.0) and rows[0]["std"] == pytest.approx(2 ** 0.5)
+    assert rows[0]["seeds"] == [0, 1] and rows[0]["paper"] == 8.75
+    assert rows[1]["std"] is None and rows[1]["runs"] == 1
+
+
+def test_layer_responses_are_the_std_after_bn_before_relu_or_addition():
+    torch.manual_seed(0)
+    model = cifar_resnet(8).eval()
+    x = torch.randn(10, 3, 32, 32)
+    got = layer_responses(model, [(x[:6], None), (x[6:], None)])
+    assert list(got) == [name for name, _ in response_layers(model)]
+    # by hand: the first block's second BN output, before the shortcut is added
+    with torch.no_grad():
+        h = model.relu(model.bn1(model.conv1(x)))
+        b = model.layer1[0]
+        out = b.bn2(b.conv2(b.relu(b.bn1(b.conv1(h)))))
+    assert got["layer1.0.bn2"] == pytest.approx(out.double().std(unbiased=False).item(), rel=1e-4)
+    assert got["bn1"] == pytest.approx(model.bn1(model.conv1(x)).detach().double().std(unbiased=False).item(), rel=1e-4)
+
+
+def test_response_findings_compare_resnets_with_plain_and_with_depth():
+    resp = {"plain20": [2.0, 2.0], "resnet20": [1.0, 1.0], "resnet56": [0.5, 0.7], "resnet110": [0.8, 0.9]}
+    checks = {c["claim"]: c["holds"] for c in ex.response_findings(resp)}
+    assert checks == {"resnet20 responds less than plain20": True, "resnet56 responds less than resnet20": True,
+                      "resnet110 responds less than resnet56": False}
+
+
+def test_markdown_table_and_paper_rounding():
+    assert ex.paper_rounding(269722, "0.27M") == "0.27M" and ex.paper_rounding(19421274, "19.4M") == "19.4M"
+    md = ex.markdown_table([{"a": 1.234, "b": None}], [("a", "A"), ("b", "B")])
+    assert md.splitlines() == ["| A | B |", "|---|---|", "| 1.23 | – |"]
+
+
+def test_profiles_keep_the_recipe_and_only_shrink_scale():
+    for p in PROFILES.values():
+        cfg = p.run_config("resnet110", "x")
+        assert (cfg.batch_size, cfg.lr, cfg.momentum, cfg.weight_decay) == (128, 0.1, 0.9, 1e-4)
+        assert cfg.milestones == (cfg.iterations // 2, cfg.iterations * 3 // 4) and cfg.uses_warmup()
+    assert PROFILES["full"].dataset == "cifar10" and PROFILES["full"].iterations == 64000
+    assert 1202 in PROFILES["smoke"].deep_depths and 1202 in PROFILES["full"].deep_depths
+
+
+def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
+    from paper_repro.book import NotebookFailed, execute
+
+    nb = tmp_path / "broken.py"
+    nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\n\n# %%\nx = 1\n\n# %%\nraise ValueError("boom " + profile)\n')
+    with pytest.raises(NotebookFailed) as e:
+        execute(nb, "smoke")
+    msg = str(e.value)
+    assert "broken.py failed in cell" in msg and "ValueError: boom smoke" in msg
+
+
+def test_reproduce_rejects_unknown_chapters(cli):
+    r = cli("reproduce", "--profile", "smoke", "--only", "99_nothing", "--no-build")
+    assert r.returncode == 2 and "unknown chapter(s) 99_nothing" in r.stderr
+
+
+def test_bench_prints_both_speeds_and_their_ratio(cli):
+    r = cli("bench", "--model", "resnet8", "--iterations", "4", "--batch-size", "32", "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "this engine :" in out and "usual loop  :" in out and "ratio       :" in out
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data["engine_images_per_sec"] > 0 and data["baseline_images_per_sec"] > 0
+    assert data["ratio"] == pytest.approx(data["engine_images_per_sec"] / data["baseline_images_per_sec"])
