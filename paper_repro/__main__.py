@@ -43,20 +43,19 @@ def _positive_float(name):
     return parse
 
 
-def _model_name(s):
-    try:
-        parse_model_name(s)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return s
+def _validated(check):
+    """An argparse type that runs ``check`` (which raises ValueError naming what is allowed)."""
+    def parse(s):
+        try:
+            check(s)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+        return s
+    return parse
 
 
-def _dataset(s):
-    try:
-        parse_dataset(s)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return s
+_model_name = _validated(parse_model_name)
+_dataset = _validated(parse_dataset)
 
 
 def _device(s):
