@@ -1,0 +1,13 @@
+"""Object detection with ResNet-101 (§4.3, Appendix A; Tables 7 and 8).
+
+Faster R-CNN is torchvision's :class:`~torchvision.models.detection.FasterRCNN` (its RPN, RoI
+heads and losses); this package supplies what the paper changes: the "C4" ResNet-101 backbone
+(conv1..conv4_x shared at stride 16, RoI pooling before conv5_1, conv5_x and global average
+pooling per region, frozen BN) and the VGG-16 baseline (conv5_3 features, fc6/fc7 head).
+
+Modules: :mod:`.backbones` (the two backbones and their ImageNet weight mappings), :mod:`.data`
+(Fashion-MNIST canvases, PASCAL VOC, COCO), :mod:`.evaluate` (COCOeval mAP and VOC07 AP),
+:mod:`.train` (``DetectConfig``, profiles and ``fit_detector`` through the run store),
+:mod:`.cli` (``python -m paper_repro detect``), :mod:`.experiment` (what the book chapter calls)
+and :mod:`.paper` (the paper's numbers).
+"""
