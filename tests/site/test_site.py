@@ -21,8 +21,11 @@ PAGES = ["index.html", "intro.html", "01_residual.html", "02_degradation.html", 
 def site(request):
     root = Path(request.config.getoption("--book-html")).resolve()
     assert (root / "index.html").exists(), f"no built book in {root}"
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-    handler.log_message = lambda *a, **k: None
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield root, f"http://127.0.0.1:{server.server_address[1]}"
@@ -53,8 +56,12 @@ def browser():
 def test_page_loads_with_its_images_and_no_traceback(site, browser, page):
     root, base = site
     assert (root / page).exists(), f"{page} was not built"
+    from selenium.webdriver.support.ui import WebDriverWait
+
     browser.get(f"{base}/{page}")
-    assert browser.execute_script("return document.readyState") == "complete"
+    # index.html redirects to the first chapter: wait until the page that is shown has loaded
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete"
+                                     and d.execute_script("return document.body !== null"))
     title = browser.title
     assert title and "404" not in title
     images = browser.execute_script(
