@@ -1,0 +1,358 @@
+"""What the detection chapter (book/05_detection) calls: train both backbones for a profile,
+collect their mAPs, draw sample predictions, and leave report rows beside Tables 7 and 8.
+
+Every training goes through the run store, so running the chapter again is instant.
+"""
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..data import ensure_fashion_mnist
+from ..figures import report_row, save_figure, write_report_rows
+from ..provenance import ROOT
+from .backbones import BACKBONES, build_backbone
+from .paper import BACKBONE_NAMES, TABLE7, TABLE8
+from .train import DetectResult, fit_detector, profile_config
+
+RUNS, DATA = ROOT / "runs", ROOT / "data"  # the run store and data of the whole book
+WEIGHT_FILES = {"resnet101": "resnet101*.pth", "vgg16": "vgg16-*.pth"}  # torchvision's file names
+
+
+def pretrained_path(pretrained_dir: str, backbone: str) -> str:
+    """The torchvision ImageNet weights of ``backbone`` in ``pretrained_dir`` ("" if none):
+    ``resnet101-63fe2227.pth`` / ``resnet101-cd907fc2.pth``, ``vgg16-397923af.pth``."""
+    if not pretrained_dir:
+        return ""
+    found = sorted(glob.glob(os.path.join(pretrained_dir, WEIGHT_FILES[backbone])))
+    return found[0] if found else ""
+
+
+@dataclass
+class DetectionRuns:
+    """The runs of one profile: ``runs[dataset][backbone]`` -> DetectResult."""
+
+    profile: str
+    runs: dict = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def get(self, dataset: str, backbone: str) -> DetectResult | None:
+        return self.runs.get(dataset, {}).get(backbone)
+
+
+def run_detection(profile: str, voc_root: str = "", coco_root: str = "", pretrained_dir: str = "",
+                  out: str | os.PathLike = RUNS, data_root: str | os.PathLike = DATA,
+                  progress: bool | None = False) -> DetectionRuns:
+    """Both backbones on the Fashion-MNIST canvases (every profile, from scratch), and, in the
+    ``full`` profile, on VOC 07+12 (Table 7) and COCO (Table 8) where their folders and the
+    ImageNet weights are given."""
+    res = DetectionRuns(profile)
+    ensure_fashion_mnist(data_root)
+    res.runs["fashion-canvas"] = {
+        b: fit_detector(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES}
+    for name, root in (("voc", voc_root), ("coco", coco_root)):
+        if not root:
+            continue
+        if profile != "full":
+            res.skipped.append(f"{name}: the {profile} profile trains on the canvases only; use profile full")
+            continue
+        weights = {b: pretrained_path(pretrained_dir, b) for b in BACKBONES}
+        missing = [b for b, w in weights.items() if not w]
+        if missing:
+            res.skipped.append(f"{name}: no ImageNet weights for {', '.join(missing)} in {pretrained_dir or '(not given)'} "
+                               f"(expected {', '.join(WEIGHT_FILES[b] for b in missing)})")
+            continue
+        res.runs[name] = {b: fit_detector(profile_config(profile, b, f"{name}:{root}", pretrained=weights[b]), out,
+                                          data_root, progress) for b in BACKBONES}
+    return res
+
+
+def describe_runs(res: DetectionRuns) -> str:
+    """One line per run: stored or trained, time, mAPs, run folder."""
+    lines = []
+    for dataset, by_backbone in res.runs.items():
+        for b, r in by_backbone.items():
+            s = r.summary
+            how = "stored run" if r.cached else "trained now"
+            lines.append(f"{dataset:>14} {BACKBONE_NAMES[b]:>10}: {how}; {s['iterations_done']} iterations in "
+                         f"{s['wall_time_s']:.0f} s (+{s['eval_time_s']:.0f} s evaluation), mAP@.5 {100 * s['map50']:.1f}%, "
+                         f"mAP@[.5,.95] {100 * s['map']:.1f}%  ({r.run_dir.name})")
+    lines += [f"skipped {x}" for x in res.skipped]
+    return "\n".join(lines)
+
+
+def setup_markdown(res: DetectionRuns, dataset: str = "fashion-canvas") -> str:
+    """What the runs of ``dataset`` did, read from their configs and summaries (not typed)."""
+    by_backbone = res.runs.get(dataset, {})
+    if not by_backbone:
+        return ""
+    lines = ["| | " + " | ".join(BACKBONE_NAMES[b] for b in by_backbone) + " |", "|---" * (len(by_backbone) + 1) + "|"]
+
+    def row(name, fn):
+        lines.append(f"| {name} | " + " | ".join(str(fn(r.config, r.summary)) for r in by_backbone.values()) + " |")
+
+    if dataset == "fashion-canvas":
+        row("data", lambda c, s: f"{s['train_images']} training / {s['eval_images']} held-out canvases, {c.canvas_size}x"
+                                 f"{c.canvas_size} px, {c.min_items}-{c.max_items} items at x{c.min_scale}-{c.max_scale}")
+    else:
+        row("data", lambda c, s: f"{s['train_images']} training / {s['eval_images']} {s['eval_split']} images")
+    row("initialisation", lambda c, s: "ImageNet weights (torchvision)" if c.pretrained else
+        "from scratch (He init" + (", zero-init last BN per block)" if c.zero_init_residual and c.backbone == "resnet101"
+                                   else ")"))
+    row("BN", lambda c, s: "-" if c.backbone == "vgg16" else ("frozen" if s["frozen_bn"] else "learned (batch statistics)"))
+    row("schedule", lambda c, s: f"{c.iterations} iterations x {c.batch_size} images, lr {c.lr:g} "
+                                 f"(/10 at {', '.join(map(str, c.milestones))}), warm-up {c.warmup_iterations}, "
+                                 f"momentum {c.momentum}, wd {c.weight_decay:g}")
+    row("RoI", lambda c, s: f"{'RoI pooling' if c.roi_op == 'pool' else 'RoIAlign'} {c.roi()}x{c.roi()}")
+    row("sampling", lambda c, s: f"RPN {c.rpn_batch_size_per_image} anchors/image, detector {c.box_batch_size_per_image} "
+                                 f"RoIs/image ({c.box_positive_fraction:.0%} fg), {c.rpn_post_nms_top_n_test} test proposals")
+    row("anchors", lambda c, s: f"{', '.join(map(str, c.anchor_sizes))} px x ratios {', '.join(map(str, c.aspect_ratios))}")
+    row("precision, device", lambda c, s: f"{s['precision']}, {s['device']}")
+    row("training time", lambda c, s: f"{s['wall_time_s'] / 60:.1f} min ({s['images_per_sec'] or 0:.1f} images/s) on "
+                                      f"{s['hardware']}")
+    return "\n".join(lines)
+
+
+def loss_figure(res: DetectionRuns, dataset: str = "fashion-canvas"):
+    """Training loss (sum of the four Faster R-CNN losses) against iterations, per backbone."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    data = {}
+    for color, (b, r) in zip(("tab:blue", "tab:red", "tab:green"), res.runs[dataset].items()):
+        its = [m["iteration"] for m in r.metrics]
+        data[b] = {k: [m.get(k) for m in r.metrics] for k in ("loss", "loss_classifier", "loss_box_reg",
+                                                              "loss_objectness", "loss_rpn_box_reg")}
+        data[b]["iteration"] = its
+        ax.plot(its, data[b]["loss"], color=color, label=f"{BACKBONE_NAMES[b]}: total")
+        ax.plot(its, data[b]["loss_classifier"], color=color, ls="--", label=f"{BACKBONE_NAMES[b]}: classifier")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig, data
+
+
+def save_loss_figure(res: DetectionRuns, dataset: str = "fashion-canvas"):
+    fig, data = loss_figure(res, dataset)
+    r = next(iter(res.runs[dataset].values()))
+    prov = {"profile": res.profile, "dataset": r.config.dataset, "iterations": r.summary["iterations_done"],
+            "seeds": [r.config.seed], "commit": r.summary.get("commit"), "hardware": r.summary.get("hardware")}
+    path = save_figure(fig, f"detection_loss_{dataset.replace('-', '_')}", res.profile, data, prov)
+    _close(fig)
+    return fig, path
+
+
+def _close(fig) -> None:
+    """The saved PNG is what the book shows; closing stops the inline backend showing it twice."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- the C4 design
+def _params(module) -> float:
+    return sum(p.numel() for p in module.parameters()) / 1e6
+
+
+def c4_design_markdown() -> str:
+    """The C4 split of ResNet-101 and VGG-16 as a Markdown table: which layers run once per
+    image (shared by the RPN and the detector) and which once per region, with their parameter
+    counts measured on the models this package builds."""
+    trunk, head, roi = build_backbone("resnet101")
+    vtrunk, vhead, vroi = build_backbone("vgg16")
+    rows = [
+        ("ResNet-101", "conv1, conv2_x, conv3_x, conv4_x (stride 16, 1024 ch)", "once per image, shared by RPN and detector",
+         _params(trunk)),
+        ("ResNet-101", f"RoI pooling to {roi}x{roi} (before conv5_1)", "per region", 0.0),
+        ("ResNet-101", "conv5_x (conv5_1 stride 2 -> 7x7), global average pool", "per region", _params(head)),
+        ("ResNet-101", "cls (K+1) and box (4(K+1)) layers", "per region", None),
+        ("VGG-16", "conv1_1 .. conv5_3 (stride 16, 512 ch; no pool5)", "once per image, shared by RPN and detector",
+         _params(vtrunk)),
+        ("VGG-16", f"RoI pooling to {vroi}x{vroi}", "per region", 0.0),
+        ("VGG-16", "fc6, fc7 (4096-d)", "per region", _params(vhead)),
+        ("VGG-16", "cls (K+1) and box (4(K+1)) layers", "per region", None),
+    ]
+    lines = ["| backbone | layers | runs | parameters (M) |", "|---|---|---|---|"]
+    for b, layers, runs, p in rows:
+        lines.append(f"| {b} | {layers} | {runs} | {'-' if p is None else f'{p:.1f}'} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- numbers
+def _pct(x):
+    return None if x is None else 100.0 * x
+
+
+def results_markdown(res: DetectionRuns) -> str:
+    """Measured mAPs beside Tables 7 and 8 (percent)."""
+    lines = ["| data | backbone | iterations | mAP@.5 (COCOeval) | mAP@[.5,.95] | VOC07 mAP@.5 | paper: Table 7 (VOC07) | "
+             "paper: Table 8 mAP@.5 | paper: Table 8 mAP@[.5,.95] | training time |", "|---" * 10 + "|"]
+    label = {"fashion-canvas": "Fashion-MNIST canvases (held out)", "voc": "VOC 2007 test", "coco": "COCO val"}
+
+    def f(x):
+        return "-" if x is None else f"{x:.1f}"
+
+    for dataset, by_backbone in res.runs.items():
+        for b, r in by_backbone.items():
+            s = r.summary
+            lines.append(
+                f"| {label[dataset]} | {BACKBONE_NAMES[b]} | {s['iterations_done']} | {f(_pct(s['map50']))} | "
+                f"{f(_pct(s['map']))} | {f(_pct(s.get('voc07_map50')))} | {TABLE7[(b, 'VOC 2007 test (train 07+12)')]} | "
+                f"{TABLE8[(b, 'mAP@.5')]} | {TABLE8[(b, 'mAP@[.5,.95]')]} | {s['wall_time_s'] / 60:.1f} min |")
+    return "\n".join(lines)
+
+
+def comparison_sentence(res: DetectionRuns, dataset: str = "fashion-canvas") -> str:
+    """A sentence with the measured numbers and the ResNet-vs-VGG direction, from the runs."""
+    r, v = res.get(dataset, "resnet101"), res.get(dataset, "vgg16")
+    if r is None or v is None:
+        return f"No {dataset} runs in the {res.profile} profile."
+    rs, vs = r.summary, v.summary
+    d50, d = 100 * (rs["map50"] - vs["map50"]), 100 * (rs["map"] - vs["map"])
+    where = {"fashion-canvas": f"{rs['eval_images']} held-out Fashion-MNIST canvases", "voc": "VOC 2007 test",
+             "coco": "COCO val"}[dataset]
+    scratch = "from scratch" if not rs["pretrained"] else "from ImageNet weights"
+    text = (f"Measured on {where} ({res.profile} profile, {rs['iterations_done']} iterations of "
+            f"{r.config.batch_size} images, {scratch}): ResNet-101 reaches mAP@.5 {100 * rs['map50']:.1f}% and "
+            f"mAP@[.5,.95] {100 * rs['map']:.1f}%; VGG-16 reaches {100 * vs['map50']:.1f}% and {100 * vs['map']:.1f}%. ")
+    if d50 == 0 and d == 0:
+        text += "The two are level at this budget: this run does not show the paper's direction."
+    elif d50 > 0 and d > 0:
+        text += (f"ResNet-101 is ahead by {d50:.1f} points at mAP@.5 and {d:.1f} at mAP@[.5,.95], the paper's direction "
+                 f"(Table 7: +3.2 on VOC 2007; Table 8: +6.9 and +6.0 on COCO).")
+    elif d50 < 0 and d < 0:
+        text += (f"Here VGG-16 is ahead, by {-d50:.1f} points at mAP@.5 and {-d:.1f} at mAP@[.5,.95]: this run does "
+                 f"not show the paper's direction (Table 7: ResNet-101 +3.2 on VOC 2007; Table 8: +6.9 and +6.0 on COCO).")
+    else:
+        text += (f"The two metrics disagree on the order (ResNet-101 minus VGG-16: {d50:+.1f} points at mAP@.5, "
+                 f"{d:+.1f} at mAP@[.5,.95]): this run does not show the paper's direction clearly.")
+    return text
+
+
+# --------------------------------------------------------------------------- figure
+def shown_detections(sample: dict, extra: int = 1, max_boxes: int = 5, overlap: float = 0.3) -> list[tuple]:
+    """The detections a figure shows for one image: after class-agnostic NMS (``overlap``), the
+    highest-scoring ones, as many as the image has objects plus ``extra`` (at most ``max_boxes``).
+    Returns (box, label, score) triples."""
+    import torch
+    from torchvision.ops import nms
+
+    if not sample["boxes"]:
+        return []
+    boxes, scores = torch.tensor(sample["boxes"]), torch.tensor(sample["scores"])
+    keep = nms(boxes, scores, overlap)[: min(max_boxes, len(sample["gt_labels"]) + extra)].tolist()
+    return [(sample["boxes"][i], sample["labels"][i], sample["scores"][i]) for i in keep]
+
+
+def sample_figure(res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4, data_root: str | os.PathLike = DATA):
+    """Held-out images with ground truth (dashed green) and the top detections (red, class and
+    score; see :func:`shown_detections`), one row per backbone. Returns (figure, plotted data)."""
+    import matplotlib.pyplot as plt
+    from matplotlib import patches
+
+    from ..store import read_json
+    from .data import build_detection_data
+
+    by_backbone = res.runs[dataset]
+    first = next(iter(by_backbone.values()))
+    data = build_detection_data(first.config, data_root)
+    fig, axes = plt.subplots(len(by_backbone), n, figsize=(2.7 * n, 3.1 * len(by_backbone)), squeeze=False)
+    plotted = {}
+    for row, (b, r) in enumerate(by_backbone.items()):
+        samples = read_json(Path(r.run_dir) / "samples.json")
+        classes = samples["classes"]
+        plotted[b] = []
+        for col in range(n):
+            ax = axes[row][col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(samples["images"]):
+                ax.axis("off")
+                continue
+            s = samples["images"][col]
+            image, _ = data.eval[col]
+            ax.imshow(image.permute(1, 2, 0).numpy(), cmap="gray")
+            for x1, y1, x2, y2 in s["gt_boxes"]:
+                ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="lime", ls="--", lw=1))
+            kept = shown_detections(s)
+            for (x1, y1, x2, y2), lb, sc in kept:
+                ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.2))
+                ax.text(x1, y2, f"{classes[lb - 1]} {sc:.2f}", color="white", fontsize=6, va="top",
+                        bbox=dict(facecolor="red", alpha=0.6, pad=0.5, lw=0))
+            truth = ", ".join(classes[lb - 1] for lb in s["gt_labels"])
+            ax.set_title(f"{BACKBONE_NAMES[b]}  (truth: {truth})", fontsize=7)
+            plotted[b].append({"image": col, "gt_boxes": s["gt_boxes"], "gt_labels": s["gt_labels"],
+                               "boxes": [k[0] for k in kept], "labels": [k[1] for k in kept],
+                               "scores": [k[2] for k in kept]})
+    fig.suptitle("Held-out images: truth dashed green; top detections red (class, score)", fontsize=9)
+    fig.tight_layout()
+    return fig, plotted
+
+
+def save_sample_figure(res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4,
+                       data_root: str | os.PathLike = DATA):
+    """Draw :func:`sample_figure` and save it (PNG + data + provenance) under figures/<profile>/."""
+    fig, plotted = sample_figure(res, dataset, n, data_root=data_root)
+    r = next(iter(res.runs[dataset].values()))
+    prov = {"profile": res.profile, "dataset": r.config.dataset, "iterations": r.summary["iterations_done"],
+            "seeds": [r.config.seed], "commit": r.summary.get("commit"), "hardware": r.summary.get("hardware"),
+            "runs": {b: str(x.run_dir) for b, x in res.runs[dataset].items()}}
+    path = save_figure(fig, f"detection_samples_{dataset.replace('-', '_')}", res.profile, plotted, prov)
+    _close(fig)
+    return fig, path
+
+
+# --------------------------------------------------------------------------- report rows
+def report_rows(res: DetectionRuns) -> list[dict]:
+    """Tables 7 and 8 beside what this profile measured (None where it did not run), the
+    canvases' mAPs (no paper number: other data), and the ResNet-101 minus VGG-16 gain."""
+    rows = []
+    canvas = res.runs.get("fashion-canvas", {})
+    any_run = next(iter(canvas.values()), None)
+
+    def meta(r):
+        if r is None:
+            s = any_run.summary if any_run else {}
+            return dict(dataset="-", iterations="-", seeds=[], commit=s.get("commit", "unknown"),
+                        hardware=s.get("hardware", "-"))
+        return dict(dataset=r.config.dataset.split(":")[0], iterations=r.summary["iterations_done"],
+                    seeds=[r.config.seed], commit=r.summary.get("commit", "unknown"), hardware=r.summary.get("hardware", "-"))
+
+    not_run = "not run: needs the full profile with voc_root/coco_root and ImageNet weights (pretrained_dir)"
+    for b in BACKBONES:
+        r = res.get("voc", b)
+        rows.append(report_row(f"VOC 2007 test mAP@.5, Faster R-CNN {BACKBONE_NAMES[b]} (07+12)",
+                               TABLE7[(b, "VOC 2007 test (train 07+12)")],
+                               _pct(r.summary.get("voc07_map50")) if r else None, "%", "Table 7", res.profile,
+                               note="VOC07 11-point AP" if r else not_run, **meta(r)))
+    for metric, key in (("mAP@.5", "map50"), ("mAP@[.5,.95]", "map")):
+        for b in BACKBONES:
+            r = res.get("coco", b)
+            rows.append(report_row(f"COCO val {metric}, Faster R-CNN {BACKBONE_NAMES[b]}", TABLE8[(b, metric)],
+                                   _pct(r.summary[key]) if r else None, "%", "Table 8", res.profile,
+                                   note="COCOeval" if r else not_run, **meta(r)))
+    for metric, key in (("mAP@.5", "map50"), ("mAP@[.5,.95]", "map")):
+        for b in BACKBONES:
+            r = canvas.get(b)
+            if r is not None:
+                rows.append(report_row(f"Fashion-MNIST canvases {metric}, Faster R-CNN {BACKBONE_NAMES[b]}", None,
+                                       _pct(r.summary[key]), "%", "§4.3 (stand-in data)", res.profile,
+                                       note="COCOeval on held-out canvases, from scratch; not comparable in value "
+                                            "with Tables 7/8", **meta(r)))
+    r, v = canvas.get("resnet101"), canvas.get("vgg16")
+    if r is not None and v is not None:
+        rows.append(report_row("mAP@.5 gain of ResNet-101 over VGG-16 (points)", TABLE7[("resnet101", "VOC 2007 test (train 07+12)")]
+                               - TABLE7[("vgg16", "VOC 2007 test (train 07+12)")],
+                               100 * (r.summary["map50"] - v.summary["map50"]), "points", "Table 7", res.profile,
+                               note="measured on Fashion-MNIST canvases, paper on VOC 2007: compare the sign only",
+                               **meta(r)))
+    return rows
+
+
+def save_report_rows(res: DetectionRuns):
+    rows = report_rows(res)
+    return rows, write_report_rows("detection", res.profile, rows)
