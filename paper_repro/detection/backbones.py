@@ -29,7 +29,6 @@ reproduce torchvision's outputs.
 from __future__ import annotations
 
 import torch
-import torchvision
 from torch import nn
 from torchvision.ops import FrozenBatchNorm2d, MultiScaleRoIAlign, roi_align, roi_pool
 
