@@ -447,3 +447,39 @@ def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
     data = build_detection_data(cfg, data_root)
     ev = evaluate_detector(load_detector(r), data.train, len(data.classes), resolve_speed(cfg))
     assert ev["map50"] > 0.05, ev
+
+
+# --------------------------------------------------------------------------- the chapter's logic
+def _fake_runs(map50_resnet, map50_vgg):
+    from paper_repro.detection.experiment import DetectionRuns
+    from paper_repro.detection.train import DetectResult
+
+    runs = {}
+    for b, m50 in (("resnet101", map50_resnet), ("vgg16", map50_vgg)):
+        cfg = profile_config("cpu", b)
+        s = {"map50": m50, "map": m50 / 3, "iterations_done": cfg.iterations, "eval_images": cfg.eval_images,
+             "pretrained": False, "wall_time_s": 60.0, "commit": "abc", "hardware": "test"}
+        runs[b] = DetectResult(cfg.run_dir("/nowhere"), cfg, s)
+    return DetectionRuns("cpu", {"fashion-canvas": runs})
+
+
+def test_comparison_sentence_states_the_measured_numbers_and_the_direction():
+    from paper_repro.detection.experiment import comparison_sentence
+
+    ahead = comparison_sentence(_fake_runs(0.229, 0.115))
+    assert "22.9%" in ahead and "11.5%" in ahead and "ahead by 11.4 points" in ahead and "paper's direction" in ahead
+    behind = comparison_sentence(_fake_runs(0.05, 0.12))
+    assert "VGG-16 is ahead" in behind and "does not show the paper's direction" in behind
+
+
+def test_report_rows_put_tables_7_and_8_beside_what_ran():
+    from paper_repro.detection.experiment import report_rows
+
+    rows = {r["quantity"]: r for r in report_rows(_fake_runs(0.2, 0.1))}
+    voc = rows["VOC 2007 test mAP@.5, Faster R-CNN ResNet-101 (07+12)"]
+    assert voc["paper"] == 76.4 and voc["measured"] is None and voc["source"] == "Table 7"
+    assert rows["COCO val mAP@[.5,.95], Faster R-CNN VGG-16"]["paper"] == 21.2
+    canvas = rows["Fashion-MNIST canvases mAP@.5, Faster R-CNN ResNet-101"]
+    assert canvas["measured"] == pytest.approx(20.0) and canvas["paper"] is None
+    gain = rows["mAP@.5 gain of ResNet-101 over VGG-16 (points)"]
+    assert gain["paper"] == pytest.approx(3.2) and gain["measured"] == pytest.approx(10.0)
