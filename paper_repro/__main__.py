@@ -105,6 +105,10 @@ def build_parser() -> Parser:
     r.add_argument("--only", nargs="*", help="notebook names to execute (default: all, in order)")
     r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
     r.add_argument("--imagenet", default="", help="ImageNet folder for the ImageNet experiments (optional)")
+    r.add_argument("--voc", default="", help="folder holding VOCdevkit/ for Table 7 (optional, full profile)")
+    r.add_argument("--coco", default="", help="COCO folder (annotations/instances_<split>.json, <split>/) for Table 8 (optional, full profile)")
+    r.add_argument("--pretrained-dir", default="",
+                   help="folder with torchvision's resnet101-*.pth and vgg16-*.pth ImageNet weights (optional)")
 
     try:  # the detection command (§4.3) lives in its own subpackage
         from .detection.cli import add_parser as add_detect_parser
@@ -172,7 +176,8 @@ def cmd_data(a) -> int:
 def cmd_reproduce(a) -> int:
     from .book import reproduce
 
-    return reproduce(a.profile, only=a.only, build_book=not a.no_build, imagenet=a.imagenet)
+    return reproduce(a.profile, only=a.only, build_book=not a.no_build, imagenet=a.imagenet,
+                     voc_root=a.voc, coco_root=a.coco, pretrained_dir=a.pretrained_dir)
 
 
 def main(argv=None) -> int:

@@ -66,9 +66,22 @@ def build() -> Path:
     return ROOT / "_build" / "html" / "index.html"
 
 
-def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet: str = "", **_) -> int:
+def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet: str = "",
+              voc_root: str = "", coco_root: str = "", pretrained_dir: str = "") -> int:
+    """Execute every chapter (or ``only`` those) in order, then build the book.
+
+    The data paths are forwarded to the chapters that declare them as parameters: ``imagenet`` to
+    the degradation chapter (Table 2), ``voc_root``/``coco_root``/``pretrained_dir`` to the
+    detection chapter (Tables 7 and 8). Empty means "not given".
+    """
     from .experiments import setup
 
+    for flag, path in (("--imagenet", imagenet), ("--voc", voc_root), ("--coco", coco_root),
+                       ("--pretrained-dir", pretrained_dir)):
+        if path and not Path(path).is_dir():
+            print(f"reproduce: error: {flag} {path}: no such folder; give an existing folder or leave it out",
+                  file=sys.stderr)
+            return 2
     setup(profile)  # data present, profile valid: fail before executing anything
     sources = chapter_sources()
     if only:
@@ -83,7 +96,8 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
         t = time.perf_counter()
         print(f"reproduce [{profile}]: executing {src.relative_to(ROOT)} ...", flush=True)
         try:
-            execute(src, profile, {"imagenet": imagenet})
+            execute(src, profile, {"imagenet": imagenet, "voc_root": voc_root, "coco_root": coco_root,
+                                    "pretrained_dir": pretrained_dir})
         except NotebookFailed as e:
             print(f"reproduce: {e}", file=sys.stderr)
             return 1

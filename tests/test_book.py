@@ -95,6 +95,26 @@ def test_reproduce_rejects_unknown_chapters(cli):
     assert r.returncode == 2 and "unknown chapter(s) 99_nothing" in r.stderr
 
 
+def test_reproduce_rejects_a_missing_data_folder(cli, tmp_path):
+    r = cli("reproduce", "--profile", "smoke", "--voc", str(tmp_path / "no_voc"), "--no-build")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].endswith(
+        f"--voc {tmp_path / 'no_voc'}: no such folder; give an existing folder or leave it out")
+
+
+def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
+    from paper_repro.book import execute
+
+    nb = tmp_path / "det.py"
+    nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\nvoc_root = ""\n\n'
+                  '# %%\nprint(f"{profile}|{voc_root}|{globals().get(\'imagenet\', \'unset\')}")\n')
+    out = execute(nb, "smoke", {"voc_root": "/data/voc", "imagenet": "/data/in", "coco_root": ""})
+    import nbformat
+
+    text = "".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
+    assert "smoke|/data/voc|unset" in text
+
+
 def test_bench_prints_both_speeds_and_their_ratio(cli):
     r = cli("bench", "--model", "resnet8", "--iterations", "4", "--batch-size", "32", "--workers", "0")
     assert r.returncode == 0, r.stderr
