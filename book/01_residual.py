@@ -37,7 +37,7 @@ import torch
 from IPython.display import Markdown, display
 
 from paper_repro import experiments as ex
-from paper_repro.models import BasicBlock, Bottleneck, ShortcutA, build_model, cifar_resnet, resnet
+from paper_repro.models import BasicBlock, Bottleneck, ShortcutA, build_model, resnet
 
 P = ex.setup(profile)
 print(f"profile: {P.name} (this chapter trains nothing: every number is computed from the code)")

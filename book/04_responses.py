@@ -29,7 +29,7 @@ profile = "cpu"
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
-from paper_repro import paper, plots
+from paper_repro import plots
 from paper_repro.figures import report_row, save_figure
 
 P = ex.setup(profile)

@@ -120,7 +120,7 @@ def build_parser() -> Parser:
 
 
 def cmd_train(a) -> int:
-    from .train import Diverged, fit
+    from .train import fit, run_and_report
 
     prof = get_profile(a.profile)
     kw = dict(batch_size=a.batch_size, lr=a.lr, split=a.split, warmup=a.warmup, device=a.device,
@@ -134,17 +134,7 @@ def cmd_train(a) -> int:
     cfg.validate()
     from .store import run_dir
 
-    print(f"run: {run_dir(cfg, a.out)}", flush=True)
-    try:
-        result = fit(cfg, out=a.out, data_root=a.data_root)
-    except Diverged as e:
-        print(json.dumps(e.summary, sort_keys=True))
-        print(f"paper_repro: {e}", file=sys.stderr)
-        return 1
-    if result.cached:
-        print("finished earlier: stored result", file=sys.stderr)
-    print(json.dumps(result.summary, sort_keys=True))
-    return 0
+    return run_and_report(run_dir(cfg, a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root))
 
 
 def cmd_bench(a) -> int:

@@ -99,23 +99,33 @@ class RunConfig:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
-        if list(self.milestones) != sorted(self.milestones) or any(m <= 0 for m in self.milestones):
-            raise ValueError(f"milestones must be increasing positive iterations, got {list(self.milestones)}")
-        for name in ("train_subset", "eval_subset"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v <= 0):
-                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
-        choices = {"warmup": ("auto", "on", "off"), "split": ("test", "val"), "precision": ("auto", "fp32", "bf16"),
-                   "channels_last": ("auto", "on", "off")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.checkpoint_interval % self.eval_interval:
-            raise ValueError(f"checkpoint_interval ({self.checkpoint_interval}) must be a multiple of "
-                             f"eval_interval ({self.eval_interval})")
+        check_common(self, {"warmup": ("auto", "on", "off"), "split": ("test", "val")},
+                     optional_counts=("train_subset", "eval_subset"), log_every="eval_interval")
         return self
+
+
+SPEED_CHOICES = {"precision": ("auto", "fp32", "bf16"), "channels_last": ("auto", "on", "off")}
+
+
+def check_common(cfg, choices: dict, optional_counts=(), log_every: str = "eval_interval") -> None:
+    """The checks every run config shares (classification and detection): increasing milestones,
+    optional positive counts, named choices (plus the speed switches), the device, and checkpoints
+    on a logging boundary. Raises ValueError with one line naming what is allowed."""
+    if list(cfg.milestones) != sorted(cfg.milestones) or any(m <= 0 for m in cfg.milestones):
+        raise ValueError(f"milestones must be increasing positive iterations, got {list(cfg.milestones)}")
+    for name in optional_counts:
+        v = getattr(cfg, name)
+        if v is not None and (not isinstance(v, int) or v <= 0):
+            raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
+    for name, allowed in {**choices, **SPEED_CHOICES}.items():
+        if getattr(cfg, name) not in allowed:
+            raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
+    if not (cfg.device in ("auto", "cpu", "cuda") or cfg.device.startswith("cuda:")):
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}")
+    every = getattr(cfg, log_every)
+    if cfg.checkpoint_interval % every:
+        raise ValueError(f"checkpoint_interval ({cfg.checkpoint_interval}) must be a multiple of "
+                         f"{log_every} ({every})")
 
 
 def scaled_milestones(iterations: int) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import torch
 
 from . import paper
 from .analysis import layer_responses, num_parameters
-from .config import Profile, RunConfig, get_profile
+from .config import Profile, get_profile
 from .data import ensure_fashion_mnist, parse_dataset
 from .figures import report_row, write_report_rows
 from .models import build_model
@@ -131,7 +131,7 @@ def depth_trend(results: dict[str, Result], kind: str) -> dict:
     Returns the numbers and whether deeper was worse (the degradation of plain nets, Fig. 6 left)
     or better (ResNets, Fig. 6 middle)."""
     nets = sorted((int(k[len(kind):]), k) for k in results if k.startswith(kind))
-    (d0, k0), (d1, k1) = nets[0], nets[-1]
+    (_, k0), (_, k1) = nets[0], nets[-1]
     s0, s1 = results[k0].summary, results[k1].summary
     errs = [results[k].summary["final_train_error"] for _, k in nets]
     monotone_up = all(a <= b for a, b in zip(errs, errs[1:]))

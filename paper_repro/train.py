@@ -9,6 +9,7 @@ is.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import random
@@ -48,6 +49,22 @@ class Result:
     metrics: list[dict] = field(default_factory=list)
     cached: bool = False
     resumed_from: int | None = None
+
+
+def run_and_report(directory, fit_call) -> int:
+    """What the ``train`` and ``detect`` commands print around ``fit_call()``: where the run lives,
+    then its summary as one JSON line. Exit code 0, or 1 (with the reason on stderr) if it diverged."""
+    print(f"run: {directory}", flush=True)
+    try:
+        result = fit_call()
+    except Diverged as e:
+        print(json.dumps(e.summary, sort_keys=True))
+        print(f"paper_repro: {e}", file=sys.stderr)
+        return 1
+    if result.cached:
+        print("finished earlier: stored result", file=sys.stderr)
+    print(json.dumps(result.summary, sort_keys=True))
+    return 0
 
 
 # --------------------------------------------------------------------------- the schedule

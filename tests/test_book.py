@@ -8,7 +8,7 @@ import torch
 from paper_repro import experiments as ex
 from paper_repro.analysis import layer_responses, response_layers
 from paper_repro.config import PROFILES, RunConfig
-from paper_repro.models import cifar_plain, cifar_resnet
+from paper_repro.models import cifar_resnet
 from paper_repro.train import Result
 
 

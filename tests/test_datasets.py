@@ -10,7 +10,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-import torchvision
 from PIL import Image
 
 from paper_repro import store

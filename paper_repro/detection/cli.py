@@ -10,33 +10,13 @@ stderr naming what is wrong and what is allowed, and exit code 2, before anythin
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
+from ..__main__ import _positive_int, _validated  # the argparse types every command shares
 from .backbones import BACKBONES
 from .data import DATASETS_HELP, parse_detection_dataset
 from .train import PROFILE_NAMES
-
-
-def _dataset(s: str) -> str:
-    try:
-        parse_detection_dataset(s)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return s
-
-
-def _positive_int(name: str):
-    def parse(s):
-        try:
-            v = int(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {s!r}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {s!r}")
-        return v
-    return parse
 
 
 def _weights_file(s: str) -> str:
@@ -57,7 +37,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``detect`` subcommand to ``python -m paper_repro``'s subparsers."""
     d = subparsers.add_parser("detect", help="Faster R-CNN with a ResNet-101 (C4) or VGG-16 backbone (§4.3, Tables 7/8)")
     d.add_argument("--backbone", choices=BACKBONES, default="resnet101", help="resnet101 (C4) or vgg16 (conv5_3, fc6/fc7)")
-    d.add_argument("--dataset", type=_dataset, default="fashion-canvas", help=f"{DATASETS_HELP} (default fashion-canvas)")
+    d.add_argument("--dataset", type=_validated(parse_detection_dataset), default="fashion-canvas", help=f"{DATASETS_HELP} (default fashion-canvas)")
     d.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="smoke, cpu or full (default cpu)")
     d.add_argument("--iterations", type=_positive_int("iterations"), help="default: the profile's (lr steps scale with it)")
     d.add_argument("--pretrained", type=_weights_file, default=None,
@@ -75,7 +55,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def cmd_detect(args) -> int:
     """Run ``python -m paper_repro detect``; 0 when the run finished, 1 when it diverged."""
-    from ..train import Diverged
+    from ..train import run_and_report
     from .train import fit_detector, profile_config
 
     try:
@@ -85,14 +65,4 @@ def cmd_detect(args) -> int:
     except ValueError as e:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
-    print(f"run: {cfg.run_dir(args.out)}", flush=True)
-    try:
-        result = fit_detector(cfg, out=args.out, data_root=args.data_root)
-    except Diverged as e:
-        print(json.dumps(e.summary, sort_keys=True))
-        print(f"paper_repro: {e}", file=sys.stderr)
-        return 1
-    if result.cached:
-        print("finished earlier: stored result", file=sys.stderr)
-    print(json.dumps(result.summary, sort_keys=True))
-    return 0
+    return run_and_report(cfg.run_dir(args.out), lambda: fit_detector(cfg, out=args.out, data_root=args.data_root))

@@ -25,7 +25,7 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,8 @@ import torch
 
 from .. import store
 from ..provenance import provenance
-from ..train import Diverged, _rng_state, _set_rng_state, autocast, resolve_speed
+from ..config import check_common
+from ..train import Diverged, Result, _rng_state, _set_rng_state, autocast, resolve_speed
 from .backbones import BACKBONES, DEFAULT_ROI_SIZE, build_faster_rcnn
 from .data import DEFAULT_SPLITS, DetectionLoader, build_detection_data, parse_detection_dataset, training_target
 from .evaluate import coco_map, voc07_map
@@ -172,28 +173,14 @@ class DetectConfig:
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"{name} must be an integer >= 0, got {v!r}")
-        for name in ("train_images", "eval_images"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, int) or v <= 0):
-                raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
         if not self.lr > 0 or not 0 < self.lr_decay <= 1 or self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise ValueError("need lr > 0, lr_decay in (0, 1], weight_decay >= 0 and momentum in [0, 1)")
-        if list(self.milestones) != sorted(self.milestones) or any(m <= 0 for m in self.milestones):
-            raise ValueError(f"milestones must be increasing positive iterations, got {list(self.milestones)}")
         if self.min_items > self.max_items or not 0 < self.min_scale <= self.max_scale:
             raise ValueError("need min_items <= max_items and 0 < min_scale <= max_scale")
         if 28 * self.max_scale > self.canvas_size:
             raise ValueError(f"items of up to {28 * self.max_scale:.0f} pixels do not fit a {self.canvas_size}-pixel canvas")
-        choices = {"frozen_bn": ("auto", "on", "off"), "roi_op": ("pool", "align"), "precision": ("auto", "fp32", "bf16"),
-                   "channels_last": ("auto", "on", "off")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if not (self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:")):
-            raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {self.device!r}")
-        if self.checkpoint_interval % self.log_interval:
-            raise ValueError(f"checkpoint_interval ({self.checkpoint_interval}) must be a multiple of "
-                             f"log_interval ({self.log_interval})")
+        check_common(self, {"frozen_bn": ("auto", "on", "off"), "roi_op": ("pool", "align")},
+                     optional_counts=("train_images", "eval_images"), log_every="log_interval")
         if self.pretrained and self.backbone == "vgg16" and self.roi() != 7:
             raise ValueError("VGG-16's ImageNet fc6 needs roi_size 7 (pool5 is 7x7)")
         return self
@@ -266,14 +253,7 @@ def profile_config(profile: str, backbone: str, dataset: str = "fashion-canvas",
 
 
 # --------------------------------------------------------------------------- the run
-@dataclass
-class DetectResult:
-    run_dir: Path
-    config: DetectConfig
-    summary: dict
-    metrics: list[dict] = field(default_factory=list)
-    cached: bool = False
-    resumed_from: int | None = None
+DetectResult = Result  # the classification engine's result record: run_dir, config, summary, metrics, ...
 
 
 def learning_rate(iteration: int, cfg: DetectConfig) -> float:
