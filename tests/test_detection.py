@@ -355,6 +355,7 @@ def test_dataset_names_and_config_validation():
     (["--dataset", "voc"], "voc:PATH"),
     (["--profile", "huge"], "smoke"),
     (["--iterations", "0"], "positive integer"),
+    (["--lr", "0"], "lr must be a number > 0"),
     (["--pretrained", "/no/such/file.pth"], "not found"),
 ])
 def test_cli_bad_arguments_exit_2_with_one_line(capsys, tmp_path, args, says):
@@ -380,6 +381,12 @@ def test_cli_handler_is_importable_and_registered():
 
     args = build_parser().parse_args(["detect", "--backbone", "vgg16", "--profile", "smoke"])
     assert args.handler is cmd_detect and args.backbone == "vgg16" and args.dataset == "fashion-canvas"
+    from paper_repro.detection.cli import config_from_args
+
+    assert config_from_args(args).lr == profile_config("smoke", "vgg16").lr
+    cfg = config_from_args(build_parser().parse_args(["detect", "--profile", "smoke", "--lr", "0.02", "--iterations", "8"]))
+    assert (cfg.backbone, cfg.lr, cfg.iterations) == ("resnet101", 0.02, 8)
+    assert cfg.hash() != profile_config("smoke", "resnet101", iterations=8).hash()
 
 
 TINY = dict(canvas_size=64, min_items=1, max_items=2, min_scale=1.0, max_scale=1.5, train_images=16, eval_images=4,

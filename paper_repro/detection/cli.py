@@ -13,7 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..__main__ import _positive_int, _validated  # the argparse types every command shares
+from ..__main__ import _positive_float, _positive_int, _validated  # the argparse types every command shares
 from .backbones import BACKBONES
 from .data import DATASETS_HELP, parse_detection_dataset
 from .train import PROFILE_NAMES
@@ -40,6 +40,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     d.add_argument("--dataset", type=_validated(parse_detection_dataset), default="fashion-canvas", help=f"{DATASETS_HELP} (default fashion-canvas)")
     d.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="smoke, cpu or full (default cpu)")
     d.add_argument("--iterations", type=_positive_int("iterations"), help="default: the profile's (lr steps scale with it)")
+    d.add_argument("--lr", type=_positive_float("lr"), help="base learning rate (default: the profile's)")
     d.add_argument("--pretrained", type=_weights_file, default=None,
                    help="torchvision ImageNet state dict of the backbone; without it: from scratch")
     d.add_argument("--seed", type=int, default=0)
@@ -53,15 +54,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return d
 
 
+def config_from_args(args):
+    """The DetectConfig the parsed ``detect`` arguments ask for (the profile's, then overrides)."""
+    from .train import profile_config
+
+    extra = {"lr": args.lr} if args.lr else {}
+    return profile_config(args.profile, args.backbone, args.dataset, pretrained=args.pretrained or "",
+                          experiment=args.experiment, seed=args.seed, iterations=args.iterations,
+                          device=args.device, precision=args.precision, workers=args.workers, **extra)
+
+
 def cmd_detect(args) -> int:
     """Run ``python -m paper_repro detect``; 0 when the run finished, 1 when it diverged."""
     from ..train import run_and_report
-    from .train import fit_detector, profile_config
+    from .train import fit_detector
 
     try:
-        cfg = profile_config(args.profile, args.backbone, args.dataset, pretrained=args.pretrained or "",
-                             experiment=args.experiment, seed=args.seed, iterations=args.iterations,
-                             device=args.device, precision=args.precision, workers=args.workers)
+        cfg = config_from_args(args)
     except ValueError as e:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
