@@ -38,6 +38,7 @@ browser:
 
 book: data
 	$(PY) -m paper_repro reproduce --profile $(PROFILE)
+	@if [ "$(PROFILE)" != smoke ]; then $(PY) -m paper_repro report --profile $(PROFILE) --readme README.md; fi
 
 test: data browser
 	$(PY) -m pytest -q

@@ -110,6 +110,10 @@ def build_parser() -> Parser:
     r.add_argument("--pretrained-dir", default="",
                    help="folder with torchvision's resnet101-*.pth and vgg16-*.pth ImageNet weights (optional)")
 
+    rp = sub.add_parser("report", help="print the reproduced numbers of a profile as a Markdown table")
+    rp.add_argument("--profile", choices=tuple(PROFILES), default="cpu")
+    rp.add_argument("--readme", help="rewrite this file's report block for the profile instead of printing")
+
     try:  # the detection command (§4.3) lives in its own subpackage
         from .detection.cli import add_parser as add_detect_parser
     except ImportError:
@@ -170,9 +174,24 @@ def cmd_reproduce(a) -> int:
                      voc_root=a.voc, coco_root=a.coco, pretrained_dir=a.pretrained_dir)
 
 
+def cmd_report(a) -> int:
+    from .report import summary_markdown, update_readme
+
+    if not a.readme:
+        print(summary_markdown(a.profile))
+        return 0
+    try:
+        changed = update_readme(a.readme, a.profile)
+    except (ValueError, OSError) as e:
+        print(f"python -m paper_repro report: error: {e}", file=sys.stderr)
+        return 2
+    print(f"{a.readme}: report block for profile {a.profile} {'updated' if changed else 'already current'}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce}
+    handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report}
     if args.command == "detect":
         from .detection.cli import cmd_detect
         handlers["detect"] = cmd_detect
