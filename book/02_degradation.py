@@ -66,21 +66,9 @@ plain_trend = ex.depth_trend(runs, "plain")
 res_trend = ex.depth_trend(runs, "resnet")
 display(Markdown("**Plain nets.** " + ex.degradation_sentence(plain_trend, "plain")))
 display(Markdown("**ResNets.** " + ex.degradation_sentence(res_trend, "resnet")))
-pairs = [ex.plain_vs_resnet(runs, d) for d in plain_depths]
-for p in pairs:
-    for k in ("plain_train", "resnet_train", "plain_eval", "resnet_eval"):
-        p[k] = 100 * p[k]
-    p["gap"] = p["plain_train"] - p["resnet_train"]
-display(Markdown(ex.markdown_table(pairs, [("depth", "depth"), ("plain_train", "plain: training error (%)"),
-                                           ("resnet_train", "ResNet: training error (%)"), ("gap", "gap (points)"),
-                                           ("plain_eval", "plain: test error (%)"), ("resnet_eval", "ResNet: test error (%)")])))
-deepest = pairs[-1]
-display(Markdown(
-    f"At depth {deepest['depth']} the ResNet's training error is {deepest['gap']:.2f} points "
-    + ("lower" if deepest["gap"] > 0 else "higher") + f" than the plain net's ({deepest['resnet_train']:.2f}% against "
-    f"{deepest['plain_train']:.2f}%). Profile `{P.name}` trains on {prov['dataset']} for "
-    f"{'/'.join(map(str, prov['iterations']))} iterations; the paper trains on CIFAR-10 for 64k iterations, so compare "
-    "the direction of the effect, not the error values."))
+pairs = ex.plain_vs_resnet_rows(runs, plain_depths)
+display(Markdown(ex.markdown_table(pairs, ex.PLAIN_VS_RESNET_COLUMNS)))
+display(Markdown(ex.gap_sentence(pairs, P, prov)))
 
 # %%
 from paper_repro.figures import report_row

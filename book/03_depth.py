@@ -53,20 +53,7 @@ png = save_figure(fig, "table6_error_by_depth", P.name, rows, prov)
 Image(filename=png)
 
 # %%
-best = min(rows, key=lambda r: r["mean"])
-ordered = all(a["mean"] >= b["mean"] for a, b in zip(rows, rows[1:]))
-spread = [r for r in rows if r["std"] is not None]
-spreads = ", ".join("±{:.2f} (ResNet-{}, {} runs)".format(r["std"], r["depth"], r["runs"]) for r in spread)
-noise = (f" Repeated runs spread by {spreads} points, which is the scale a difference between depths must exceed "
-         "to count." if spread else "")
-if ordered:
-    verdict = "Test error falls with every step in depth, as in Table 6."
-else:
-    verdict = ("This run does NOT show Table 6's monotone trend: test error does not fall with every step in depth "
-               f"at this schedule length (lowest: ResNet-{best['depth']}).")
-display(Markdown(f"{verdict} ResNet-{rows[0]['depth']}: {rows[0]['mean']:.2f}%, ResNet-{rows[-1]['depth']}: "
-                 f"{rows[-1]['mean']:.2f}% (paper {rows[0]['paper']}% and {rows[-1]['paper']}%).{noise} Profile `{P.name}` "
-                 f"trains on {prov['dataset']}, not CIFAR-10: compare the direction, not the values."))
+display(Markdown(ex.depth_finding(rows, P, prov)))
 
 # %% [markdown]
 # ## The warm-up of ResNet-110 (§4.2)

@@ -30,7 +30,7 @@ from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
 from paper_repro import plots
-from paper_repro.figures import report_row, save_figure
+from paper_repro.figures import save_figure
 
 P = ex.setup(profile)
 names = ["plain20", "plain56", "resnet20", "resnet56"] + (["resnet110"] if 110 in P.cifar_depths else [])
@@ -50,16 +50,7 @@ Image(filename=png)
 
 # %%
 checks = ex.response_findings(resp)
-display(Markdown(ex.markdown_table(checks, [("claim", "Fig. 7 claim"), ("left", "mean std (first net)"),
-                                            ("right", "mean std (second net)"), ("holds", "holds in this run")])))
-held = [c for c in checks if c["holds"]]
-failed = [c for c in checks if not c["holds"]]
-text = f"{len(held)} of {len(checks)} comparisons agree with Fig. 7."
-if failed:
-    text += " Not shown by this run: " + "; ".join(c["claim"] for c in failed) + "."
-display(Markdown(text + f" Profile `{P.name}`, {prov['dataset']}: the paper measures CIFAR-10 nets trained for 64k iterations."))
-rows = [report_row(c["claim"], None, c["left"] / c["right"], "ratio of mean stds", "Fig. 7 (paper: < 1)", P.name,
-                   prov["dataset"], "/".join(map(str, prov["iterations"])), prov["seeds"], prov["commit"], prov["hardware"],
-                   note="holds" if c["holds"] else "not shown")
-        for c in checks]
+display(Markdown(ex.markdown_table(checks, ex.RESPONSE_COLUMNS)))
+display(Markdown(ex.response_sentence(checks, P, prov)))
+rows = ex.response_report_rows(checks, P, prov)
 ex.save_rows("responses", P, rows);

@@ -168,6 +168,56 @@ def plain_vs_resnet(results: dict[str, Result], depth: int) -> dict:
             "plain_eval": p["final_eval_error"], "resnet_eval": r["final_eval_error"]}
 
 
+def plain_vs_resnet_rows(results: dict[str, Result], depths) -> list[dict]:
+    """Plain against ResNet at each depth, in percent, with the training-error gap (plain minus ResNet)."""
+    rows = []
+    for d in depths:
+        p = {k: (100 * v if k != "depth" else v) for k, v in plain_vs_resnet(results, d).items()}
+        p["gap"] = p["plain_train"] - p["resnet_train"]
+        rows.append(p)
+    return rows
+
+
+PLAIN_VS_RESNET_COLUMNS = [("depth", "depth"), ("plain_train", "plain: training error (%)"),
+                           ("resnet_train", "ResNet: training error (%)"), ("gap", "gap (points)"),
+                           ("plain_eval", "plain: test error (%)"), ("resnet_eval", "ResNet: test error (%)")]
+
+
+def scale_caveat(profile: Profile, prov: dict) -> str:
+    if profile.dataset == "cifar10" and profile.iterations == 64000:
+        return f"Profile `{profile.name}` is the paper's setting: CIFAR-10, 64k iterations."
+    return (f"Profile `{profile.name}` trains on {prov['dataset']} for {'/'.join(map(str, prov['iterations']))} "
+            "iterations; the paper trains on CIFAR-10 for 64k iterations, so compare the direction of the effect, "
+            "not the error values.")
+
+
+def gap_sentence(rows: list[dict], profile: Profile, prov: dict) -> str:
+    """The plain-versus-ResNet finding at the deepest common depth, in this run's numbers."""
+    deepest = rows[-1]
+    return (f"At depth {deepest['depth']} the ResNet's training error is {abs(deepest['gap']):.2f} points "
+            + ("lower" if deepest["gap"] > 0 else "higher") + f" than the plain net's ({deepest['resnet_train']:.2f}% "
+            f"against {deepest['plain_train']:.2f}%). " + scale_caveat(profile, prov))
+
+
+def depth_finding(rows: list[dict], profile: Profile, prov: dict) -> str:
+    """Table 6's claim (test error falls with depth) checked on ``depth_rows``; says so when it does not hold,
+    and names the seed-to-seed spread a difference must exceed."""
+    best = min(rows, key=lambda r: r["mean"])
+    ordered = all(a["mean"] >= b["mean"] for a, b in zip(rows, rows[1:]))
+    spread = [r for r in rows if r["std"] is not None]
+    spreads = ", ".join("±{:.2f} (ResNet-{}, {} runs)".format(r["std"], r["depth"], r["runs"]) for r in spread)
+    noise = (f" Repeated runs spread by {spreads} points, which is the scale a difference between depths must "
+             "exceed to count." if spread else "")
+    if ordered:
+        verdict = "Test error falls with every step in depth, as in Table 6."
+    else:
+        verdict = ("This run does NOT show Table 6's monotone trend: test error does not fall with every step in "
+                   f"depth at this schedule length (lowest: ResNet-{best['depth']}).")
+    return (f"{verdict} ResNet-{rows[0]['depth']}: {rows[0]['mean']:.2f}%, ResNet-{rows[-1]['depth']}: "
+            f"{rows[-1]['mean']:.2f}% (paper {rows[0]['paper']}% and {rows[-1]['paper']}%).{noise} "
+            + scale_caveat(profile, prov))
+
+
 def depth_rows(by_depth: dict[int, list[Result]]) -> list[dict]:
     """Table 6 rows: mean ± std of the final test error over seeds, beside the paper."""
     rows = []
@@ -213,6 +263,27 @@ def response_findings(resp: dict[str, list[float]]) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- report rows
+RESPONSE_COLUMNS = [("claim", "Fig. 7 claim"), ("left", "mean std (first net)"), ("right", "mean std (second net)"),
+                    ("holds", "holds in this run")]
+
+
+def response_sentence(checks: list[dict], profile: Profile, prov: dict) -> str:
+    """How many of Fig. 7's comparisons this run shows, naming the ones it does not."""
+    failed = [c for c in checks if not c["holds"]]
+    text = f"{len(checks) - len(failed)} of {len(checks)} comparisons agree with Fig. 7."
+    if failed:
+        text += " Not shown by this run: " + "; ".join(c["claim"] for c in failed) + "."
+    return text + " " + scale_caveat(profile, prov)
+
+
+def response_report_rows(checks: list[dict], profile: Profile, prov: dict) -> list[dict]:
+    """One report row per Fig. 7 comparison: the ratio of mean stds (the paper shows it below 1)."""
+    return [report_row(c["claim"], None, c["left"] / c["right"], "ratio of mean stds", "Fig. 7 (paper: < 1)",
+                       profile.name, prov["dataset"], "/".join(map(str, prov["iterations"])), prov["seeds"],
+                       prov["commit"], prov["hardware"], note="holds" if c["holds"] else "not shown")
+            for c in checks]
+
+
 def cifar_report_rows(profile: Profile, rows: list[dict], prov: dict) -> list[dict]:
     out = []
     for r in rows:

@@ -53,6 +53,7 @@ def error_by_depth(rows: list[dict], label: str):
     ax.set_xscale("log")
     ax.set_xticks([r["depth"] for r in rows])
     ax.set_xticklabels([str(r["depth"]) for r in rows])
+    ax.set_xticks([], minor=True)  # the log axis' minor labels (3x10^1 ...) would overprint the depths
     ax.set_xlabel("depth (layers)")
     ax.set_ylabel("test error (%)")
     ax.grid(alpha=0.3)

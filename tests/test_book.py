@@ -64,6 +64,45 @@ def test_response_findings_compare_resnets_with_plain_and_with_depth():
                       "resnet110 responds less than resnet56": False}
 
 
+PROV = {"dataset": "Fashion-MNIST", "iterations": [300], "seeds": [0], "commit": "abc1234", "hardware": "test"}
+
+
+def test_gap_sentence_reports_the_sign_at_the_deepest_depth():
+    runs = {"plain20": fake("plain20", 0.10, 0.12), "resnet20": fake("resnet20", 0.12, 0.13),
+            "plain56": fake("plain56", 0.40, 0.42), "resnet56": fake("resnet56", 0.25, 0.30)}
+    rows = ex.plain_vs_resnet_rows(runs, (20, 56))
+    assert rows[0]["gap"] == pytest.approx(-2.0) and rows[1]["gap"] == pytest.approx(15.0)
+    text = ex.gap_sentence(rows, PROFILES["cpu"], PROV)
+    assert text.startswith("At depth 56 the ResNet's training error is 15.00 points lower than the plain net's (25.00%")
+    assert "Fashion-MNIST for 300 iterations" in text
+    assert "2.00 points higher" in ex.gap_sentence(rows[:1], PROFILES["cpu"], PROV)
+    assert "the paper's setting" in ex.gap_sentence(rows, PROFILES["full"], PROV)
+
+
+def test_depth_finding_in_both_directions_with_the_seed_spread():
+    down = ex.depth_rows({20: [fake("resnet20", 0.1, 0.09, 0), fake("resnet20", 0.1, 0.10, 1)],
+                          56: [fake("resnet56", 0.1, 0.07)]})
+    text = ex.depth_finding(down, PROFILES["cpu"], PROV)
+    assert text.startswith("Test error falls with every step in depth") and "NOT" not in text
+    assert "ResNet-20: 9.50%, ResNet-56: 7.00% (paper 8.75% and 6.97%)" in text and "±0.71 (ResNet-20, 2 runs)" in text
+    up = ex.depth_rows({20: [fake("resnet20", 0.1, 0.19)], 32: [fake("resnet32", 0.1, 0.15)],
+                        56: [fake("resnet56", 0.1, 0.28)]})
+    text = ex.depth_finding(up, PROFILES["cpu"], PROV)
+    assert text.startswith("This run does NOT show Table 6's monotone trend") and "(lowest: ResNet-32)" in text
+    assert "Repeated runs" not in text
+
+
+def test_response_sentence_and_rows_name_what_did_not_hold():
+    resp = {"plain20": [2.0, 2.0], "resnet20": [1.0, 1.0], "resnet56": [0.5, 0.7], "resnet110": [0.8, 0.9]}
+    checks = ex.response_findings(resp)
+    text = ex.response_sentence(checks, PROFILES["cpu"], PROV)
+    assert text.startswith("2 of 3 comparisons agree with Fig. 7. Not shown by this run: resnet110 responds less "
+                           "than resnet56.")
+    rows = ex.response_report_rows(checks, PROFILES["cpu"], PROV)
+    assert [r["note"] for r in rows] == ["holds", "holds", "not shown"]
+    assert rows[0]["measured"] == pytest.approx(0.5) and rows[2]["measured"] == pytest.approx(0.85 / 0.6)
+
+
 def test_markdown_table_and_paper_rounding():
     assert ex.paper_rounding(269722, "0.27M") == "0.27M" and ex.paper_rounding(19421274, "19.4M") == "19.4M"
     md = ex.markdown_table([{"a": 1.234, "b": None}], [("a", "A"), ("b", "B")])
@@ -149,3 +188,14 @@ def test_bench_prints_both_speeds_and_their_ratio(cli):
     data = json.loads(out.strip().splitlines()[-1])
     assert data["engine_images_per_sec"] > 0 and data["baseline_images_per_sec"] > 0
     assert data["ratio"] == pytest.approx(data["engine_images_per_sec"] / data["baseline_images_per_sec"])
+
+
+def test_table6_plot_labels_exactly_the_depths():
+    from paper_repro import plots
+
+    rows = ex.depth_rows({20: [fake("resnet20", 0.1, 0.09)], 32: [fake("resnet32", 0.1, 0.08)],
+                          110: [fake("resnet110", 0.1, 0.07)]})
+    ax = plots.error_by_depth(rows, "label").axes[0]
+    ax.figure.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "32", "110"]
+    assert [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()] == []

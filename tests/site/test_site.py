@@ -2,7 +2,8 @@
 
 Collected only when ``--book-html DIR`` is given (``make test`` does, after building the book):
 every page in the table of contents loads, every image on it has loaded (naturalWidth > 0),
-and no page shows a Python traceback or a notebook error.
+the chapters' tables are rendered as tables (not as raw Markdown pipes), and no page shows a
+Python traceback or a notebook error.
 """
 import functools
 import http.server
@@ -71,5 +72,10 @@ def test_page_loads_with_its_images_and_no_traceback(site, browser, page):
     text = browser.execute_script("return document.body.innerText")
     assert "Traceback (most recent call last)" not in text
     assert not re.search(r"\b(ValueError|RuntimeError|KeyError|NameError|TypeError)\b: ", text), f"an error shows on {page}"
-    if page in ("02_degradation.html", "03_depth.html", "04_responses.html"):
+    if page in ("02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html"):
         assert images, f"{page} shows no figure"
+    # every chapter prints at least one table; a Markdown table left unparsed shows its |---| row
+    assert not re.search(r"\|\s*(-{3,}|—)\s*\|", text), f"a Markdown table on {page} was not rendered"
+    if page[:2] in ("01", "02", "03", "04", "05", "06"):
+        n = browser.execute_script("return Array.from(document.querySelectorAll('main table, article table')).length")
+        assert n >= 1, f"{page} shows no table"
