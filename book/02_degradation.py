@@ -71,15 +71,7 @@ display(Markdown(ex.markdown_table(pairs, ex.PLAIN_VS_RESNET_COLUMNS)))
 display(Markdown(ex.gap_sentence(pairs, P, prov)))
 
 # %%
-from paper_repro.figures import report_row
-rows = [report_row(f"plain-{plain_trend['deep'][5:]} minus plain-{plain_trend['shallow'][5:]} training error", None,
-                   100 * (plain_trend["deep_train"] - plain_trend["shallow_train"]), "points",
-                   "Fig. 6 left (paper: > 0)", P.name, prov["dataset"], "/".join(map(str, prov["iterations"])), prov["seeds"],
-                   prov["commit"], prov["hardware"], note="positive = degradation shown"),
-        report_row(f"ResNet-{res_trend['deep'][6:]} minus ResNet-{res_trend['shallow'][6:]} training error", None,
-                   100 * (res_trend["deep_train"] - res_trend["shallow_train"]), "points",
-                   "Fig. 6 middle (paper: < 0)", P.name, prov["dataset"], "/".join(map(str, prov["iterations"])),
-                   prov["seeds"], prov["commit"], prov["hardware"], note="negative = deeper ResNet better")]
+rows = ex.degradation_report_rows(plain_trend, res_trend, P, prov)
 
 # %% [markdown]
 # ## ImageNet: Table 2 and Fig. 4
@@ -98,8 +90,8 @@ if imagenet:
     iprov = ex.provenance_of(P, inet)
     for row in table2:
         row["ours"] = 100 * inet[row["net"]].summary["final_eval_error"]
-        rows.append(report_row(f"{row['net']} top-1 error", row["paper"], row["ours"], "%", "Table 2", P.name, "ImageNet",
-                               "/".join(map(str, iprov["iterations"])), iprov["seeds"], iprov["commit"], iprov["hardware"]))
+        rows.append(ex.prov_row(f"{row['net']} top-1 error", row["paper"], row["ours"], "%", "Table 2", P, iprov,
+                                dataset="ImageNet"))
     fig4 = plots.training_curves([("plain-18/34", {k: ex.curve(inet[k]) for k in ("plain18", "plain34")}),
                                   ("ResNet-18/34", {k: ex.curve(inet[k]) for k in ("resnet18", "resnet34")})], ex.label(iprov))
     png4 = save_figure(fig4, "fig4_imagenet", P.name, {k: ex.curve(v) for k, v in inet.items()}, iprov)

@@ -162,19 +162,14 @@ def degradation_sentence(t: dict, kind: str) -> str:
                    "error at this schedule length.")
 
 
-def plain_vs_resnet(results: dict[str, Result], depth: int) -> dict:
-    p, r = results[f"plain{depth}"].summary, results[f"resnet{depth}"].summary
-    return {"depth": depth, "plain_train": p["final_train_error"], "resnet_train": r["final_train_error"],
-            "plain_eval": p["final_eval_error"], "resnet_eval": r["final_eval_error"]}
-
-
 def plain_vs_resnet_rows(results: dict[str, Result], depths) -> list[dict]:
     """Plain against ResNet at each depth, in percent, with the training-error gap (plain minus ResNet)."""
     rows = []
     for d in depths:
-        p = {k: (100 * v if k != "depth" else v) for k, v in plain_vs_resnet(results, d).items()}
-        p["gap"] = p["plain_train"] - p["resnet_train"]
-        rows.append(p)
+        p, r = results[f"plain{d}"].summary, results[f"resnet{d}"].summary
+        rows.append({"depth": d, "plain_train": 100 * p["final_train_error"], "resnet_train": 100 * r["final_train_error"],
+                     "plain_eval": 100 * p["final_eval_error"], "resnet_eval": 100 * r["final_eval_error"],
+                     "gap": 100 * (p["final_train_error"] - r["final_train_error"])})
     return rows
 
 
@@ -276,21 +271,35 @@ def response_sentence(checks: list[dict], profile: Profile, prov: dict) -> str:
     return text + " " + scale_caveat(profile, prov)
 
 
+def prov_row(quantity: str, paper_value: float | None, measured: float | None, unit: str, source: str,
+             profile: Profile, prov: dict, note: str = "", seeds=None, dataset: str | None = None) -> dict:
+    """``report_row`` labelled with the provenance of the runs behind it (``provenance_of``)."""
+    return report_row(quantity, paper_value, measured, unit, source, profile.name, dataset or prov["dataset"],
+                      "/".join(map(str, prov["iterations"])), prov["seeds"] if seeds is None else seeds,
+                      prov["commit"], prov["hardware"], note=note)
+
+
+def degradation_report_rows(plain_trend: dict, res_trend: dict, profile: Profile, prov: dict) -> list[dict]:
+    """Fig. 6 left and middle as report rows: deepest minus shallowest training error, in points."""
+    return [prov_row(f"plain-{plain_trend['deep'][5:]} minus plain-{plain_trend['shallow'][5:]} training error", None,
+                     100 * (plain_trend["deep_train"] - plain_trend["shallow_train"]), "points",
+                     "Fig. 6 left (paper: > 0)", profile, prov, note="positive = degradation shown"),
+            prov_row(f"ResNet-{res_trend['deep'][6:]} minus ResNet-{res_trend['shallow'][6:]} training error", None,
+                     100 * (res_trend["deep_train"] - res_trend["shallow_train"]), "points",
+                     "Fig. 6 middle (paper: < 0)", profile, prov, note="negative = deeper ResNet better")]
+
+
 def response_report_rows(checks: list[dict], profile: Profile, prov: dict) -> list[dict]:
     """One report row per Fig. 7 comparison: the ratio of mean stds (the paper shows it below 1)."""
-    return [report_row(c["claim"], None, c["left"] / c["right"], "ratio of mean stds", "Fig. 7 (paper: < 1)",
-                       profile.name, prov["dataset"], "/".join(map(str, prov["iterations"])), prov["seeds"],
-                       prov["commit"], prov["hardware"], note="holds" if c["holds"] else "not shown")
+    return [prov_row(c["claim"], None, c["left"] / c["right"], "ratio of mean stds", "Fig. 7 (paper: < 1)", profile,
+                     prov, note="holds" if c["holds"] else "not shown")
             for c in checks]
 
 
 def cifar_report_rows(profile: Profile, rows: list[dict], prov: dict) -> list[dict]:
-    out = []
-    for r in rows:
-        out.append(report_row(f"ResNet-{r['depth']} test error", r["paper"], r["mean"], "%", "Table 6", profile.name,
-                              prov["dataset"], "/".join(map(str, prov["iterations"])), r["seeds"], prov["commit"],
-                              prov["hardware"], note=f"mean of {r['runs']} run(s)"))
-    return out
+    return [prov_row(f"ResNet-{r['depth']} test error", r["paper"], r["mean"], "%", "Table 6", profile, prov,
+                     note=f"mean of {r['runs']} run(s)", seeds=r["seeds"])
+            for r in rows]
 
 
 def save_rows(chapter: str, profile: Profile, rows: list[dict]):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from .figures import FIGURES
 
@@ -47,27 +48,27 @@ def summary_markdown(profile: str) -> str:
             f"Generated from `figures/{profile}/report-*.json`; the book's report page has every column.")
 
 
-def update_readme(path, profile: str) -> bool:
-    """Replace the block between the profile's markers in ``path``; return whether it changed.
-    Raise ValueError (one line) when the markers are missing."""
-    from pathlib import Path
-
-    p = Path(path)
-    text = p.read_text()
+def _split(path: Path, profile: str) -> tuple[str, str, str]:
+    """``path``'s text as (before the block, the block, after it), markers excluded. Raise ValueError
+    (one line) when the profile's markers are missing."""
+    text = path.read_text()
     start, end = _start(profile), _end(profile)
     if start not in text or end not in text:
-        raise ValueError(f"{p}: no report block for profile {profile}; add the two lines\n{start}\n{end}")
+        raise ValueError(f"{path}: no report block for profile {profile}; add the two lines\n{start}\n{end}")
     head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    new = f"{head}{start}\n{summary_markdown(profile)}\n{end}{tail}"
-    if new != text:
-        p.write_text(new)
-    return new != text
+    block, tail = rest.split(end, 1)
+    return head, block, tail
+
+
+def update_readme(path, profile: str) -> bool:
+    """Replace the block between the profile's markers in ``path``; return whether it changed."""
+    head, block, tail = _split(Path(path), profile)
+    new_block = f"\n{summary_markdown(profile)}\n"
+    if new_block != block:
+        Path(path).write_text(f"{head}{_start(profile)}{new_block}{_end(profile)}{tail}")
+    return new_block != block
 
 
 def readme_block(path, profile: str) -> str:
     """What stands between the profile's markers in ``path`` now (for the test that it is current)."""
-    from pathlib import Path
-
-    text = Path(path).read_text()
-    return text.split(_start(profile), 1)[1].split(_end(profile), 1)[0].strip("\n")
+    return _split(Path(path), profile)[1].strip("\n")

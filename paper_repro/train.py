@@ -51,6 +51,17 @@ class Result:
     resumed_from: int | None = None
 
 
+def stored_result(directory: Path, cfg) -> Result | None:
+    """The result of a run that already ended in ``directory`` (read back, not retrained), or None
+    when it has not. A run that diverged raises Diverged again, with its stored summary."""
+    done = store.finished_summary(directory)
+    if done is None or done.get("status") not in ("finished", "diverged"):
+        return None
+    if done["status"] == "diverged":
+        raise Diverged(done["diverged_at"], done)
+    return Result(directory, cfg, done, store.read_metrics(directory), cached=True)
+
+
 def run_and_report(directory, fit_call) -> int:
     """What the ``train`` and ``detect`` commands print around ``fit_call()``: where the run lives,
     then its summary as one JSON line. Exit code 0, or 1 (with the reason on stderr) if it diverged."""
@@ -322,11 +333,9 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
     main = rank == 0
     log = log or (lambda msg: print(msg, file=sys.stderr))
     directory = store.run_dir(cfg, out)
-    done = store.finished_summary(directory)
-    if done is not None and done.get("status") in ("finished", "diverged"):
-        if done["status"] == "diverged":
-            raise Diverged(done["diverged_at"], done)
-        return Result(directory, cfg, done, store.read_metrics(directory), cached=True)
+    stored = stored_result(directory, cfg)
+    if stored is not None:
+        return stored
 
     speed = resolve_speed(cfg)
     if speed.device.type == "cuda":

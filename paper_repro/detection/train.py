@@ -34,7 +34,7 @@ import torch
 from .. import store
 from ..provenance import provenance
 from ..config import check_common
-from ..train import Diverged, Result, _rng_state, _set_rng_state, autocast, resolve_speed
+from ..train import Diverged, Result, _rng_state, _set_rng_state, autocast, resolve_speed, stored_result
 from .backbones import BACKBONES, DEFAULT_ROI_SIZE, build_faster_rcnn
 from .data import DEFAULT_SPLITS, DetectionLoader, build_detection_data, parse_detection_dataset, training_target
 from .evaluate import coco_map, voc07_map
@@ -349,11 +349,9 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
     cfg.validate()
     log = log or (lambda msg: print(msg, file=sys.stderr))
     directory = cfg.run_dir(out)
-    done = store.finished_summary(directory)
-    if done is not None and done.get("status") in ("finished", "diverged"):
-        if done["status"] == "diverged":
-            raise Diverged(done["diverged_at"], done)
-        return DetectResult(directory, cfg, done, store.read_metrics(directory), cached=True)
+    stored = stored_result(directory, cfg)
+    if stored is not None:
+        return stored
 
     speed = resolve_speed(cfg)
     data = build_detection_data(cfg, data_root)  # data first: a missing data set writes nothing
