@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -29,15 +27,15 @@
 # and regenerates Table 1 (layers, parameters, multiply-adds) and the parameter column of
 # Table 6 from the code.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "cpu"
 
-# %%
+# %% tags=["hide-cell"]
 import torch
 from IPython.display import Markdown, display
 
 from paper_repro import experiments as ex
-from paper_repro.models import BasicBlock, Bottleneck, ShortcutA, build_model, resnet
+from paper_repro.models import BasicBlock, Bottleneck, build_model
 
 P = ex.setup(profile)
 print(f"profile: {P.name} (this chapter trains nothing: every number is computed from the code)")
@@ -83,16 +81,8 @@ print("eq. 1 holds: block(x) == ReLU(F(x) + x)")
 # * **B**: identity, and a 1×1 projection (with BN) only where the dimensions change.
 # * **C**: projections on every shortcut.
 
-# %%
-rows = []
-for option in "ABC":
-    for depth in (34, 50):
-        m = resnet(depth, option)
-        rows.append({"net": f"ResNet-{depth}", "option": option, "params_m": sum(p.numel() for p in m.parameters()) / 1e6,
-                     "projections": sum(1 for n, mod in m.named_modules() if n.endswith("shortcut") and isinstance(mod, torch.nn.Sequential)),
-                     "zero_pad": sum(1 for mod in m.modules() if isinstance(mod, ShortcutA))})
-display(Markdown(ex.markdown_table(rows, [("net", "net"), ("option", "shortcut"), ("params_m", "parameters (M)"),
-                                          ("projections", "projection shortcuts"), ("zero_pad", "zero-padding shortcuts")])))
+# %% tags=["hide-input"]
+display(Markdown(ex.markdown_table(ex.shortcut_rows(), ex.SHORTCUT_COLUMNS)))
 
 # %% [markdown]
 # ## Table 1, regenerated
@@ -102,14 +92,12 @@ display(Markdown(ex.markdown_table(rows, [("net", "net"), ("option", "shortcut")
 # multiply-adds come from `torch.utils.flop_counter` for one 224×224 image; the parameter counts
 # equal those of torchvision's `resnet18`…`resnet152` exactly (a test checks it).
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 t1 = ex.table1_rows()
-display(Markdown(ex.markdown_table(t1, [("net", "net"), ("block", "block"), ("stages", "blocks conv2_x…conv5_x"),
-                                        ("layers", "layers"), ("params_m", "parameters (M)"), ("gmacs", "multiply-adds (G), ours"),
-                                        ("paper_gmacs", "multiply-adds (G), Table 1"), ("diff_pct", "difference (%)")])))
+display(Markdown(ex.markdown_table(t1, ex.TABLE1_COLUMNS)))
 
-# %%
+# %% tags=["hide-input"]
 worst = max(t1, key=lambda r: abs(r["diff_pct"]))
 assert all(abs(r["diff_pct"]) < 5 for r in t1)
 print(f"Every net's multiply-adds are within {abs(worst['diff_pct']):.1f}% of Table 1 "
@@ -122,7 +110,7 @@ print(f"Every net's multiply-adds are within {abs(worst['diff_pct']):.1f}% of Ta
 # 16×16 and 8×8 maps with 16, 32 and 64 filters, global average pooling and a 10-way FC layer.
 # With option A the ResNets have exactly as many parameters as the plain nets.
 
-# %%
+# %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
 t6 = ex.cifar_param_rows()
 display(Markdown(ex.markdown_table(t6, [("net", "net"), ("params", "parameters"), ("ours", "ours, rounded"),

@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,27 +19,28 @@
 # it) with the recipe of §4.2, through the run store, and draw Fig. 6 as the paper draws it:
 # training error dashed, test error bold, per iteration.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "cpu"
 imagenet = ""  # an ImageNet-style folder (train/ and val/) to run Table 2 / Fig. 4
 
-# %%
+# %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
 from paper_repro import paper, plots
 from paper_repro.figures import save_figure
 
-P = ex.setup(profile)
+P = ex.setup(profile, imagenet=imagenet)
 plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)
 runs = ex.train(P, [f"plain{d}" for d in plain_depths] + [f"resnet{d}" for d in P.cifar_depths], "cifar")
+seeds = ex.seed_runs(P, ["plain20", "plain56", "resnet20", "resnet56"])  # every seed the profile runs: the verdicts
 prov = ex.provenance_of(P, runs)
 print(ex.label(prov))
 
 # %% [markdown]
 # ## Fig. 1: plain-20 against plain-56
 
-# %%
+# %% tags=["remove-input"]
 fig1 = plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: ex.curve(runs[k]) for k in (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")})],
                              ex.label(prov))
 png1 = save_figure(fig1, "fig1_plain20_vs_plain56", P.name, {k: ex.curve(runs[k]) for k in runs if k.startswith("plain")}, prov)
@@ -50,7 +49,7 @@ Image(filename=png1)
 # %% [markdown]
 # ## Fig. 6, left and middle: plain nets against ResNets
 
-# %%
+# %% tags=["remove-input"]
 curves = {k: ex.curve(r) for k, r in runs.items()}
 fig6 = plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), {k: v for k, v in curves.items() if k.startswith("plain")}),
                               ("ResNet-" + "/".join(map(str, P.cifar_depths)), {k: v for k, v in curves.items() if k.startswith("resnet")})],
@@ -60,18 +59,21 @@ Image(filename=png6)
 
 # %% [markdown]
 # ## The findings, in this run's numbers
+#
+# Each claim compares the final errors of two nets over every seed the profile runs; the verdict
+# follows the book's one rule (see the introduction): **holds** only when the 95% Welch interval
+# of the difference lies on the paper's side of zero.
 
-# %%
-plain_trend = ex.depth_trend(runs, "plain")
-res_trend = ex.depth_trend(runs, "resnet")
-display(Markdown("**Plain nets.** " + ex.degradation_sentence(plain_trend, "plain")))
-display(Markdown("**ResNets.** " + ex.degradation_sentence(res_trend, "resnet")))
+# %% tags=["remove-input"]
+judged = [ex.judge_runs(k, seeds) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_resnet_train")]
+display(Markdown("\n\n".join(ex.claim_sentence(j) for j in judged)))
 pairs = ex.plain_vs_resnet_rows(runs, plain_depths)
 display(Markdown(ex.markdown_table(pairs, ex.PLAIN_VS_RESNET_COLUMNS)))
 display(Markdown(ex.gap_sentence(pairs, P, prov)))
 
-# %%
-rows = ex.degradation_report_rows(plain_trend, res_trend, P, prov)
+# %% tags=["remove-cell"]
+sprov = ex.provenance_of(P, [r for rs in seeds.values() for r in rs])
+rows = [ex.claim_row(j, P, sprov) for j in judged]
 
 # %% [markdown]
 # ## ImageNet: Table 2 and Fig. 4
@@ -83,20 +85,17 @@ rows = ex.degradation_report_rows(plain_trend, res_trend, P, prov)
 # `python -m paper_repro reproduce --profile full --imagenet PATH` (or the `imagenet` parameter
 # of this notebook).
 
-# %%
-table2 = [{"net": k, "paper": v} for k, v in paper.TABLE2_TOP1.items()]
+# %% tags=["remove-input"]
+table2 = [{"model": k, "net": ex.net_name(k), "paper": v} for k, v in paper.TABLE2_TOP1.items()]
 if imagenet:
     inet = ex.train_imagenet(P, ["plain18", "plain34", "resnet18", "resnet34"], imagenet)
     iprov = ex.provenance_of(P, inet)
-    for row in table2:
-        row["ours"] = 100 * inet[row["net"]].summary["final_eval_error"]
-        rows.append(ex.prov_row(f"{row['net']} top-1 error", row["paper"], row["ours"], "%", "Table 2", P, iprov,
-                                dataset="ImageNet"))
+    rows += ex.table2_rows(table2, inet, P, iprov)
     fig4 = plots.training_curves([("plain-18/34", {k: ex.curve(inet[k]) for k in ("plain18", "plain34")}),
                                   ("ResNet-18/34", {k: ex.curve(inet[k]) for k in ("resnet18", "resnet34")})], ex.label(iprov))
     png4 = save_figure(fig4, "fig4_imagenet", P.name, {k: ex.curve(v) for k, v in inet.items()}, iprov)
     display(Image(filename=png4))
 else:
-    print("No ImageNet folder given: Table 2 below shows the paper's numbers only.")
+    display(Markdown("No ImageNet folder was given to this build: Table 2 below shows the paper's numbers only."))
 display(Markdown(ex.markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"), ("ours", "this run (%)")])))
 ex.save_rows("degradation", P, rows);

@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -22,10 +20,10 @@
 # that follows each 3×3 convolution, accumulating the std over all test images, positions and
 # channels.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "cpu"
 
-# %%
+# %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
@@ -40,17 +38,24 @@ resp = ex.responses(runs, P.response_images)
 prov["response_images"] = min(P.response_images, prov["eval_images"])
 print(ex.label(prov), f"· responses on {prov['response_images']} test images")
 
-# %%
-fig = plots.layer_responses(resp, ex.label(prov))
+# %% tags=["remove-input"]
+fig = plots.layer_responses(resp, ex.label(prov) + f" · responses on {prov['response_images']} test images")
 png = save_figure(fig, "fig7_layer_responses", P.name, resp, prov)
 Image(filename=png)
 
 # %% [markdown]
-# ## Both findings, checked in numbers (mean std over the layers)
+# ## Both findings, checked in numbers
+#
+# Per net and seed, the mean over its 3×3 layers of each layer's response std; the verdicts compare
+# those means over every seed the profile runs (the book's rule: see the introduction).
 
-# %%
-checks = ex.response_findings(resp)
-display(Markdown(ex.markdown_table(checks, ex.RESPONSE_COLUMNS)))
-display(Markdown(ex.response_sentence(checks, P, prov)))
-rows = ex.response_report_rows(checks, P, prov)
-ex.save_rows("responses", P, rows);
+# %% tags=["remove-input"]
+seeds = ex.seed_runs(P, ["plain20", "plain56", "resnet20", "resnet56"], verbose=False)
+sprov = ex.provenance_of(P, [r for rs in seeds.values() for r in rs])
+means = ex.response_means(seeds, P.response_images)
+judged = ex.judge_all(("responses_plain20", "responses_plain56", "responses_depth"), seeds, means)
+display(Markdown(ex.markdown_table(ex.response_rows(means), ex.RESPONSE_COLUMNS)))
+display(Markdown("\n\n".join(ex.claim_sentence(j, unit="", scale=1.0) for j in judged)))
+
+# %% tags=["remove-cell"]
+ex.save_rows("responses", P, [ex.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);

@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -29,18 +27,20 @@
 # post-processing, unchanged) with the backbones of `paper_repro.detection.backbones`. mAP@.5 and
 # mAP@[.5, .95] come from pycocotools' `COCOeval`; on VOC the VOC07 11-point mAP as well.
 
-# %% tags=["parameters"]
+# %% tags=["parameters", "remove-cell"]
 profile = "cpu"
 voc_root = ""
 coco_root = ""
 pretrained_dir = ""
 
-# %%
+# %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
+from paper_repro import experiments as ex
 from paper_repro.detection import experiment as dx
 
-res = dx.run_detection(profile, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
+P = ex.setup(profile, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
+res = dx.run_detection(P.name, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
 print(dx.describe_runs(res))
 
 # %% [markdown]
@@ -49,7 +49,7 @@ print(dx.describe_runs(res))
 # Parameter counts are measured on the modules this project builds (ResNet-101 of Table 1 and
 # torchvision's VGG-16 layers), at the paper's RoI sizes.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(dx.c4_design_markdown()))
 
 # %% [markdown]
@@ -66,64 +66,45 @@ display(Markdown(dx.c4_design_markdown()))
 # 2007+2012, ImageNet weights, Faster R-CNN's schedule) when `voc_root` and `pretrained_dir` are
 # given, and Table 8's with `coco_root`.
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(dx.setup_markdown(res)))
 
 # %% [markdown]
 # ## Measured mAP beside Tables 7 and 8
 
-# %%
+# %% tags=["remove-input"]
 display(Markdown(dx.results_markdown(res)))
-
-# %%
 display(Markdown(dx.comparison_sentence(res)))
-
-# %% [markdown]
-# **Read with care.** Fashion-MNIST canvases are not PASCAL VOC or COCO: small grey items on a
-# black background, ten classes, and (see the setup table) a few hundred iterations from scratch
-# instead of 80k iterations from ImageNet weights. The values are not comparable with Tables 7
-# and 8; only the ResNet-101 versus VGG-16 direction can be compared, and the sentence above says
-# whether this run shows it. Training from scratch for a few hundred iterations is not the setting
-# in which the paper measured the gain (its claim rests on ImageNet-pretrained representations),
-# and one seed per backbone says nothing about run-to-run spread. One more caveat, stated because
-# it weakens the comparison: the `cpu` profile's learning rate (0.04, for both backbones) was
-# chosen while developing this chapter by looking at mAP on these same held-out canvases, and at
-# half that rate (0.02) VGG-16 finished ahead of ResNet-101. There is no separate validation set
-# behind that choice, so the direction measured here is a property of this short schedule, not
-# evidence for or against Table 7. `python -m paper_repro detect --backbone vgg16 --profile cpu`
-# with other settings (see `--help`) reruns either detector through the run store.
+display(Markdown(dx.caveat_markdown(res)))
 
 # %% [markdown]
 # ## Held-out images and their detections
 
-# %%
+# %% tags=["remove-input"]
 fig, png = dx.save_sample_figure(res)
 Image(filename=png)
 
 # %% [markdown]
 # ## Training losses
 
-# %%
+# %% tags=["remove-input"]
 fig, png = dx.save_loss_figure(res)
 Image(filename=png)
 
 # %% [markdown]
 # ## PASCAL VOC and COCO (full profile)
 
-# %%
+# %% tags=["remove-input"]
 for name in ("voc", "coco"):
     if name in res.runs:
         display(Markdown(dx.comparison_sentence(res, name)))
         display(Markdown(dx.setup_markdown(res, name)))
 if not any(name in res.runs for name in ("voc", "coco")):
-    print("Not run in this profile: Table 7 needs profile='full', voc_root (a folder holding VOCdevkit/VOC2007 and "
-          "VOC2012) and pretrained_dir (torchvision's resnet101-*.pth and vgg16-*.pth); Table 8 needs coco_root.")
+    display(Markdown("Not run in this build: Table 7 needs `profile = \"full\"`, `voc_root` (a folder holding "
+                     "`VOCdevkit/VOC2007` and `VOC2012`) and `pretrained_dir` (torchvision's `resnet101-*.pth` and "
+                     "`vgg16-*.pth`); Table 8 needs `coco_root`."))
 for note in res.skipped:
-    print("skipped:", note)
+    display(Markdown(f"Skipped: {note}."))
 
-# %% [markdown]
-# ## Report rows
-
-# %%
+# %% tags=["remove-cell"]
 rows, path = dx.save_report_rows(res)
-print(f"{len(rows)} rows -> {path}")

@@ -6,6 +6,7 @@ renders those executed notebooks (``execute_notebooks: off``).
 """
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -15,6 +16,8 @@ from .provenance import ROOT
 
 BOOK = ROOT / "book"
 CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report")
+# The intro's scoreboard reads what the chapters measured: it is executed last.
+NOTEBOOKS = CHAPTERS + ("intro",)
 
 
 class NotebookFailed(RuntimeError):
@@ -22,7 +25,7 @@ class NotebookFailed(RuntimeError):
 
 
 def chapter_sources() -> list[Path]:
-    return [BOOK / f"{c}.py" for c in CHAPTERS if (BOOK / f"{c}.py").exists()]
+    return [BOOK / f"{c}.py" for c in NOTEBOOKS if (BOOK / f"{c}.py").exists()]
 
 
 def _parameters_source(nb) -> str:
@@ -40,19 +43,49 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
 
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    # The executed copy is not paired with its source (see jupytext.toml): without jupytext metadata
+    # JupyterLab opens it as the plain notebook it is, whatever its age.
+    nb.metadata.pop("jupytext", None)
     declared = _parameters_source(nb)
     params = {"profile": profile}
     params.update({k: v for k, v in (extra or {}).items() if v and f"{k} =" in declared})
     out = source.with_suffix(".ipynb")
     try:
-        papermill.execute_notebook(nb, str(out), parameters=params, kernel_name="python3", progress_bar=False,
-                                   cwd=str(source.parent), log_output=False)
+        with _progress_relay():
+            papermill.execute_notebook(nb, str(out), parameters=params, kernel_name="python3", progress_bar=False,
+                                       cwd=str(source.parent), log_output=False)
+        hide_injected_parameters(out)
     except PapermillExecutionError as e:
         first = (e.source or "").strip().splitlines()
         name = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
         raise NotebookFailed(f"{name} failed in cell {e.cell_index} "
                              f"(`{first[0] if first else ''}` ...): {e.ename}: {e.evalue}") from None
     return out
+
+
+def _progress_relay():
+    """On a terminal, the kernel's progress bars are relayed here (see paper_repro.progress)."""
+    import contextlib
+    import tempfile
+
+    from .progress import relay
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    return relay(str(Path(tempfile.gettempdir()) / f"paper_repro-progress-{os.getpid()}.txt"))
+
+
+def hide_injected_parameters(path: Path) -> None:
+    """Tag papermill's injected "# Parameters" cell ``hide-cell``: the values this build ran with stay one
+    click away on the page, and the chapter's own defaults cell is removed (``remove-cell``)."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "hide-cell" not in tags:
+            tags.append("hide-cell")
+    nbformat.write(nb, path)
 
 
 def build() -> Path:

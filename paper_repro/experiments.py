@@ -8,13 +8,13 @@ import time
 
 import torch
 
-from . import paper
+from . import claims, paper
 from .analysis import layer_responses, num_parameters
 from .config import Profile, get_profile
 from .data import ensure_fashion_mnist, parse_dataset
 from .figures import report_row, write_report_rows
 from .models import build_model
-from .provenance import ROOT, git_commit
+from .provenance import ROOT
 from .train import Result, build_data, fit, load_model, resolve_speed
 
 RUNS = ROOT / "runs"
@@ -22,8 +22,19 @@ DATA = ROOT / "data"
 DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "synthetic": "synthetic", "imagenet": "ImageNet"}
 
 
-def setup(profile: str) -> Profile:
-    """The profile object; makes sure its data set is on disk (one clear error otherwise)."""
+def setup(profile: str, **folders: str) -> Profile:
+    """A chapter's first call: check its parameters (``profile`` and any data folders it declares,
+    passed by name; "" = not given) with one clear line for a bad one, make sure the profile's data
+    set is on disk, and return the profile."""
+    from pathlib import Path
+
+    from .config import PROFILES
+    from .parameters import ParameterError, check
+
+    check({"profile": profile, **folders}, {"profile": tuple(PROFILES)})
+    for name, path in folders.items():
+        if path and not Path(path).is_dir():
+            raise ParameterError(f"{name} {path!r}: no such folder; give an existing folder or leave it empty")
     p = get_profile(profile)
     if p.dataset == "fashion-mnist":
         ensure_fashion_mnist(DATA)
@@ -39,7 +50,7 @@ def train(profile: Profile, models, experiment: str, seeds=(0,), iterations: int
         for seed in seeds:
             cfg = profile.run_config(model, experiment, seed=seed, iterations=iterations, **overrides)
             t = time.perf_counter()
-            r = fit(cfg, out=RUNS, data_root=str(DATA), progress=False)
+            r = fit(cfg, out=RUNS, data_root=str(DATA))
             key = model if len(seeds) == 1 else f"{model}/s{seed}"
             results[key] = r
             if verbose:
@@ -59,17 +70,37 @@ def provenance_of(profile: Profile, results) -> dict:
     rs = list(results.values()) if isinstance(results, dict) else list(results)
     s = rs[0].summary
     name, _ = parse_dataset(s["dataset"])
+    per_net: dict[str, set] = {}
+    for r in rs:
+        per_net.setdefault(r.summary.get("model", r.config.model), set()).add(r.summary["seed"])
     return {"profile": profile.name, "dataset": DATASET_NAMES.get(name, name), "train_images": s["train_images"],
             "eval_images": s["eval_images"], "eval_split": s["eval_split"],
             "iterations": sorted({r.summary["iterations_done"] for r in rs}),
             "seeds": sorted({r.summary["seed"] for r in rs}), "commit": s["commit"], "hardware": s["hardware"],
-            "precision": s["precision"]}
+            "precision": s["precision"], "runs_per_net": {k: len(v) for k, v in per_net.items()}}
+
+
+def seeds_label(prov: dict) -> str:
+    """How many seeds stand behind each net: "seed 0", "seeds 0–2", or "seeds: ResNet-20 ×3, others ×1"."""
+    seeds = prov["seeds"]
+    counts = prov.get("runs_per_net") or {}
+    if len(set(counts.values())) > 1:
+        values = list(counts.values())
+        common = max(set(values), key=values.count)
+        more = [f"{net_name(k)} ×{n}" for k, n in counts.items() if n != common]
+        return f"seeds: {', '.join(more)}, others ×{common}"
+    if len(seeds) == 1:
+        return f"seed {seeds[0]}"
+    if seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}–{seeds[-1]}"
+    return "seeds " + ",".join(map(str, seeds))
 
 
 def label(prov: dict) -> str:
+    """The provenance footer of a figure: profile, data, iterations, seeds, precision, commit, hardware."""
     its = "/".join(map(str, prov["iterations"]))
     return (f"profile {prov['profile']} · {prov['dataset']} ({prov['train_images']} training, {prov['eval_images']} "
-            f"{prov['eval_split']} images) · {its} iterations · seeds {','.join(map(str, prov['seeds']))} · "
+            f"{prov['eval_split']} images) · {its} iterations · {seeds_label(prov)} · "
             f"{prov['precision']} · commit {prov['commit']} · {prov['hardware']}")
 
 
@@ -90,6 +121,30 @@ def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
     sep = "|" + "|".join("---" for _ in columns) + "|"
     body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in columns) + " |" for r in rows]
     return "\n".join([head, sep, *body])
+
+
+SHORTCUT_COLUMNS = [("net", "net"), ("option", "shortcut"), ("params_m", "parameters (M)"),
+                    ("projections", "projection shortcuts"), ("zero_pad", "zero-padding shortcuts")]
+
+
+def shortcut_rows(depths=(34, 50)) -> list[dict]:
+    """Options A, B and C (§3.3) side by side: parameters and how many shortcuts project or zero-pad."""
+    from .models import ShortcutA, resnet
+
+    rows = []
+    for option in "ABC":
+        for depth in depths:
+            m = resnet(depth, option)
+            rows.append({"net": f"ResNet-{depth}", "option": option, "params_m": num_parameters(m) / 1e6,
+                         "projections": sum(1 for n, mod in m.named_modules()
+                                            if n.endswith("shortcut") and isinstance(mod, torch.nn.Sequential)),
+                         "zero_pad": sum(1 for mod in m.modules() if isinstance(mod, ShortcutA))})
+    return rows
+
+
+TABLE1_COLUMNS = [("net", "net"), ("block", "block"), ("stages", "blocks per stage"), ("layers", "layers"),
+                  ("params_m", "params (M)"), ("gmacs", "mult-adds (G), ours"),
+                  ("paper_gmacs", "mult-adds (G), Table 1"), ("diff_pct", "diff. (%)")]
 
 
 def table1_rows() -> list[dict]:
@@ -121,47 +176,6 @@ def cifar_param_rows(depths=(20, 32, 44, 56, 110, 1202)) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- findings
-def final_errors(results: dict[str, Result]) -> dict[str, tuple[float, float]]:
-    return {k: (r.summary["final_train_error"], r.summary["final_eval_error"]) for k, r in results.items()}
-
-
-def depth_trend(results: dict[str, Result], kind: str) -> dict:
-    """Compare the deepest and the shallowest net of a family by final training and test error.
-
-    Returns the numbers and whether deeper was worse (the degradation of plain nets, Fig. 6 left)
-    or better (ResNets, Fig. 6 middle)."""
-    nets = sorted((int(k[len(kind):]), k) for k in results if k.startswith(kind))
-    (_, k0), (_, k1) = nets[0], nets[-1]
-    s0, s1 = results[k0].summary, results[k1].summary
-    errs = [results[k].summary["final_train_error"] for _, k in nets]
-    monotone_up = all(a <= b for a, b in zip(errs, errs[1:]))
-    monotone_down = all(a >= b for a, b in zip(errs, errs[1:]))
-    return {"shallow": k0, "deep": k1, "shallow_train": s0["final_train_error"], "deep_train": s1["final_train_error"],
-            "shallow_eval": s0["final_eval_error"], "deep_eval": s1["final_eval_error"],
-            "deeper_worse_train": s1["final_train_error"] > s0["final_train_error"],
-            "deeper_worse_eval": s1["final_eval_error"] > s0["final_eval_error"],
-            "monotone_worse": monotone_up, "monotone_better": monotone_down,
-            "order": [(k, results[k].summary["final_train_error"]) for _, k in nets]}
-
-
-def degradation_sentence(t: dict, kind: str) -> str:
-    """The finding, in this run's numbers; says plainly when the run did not show the paper's effect."""
-    base = (f"{t['deep']} ends at {pct(t['deep_train'])} training error and {pct(t['deep_eval'])} test error; "
-            f"{t['shallow']} at {pct(t['shallow_train'])} and {pct(t['shallow_eval'])}. ")
-    if kind == "plain":
-        if t["deeper_worse_train"]:
-            return base + ("The deeper plain net has the higher training error: this run shows the degradation problem "
-                           "of Fig. 6 (left)" + (", at every depth in order." if t["monotone_worse"] else
-                                                 ", though not in strict order of depth."))
-        return base + "This run does NOT show the degradation problem: the deeper plain net trains at least as well."
-    if not t["deeper_worse_train"]:
-        return base + ("The deeper ResNet has the lower (or equal) training error: depth does not hurt with shortcuts"
-                       + (", in strict order of depth, as in Fig. 6 (middle)." if t["monotone_better"] else
-                          ", though not in strict order of depth."))
-    return base + ("This run does NOT show Fig. 6 (middle)'s ordering: the deeper ResNet has the higher training "
-                   "error at this schedule length.")
-
-
 def plain_vs_resnet_rows(results: dict[str, Result], depths) -> list[dict]:
     """Plain against ResNet at each depth, in percent, with the training-error gap (plain minus ResNet)."""
     rows = []
@@ -186,31 +200,25 @@ def scale_caveat(profile: Profile, prov: dict) -> str:
             "not the error values.")
 
 
+def scale_note(profile: Profile) -> str:
+    """What the profile's scale means for reading the numbers, from the profile itself."""
+    if profile.dataset == "cifar10" and profile.iterations == 64000:
+        return (f"Profile `{profile.name}` is the paper's setting: CIFAR-10, 64k iterations per net; the values "
+                "can be compared with the paper's directly.")
+    data = DATASET_NAMES.get(profile.dataset, profile.dataset)
+    subset = (f"{profile.train_subset} training images" if profile.train_subset else "all training images") + ", " + \
+        (f"{profile.eval_subset} test images" if profile.eval_subset else "all test images")
+    return (f"Profile `{profile.name}` trains each net on {data} ({subset}) for {profile.iterations} iterations; the "
+            "paper trains on CIFAR-10 for 64,000. Error values are not comparable with the paper's, only the "
+            "direction of each effect is, and an effect counts only where its verdict says **holds**.")
+
+
 def gap_sentence(rows: list[dict], profile: Profile, prov: dict) -> str:
     """The plain-versus-ResNet finding at the deepest common depth, in this run's numbers."""
     deepest = rows[-1]
     return (f"At depth {deepest['depth']} the ResNet's training error is {abs(deepest['gap']):.2f} points "
             + ("lower" if deepest["gap"] > 0 else "higher") + f" than the plain net's ({deepest['resnet_train']:.2f}% "
             f"against {deepest['plain_train']:.2f}%). " + scale_caveat(profile, prov))
-
-
-def depth_finding(rows: list[dict], profile: Profile, prov: dict) -> str:
-    """Table 6's claim (test error falls with depth) checked on ``depth_rows``; says so when it does not hold,
-    and names the seed-to-seed spread a difference must exceed."""
-    best = min(rows, key=lambda r: r["mean"])
-    ordered = all(a["mean"] >= b["mean"] for a, b in zip(rows, rows[1:]))
-    spread = [r for r in rows if r["std"] is not None]
-    spreads = ", ".join("±{:.2f} (ResNet-{}, {} runs)".format(r["std"], r["depth"], r["runs"]) for r in spread)
-    noise = (f" Repeated runs spread by {spreads} points, which is the scale a difference between depths must "
-             "exceed to count." if spread else "")
-    if ordered:
-        verdict = "Test error falls with every step in depth, as in Table 6."
-    else:
-        verdict = ("This run does NOT show Table 6's monotone trend: test error does not fall with every step in "
-                   f"depth at this schedule length (lowest: ResNet-{best['depth']}).")
-    return (f"{verdict} ResNet-{rows[0]['depth']}: {rows[0]['mean']:.2f}%, ResNet-{rows[-1]['depth']}: "
-            f"{rows[-1]['mean']:.2f}% (paper {rows[0]['paper']}% and {rows[-1]['paper']}%).{noise} "
-            + scale_caveat(profile, prov))
 
 
 def depth_rows(by_depth: dict[int, list[Result]]) -> list[dict]:
@@ -223,7 +231,58 @@ def depth_rows(by_depth: dict[int, list[Result]]) -> list[dict]:
                      "std": statistics.stdev(errs) if len(errs) > 1 else None, "best": min(errs), "runs": len(errs),
                      "seeds": [r.summary["seed"] for r in rs],
                      "train": 100 * statistics.fmean(r.summary["final_train_error"] for r in rs)})
+        rows[-1]["measured"] = mean_std(rows[-1]["mean"], rows[-1]["std"])
     return rows
+
+
+DEPTH_COLUMNS = [("net", "net"), ("params", "params"), ("paper", "paper: test error (%), CIFAR-10"),
+                 ("measured", "this build: test error (%)"), ("runs", "seeds"), ("best", "best seed (%)"),
+                 ("train", "training error (%)")]
+
+
+def mean_std(mean: float, std: float | None) -> str:
+    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
+
+
+def warmup_sentences(runs: list[Result]) -> str:
+    """What the §4.2 warm-up did in each ResNet-110 run, in words (never a raw None)."""
+    if not runs:
+        return "This profile trains no ResNet-110, so there is no warm-up to show."
+    out = []
+    for r in runs:
+        s = r.summary
+        first_lr = r.metrics[0]["lr"] if r.metrics else None
+        if s.get("warmup_ended_at") is None:
+            what = (f"the warm-up at lr 0.01 had not ended after {s['iterations_done']} iterations (the training error "
+                    "had not yet fallen below 80%), so this run never reached lr 0.1")
+        else:
+            what = (f"the warm-up at lr 0.01 ended at iteration {s['warmup_ended_at']}, when the training error fell "
+                    "below 80%; the lr then went back to 0.1 (paper: about 400 iterations on CIFAR-10)")
+        lr_note = f" (lr at the first evaluation: {first_lr:g})" if first_lr is not None else ""
+        out.append(f"ResNet-110, seed {s['seed']}: {what}{lr_note}.")
+    return "\n\n".join(out)
+
+
+def deep_sentence(profile: Profile, deep: dict[str, Result]) -> str:
+    """Fig. 6 right in this build's numbers, or why the profile does not train ResNet-1202."""
+    if "resnet1202" not in deep:
+        return (f"Profile `{profile.name}` does not train ResNet-1202 (about 11× the cost of ResNet-110 per "
+                "iteration); the `smoke` profile exercises it for a few iterations and `full` trains it with the "
+                "paper's schedule.")
+    s = deep["resnet1202"].summary
+    return (f"ResNet-1202 ends at {pct(s['final_train_error'])} training error and {pct(s['final_eval_error'])} test "
+            f"error after {s['iterations_done']} iterations (paper, CIFAR-10 at 64k iterations: < 0.1% and 7.93%).")
+
+
+def deep_report_rows(profile: Profile, deep: dict[str, Result], prov: dict) -> list[dict]:
+    """ResNet-1202's test error beside Table 6, and the overfitting claim (1202 vs 110)."""
+    if "resnet1202" not in deep:
+        return []
+    s = deep["resnet1202"].summary
+    rows = [prov_row("ResNet-1202 test error", paper.TABLE6_ERROR[1202], 100 * s["final_eval_error"], "%", "Table 6",
+                     profile, prov, seeds=[s["seed"]])]
+    by_model = {k: [r] for k, r in deep.items()}
+    return rows + [claim_row(j, profile, prov) for j in judge_all(("overfit_1202",), by_model)]
 
 
 # --------------------------------------------------------------------------- layer responses
@@ -241,36 +300,6 @@ def responses(results: dict[str, Result], n_images: int) -> dict[str, list[float
     return out
 
 
-def response_findings(resp: dict[str, list[float]]) -> list[dict]:
-    """Both findings of Fig. 7 as numbers: mean std per net; each ResNet against its plain
-    counterpart; deeper ResNets against shallower ones."""
-    mean = {k: statistics.fmean(v) for k, v in resp.items()}
-    checks = []
-    for k in mean:
-        if k.startswith("resnet") and f"plain{k[6:]}" in mean:
-            checks.append({"claim": f"{k} responds less than plain{k[6:]}", "left": mean[k], "right": mean[f"plain{k[6:]}"],
-                           "holds": mean[k] < mean[f"plain{k[6:]}"]})
-    res = sorted((int(k[6:]), k) for k in mean if k.startswith("resnet"))
-    for (d0, k0), (d1, k1) in zip(res, res[1:]):
-        checks.append({"claim": f"{k1} responds less than {k0}", "left": mean[k1], "right": mean[k0],
-                       "holds": mean[k1] < mean[k0]})
-    return checks
-
-
-# --------------------------------------------------------------------------- report rows
-RESPONSE_COLUMNS = [("claim", "Fig. 7 claim"), ("left", "mean std (first net)"), ("right", "mean std (second net)"),
-                    ("holds", "holds in this run")]
-
-
-def response_sentence(checks: list[dict], profile: Profile, prov: dict) -> str:
-    """How many of Fig. 7's comparisons this run shows, naming the ones it does not."""
-    failed = [c for c in checks if not c["holds"]]
-    text = f"{len(checks) - len(failed)} of {len(checks)} comparisons agree with Fig. 7."
-    if failed:
-        text += " Not shown by this run: " + "; ".join(c["claim"] for c in failed) + "."
-    return text + " " + scale_caveat(profile, prov)
-
-
 def prov_row(quantity: str, paper_value: float | None, measured: float | None, unit: str, source: str,
              profile: Profile, prov: dict, note: str = "", seeds=None, dataset: str | None = None) -> dict:
     """``report_row`` labelled with the provenance of the runs behind it (``provenance_of``)."""
@@ -279,35 +308,107 @@ def prov_row(quantity: str, paper_value: float | None, measured: float | None, u
                       prov["commit"], prov["hardware"], note=note)
 
 
-def degradation_report_rows(plain_trend: dict, res_trend: dict, profile: Profile, prov: dict) -> list[dict]:
-    """Fig. 6 left and middle as report rows: deepest minus shallowest training error, in points."""
-    return [prov_row(f"plain-{plain_trend['deep'][5:]} minus plain-{plain_trend['shallow'][5:]} training error", None,
-                     100 * (plain_trend["deep_train"] - plain_trend["shallow_train"]), "points",
-                     "Fig. 6 left (paper: > 0)", profile, prov, note="positive = degradation shown"),
-            prov_row(f"ResNet-{res_trend['deep'][6:]} minus ResNet-{res_trend['shallow'][6:]} training error", None,
-                     100 * (res_trend["deep_train"] - res_trend["shallow_train"]), "points",
-                     "Fig. 6 middle (paper: < 0)", profile, prov, note="negative = deeper ResNet better")]
+RESPONSE_COLUMNS = [("net", "net"), ("mean", "mean response std over layers"), ("n", "seeds")]
 
 
-def response_report_rows(checks: list[dict], profile: Profile, prov: dict) -> list[dict]:
-    """One report row per Fig. 7 comparison: the ratio of mean stds (the paper shows it below 1)."""
-    return [prov_row(c["claim"], None, c["left"] / c["right"], "ratio of mean stds", "Fig. 7 (paper: < 1)", profile,
-                     prov, note="holds" if c["holds"] else "not shown")
-            for c in checks]
+def response_rows(means: dict[str, list[float]]) -> list[dict]:
+    return [{"net": net_name(m), "mean": mean_std(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else None),
+             "n": len(v)} for m, v in means.items()]
+
+
+def response_means(by_model: dict[str, list[Result]], n_images: int) -> dict[str, list[float]]:
+    """Fig. 7's summary per net and seed: the mean over layers of each layer's response std."""
+    return {m: [statistics.fmean(responses({m: r}, n_images)[m]) for r in rs] for m, rs in by_model.items()}
 
 
 def cifar_report_rows(profile: Profile, rows: list[dict], prov: dict) -> list[dict]:
-    return [prov_row(f"ResNet-{r['depth']} test error", r["paper"], r["mean"], "%", "Table 6", profile, prov,
-                     note=f"mean of {r['runs']} run(s)", seeds=r["seeds"])
-            for r in rows]
+    """Table 6's test errors as report rows: mean ± std over the profile's seeds, n."""
+    out = []
+    for r in rows:
+        row = prov_row(f"ResNet-{r['depth']} test error", r["paper"], r["mean"], "%", "Table 6", profile, prov,
+                       note=f"mean of {r['runs']} seed(s)", seeds=r["seeds"])
+        row.update(std=r["std"], n=r["runs"])
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- claims and verdicts
+QUANTITY_NAMES = {"final_train_error": "training error", "final_eval_error": "test error",
+                  "response": "mean layer response (std)", "map50": "mAP@.5", "top1": "top-1 error"}
+
+
+def net_name(model: str) -> str:
+    """plain56 -> plain-56, resnet110 -> ResNet-110, vgg16 -> VGG-16 (the paper's spelling)."""
+    for prefix, shown in (("resnet", "ResNet-"), ("plain", "plain-"), ("vgg", "VGG-")):
+        if model.startswith(prefix):
+            return shown + model[len(prefix):]
+    return model
+
+
+def seed_runs(profile: Profile, models, experiment: str = "cifar", iterations: int | None = None,
+              verbose: bool = True) -> dict[str, list[Result]]:
+    """Every seed the profile runs for each model (``Profile.seeds_for`` its depth), trained or read
+    back: the samples a claim's verdict is computed from."""
+    out = {}
+    for m in models:
+        depth = int("".join(ch for ch in m if ch.isdigit()))
+        out[m] = list(train(profile, [m], experiment, seeds=profile.seeds_for(depth), iterations=iterations,
+                            verbose=verbose).values())
+    return out
+
+
+def judge_runs(key: str, by_model: dict, values: dict | None = None) -> dict:
+    """The verdict on claim ``key`` from the runs of its two nets (``by_model[name]`` = list of
+    Results, one per seed); ``values[name]`` (list per seed) replaces the summary's quantity where
+    it is not a summary field (layer responses)."""
+    c = claims.BY_KEY[key]
+    get = (lambda m: values[m]) if values is not None else (lambda m: [r.summary[c.quantity] for r in by_model[m]])
+    return claims.judge(c, get(c.a), get(c.b))
+
+
+def judge_all(keys, by_model: dict, values: dict | None = None) -> list[dict]:
+    """``judge_runs`` for each claim whose two nets this build ran (the others are left out)."""
+    have = set(values if values is not None else by_model)
+    return [judge_runs(k, by_model, values) for k in keys if {claims.BY_KEY[k].a, claims.BY_KEY[k].b} <= have]
+
+
+def claim_sentence(j: dict, unit: str = "points", scale: float = 100.0) -> str:
+    """One claim's finding, in this run's numbers, with the verdict of :func:`claims.verdict`."""
+    sign = ">" if j["direction"] > 0 else "<"
+    return (f"**{j['title']}** ({j['source']}; paper: {net_name(j['a'])} − {net_name(j['b'])} "
+            f"{QUANTITY_NAMES[j['quantity']]} {sign} 0): {claims.describe(j, unit, scale)}.")
+
+
+def claim_row(j: dict, profile: Profile, prov: dict, unit: str = "points", scale: float = 100.0,
+              paper_value: float | None = None, seeds=None) -> dict:
+    """A report row for a judged claim: the measured difference, its interval, n and the verdict."""
+    sign = ">" if j["direction"] > 0 else "<"
+    row = prov_row(f"{net_name(j['a'])} − {net_name(j['b'])} {QUANTITY_NAMES[j['quantity']]}", paper_value,
+                   scale * j["diff"], unit, f"{j['source']} (paper: {sign} 0)", profile, prov,
+                   note=claims.describe(j, unit, scale).replace("**", ""), seeds=seeds)
+    row.update(claim=j["claim"], verdict=j["label"], n=min(j["n_a"], j["n_b"]),
+               low=None if j["low"] is None else scale * j["low"], high=None if j["high"] is None else scale * j["high"])
+    return row
+
+
+def table2_rows(table2: list[dict], inet: dict[str, Result], profile: Profile, prov: dict) -> list[dict]:
+    """Fills Table 2's "ours" column (top-1 error, %) in place and returns its report rows: one per
+    net, and the two ImageNet claims with their verdicts."""
+    rows = []
+    for row in table2:
+        row["ours"] = 100 * inet[row["model"]].summary["final_eval_error"]
+        rows.append(prov_row(f"{row['net']} top-1 error", row["paper"], row["ours"], "%", "Table 2", profile, prov,
+                             dataset="ImageNet"))
+    by_model = {k: [r] for k, r in inet.items()}
+    for key in ("imagenet_plain", "imagenet_resnet"):
+        j = claims.judge(key, [r.summary["final_eval_error"] for r in by_model[claims.BY_KEY[key].a]],
+                         [r.summary["final_eval_error"] for r in by_model[claims.BY_KEY[key].b]])
+        rows.append(claim_row(j, profile, prov))
+    return rows
 
 
 def save_rows(chapter: str, profile: Profile, rows: list[dict]):
     return write_report_rows(chapter, profile.name, rows)
-
-
-def commit() -> str:
-    return git_commit()
 
 
 def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[str, Result]:
@@ -324,7 +425,7 @@ def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[st
                                      iterations=profile.iterations)
             cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
         t = time.perf_counter()
-        results[model] = r = fit(cfg.validate(), out=RUNS, data_root=str(DATA), progress=False)
+        results[model] = r = fit(cfg.validate(), out=RUNS, data_root=str(DATA))
         if verbose:
             how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
             print(f"{model:>10}: {how}; top-1 val error (10-crop) {pct(r.summary['final_eval_error'])}")

@@ -18,12 +18,87 @@ def collect_rows(profile: str) -> list[dict]:
     return rows
 
 
+def measured_text(r: dict) -> str:
+    """A row's measured value as a reader should see it: mean ± std (n) where seeds repeat, the sign
+    shown for differences, the unit after it."""
+    m = r.get("measured")
+    if m is None:
+        return "–"
+    unit = r.get("unit") or ""
+    diff = unit in ("points", "std") or unit.startswith("ratio")
+    text = f"{m:+.3f}" if unit == "std" else (f"{m:+.2f}" if diff else f"{m:.2f}")
+    if r.get("std") is not None:
+        text += f" ± {r['std']:.2f}"
+    text += {"%": "%", "points": " pt", "std": ""}.get(unit, f" {unit}")
+    if r.get("low") is not None and r.get("high") is not None:
+        fmt = "{:+.3f}" if unit == "std" else "{:+.2f}"
+        text += f" [{fmt.format(r['low'])}, {fmt.format(r['high'])}]"
+    if r.get("n"):
+        text += f" (n={r['n']})"
+    return text
+
+
+def paper_text(r: dict) -> str:
+    p = r.get("paper")
+    if p is None:
+        return "–"
+    return f"{p:.2f}" + ("%" if r.get("unit") == "%" else " pt" if r.get("unit") == "points" else "")
+
+
+def report_markdown(rows: list[dict]) -> str:
+    """The report as a reader sees it: quantity, paper, measured and verdict in a table that fits
+    the page, and every row's provenance in a collapsible table below it."""
+    from .experiments import markdown_table
+
+    shown = [{"quantity": f"{r['quantity']} ({r['source']})", "paper": paper_text(r), "measured": measured_text(r),
+              "verdict": r.get("verdict") or "–"} for r in rows]
+    main = markdown_table(shown, [("quantity", "quantity (paper source)"), ("paper", "paper"),
+                                  ("measured", "measured (95% interval, n seeds)"), ("verdict", "verdict")])
+    prov = [{"quantity": r["quantity"], "profile": r["profile"], "dataset": r["dataset"], "iterations": r["iterations"],
+             "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds"),
+             "commit": r["commit"], "hardware": r["hardware"]} for r in rows]
+    detail = markdown_table(prov, [("quantity", "quantity"), ("profile", "profile"), ("dataset", "data"),
+                                   ("iterations", "iterations"), ("seeds", "seeds"), ("commit", "commit"),
+                                   ("hardware", "hardware")])
+    return (f"{main}\n\n<details>\n<summary>Provenance of every row (profile, data, iterations, seeds, commit, "
+            f"hardware)</summary>\n\n{detail}\n\n</details>\n")
+
+
+def scoreboard_rows(profile: str) -> list[dict]:
+    """Each claim of :data:`claims.CLAIMS` with its verdict on ``profile``, read from the report rows
+    the chapters wrote from the run store ("not run in this build" where no chapter measured it)."""
+    from .claims import CLAIMS
+
+    by_claim = {r["claim"]: r for r in collect_rows(profile) if r.get("claim")}
+    out = []
+    for c in CLAIMS:
+        r = by_claim.get(c.key)
+        out.append({"claim": c.title, "paper": f"{c.statement} ({c.source})", "chapter": c.chapter,
+                    "measured": measured_text(r) if r else "–",
+                    "verdict": r["verdict"] if r else "not run in this build"})
+    return out
+
+
+CHAPTER_TITLES = {"02_degradation": "2. Degradation", "03_depth": "3. Depth", "04_responses": "4. Layer responses",
+                  "05_detection": "5. Detection"}
+
+
+def scoreboard_markdown(profile: str) -> str:
+    """The intro's scoreboard: claim, the paper's statement, this build's measurement, verdict, chapter."""
+    from .experiments import markdown_table
+
+    rows = [{**r, "chapter": f"{{doc}}`{CHAPTER_TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
+            for r in scoreboard_rows(profile)]
+    return markdown_table(rows, [("claim", "claim"), ("paper", "the paper"), ("measured", "this build"),
+                                 ("verdict", "verdict"), ("chapter", "chapter")])
+
+
 def missing_chapters(profile: str) -> list[str]:
     return [c for c in CHAPTER_ROWS if not (FIGURES / profile / f"report-{c}.json").exists()]
 
 
 README_COLUMNS = [("quantity", "quantity"), ("source", "paper source"), ("paper", "paper"), ("measured", "measured"),
-                  ("iterations", "iterations"), ("seeds", "seeds"), ("note", "note")]
+                  ("verdict", "verdict"), ("iterations", "iterations"), ("seeds", "seeds")]
 
 
 def _start(profile: str) -> str:
@@ -39,7 +114,9 @@ def summary_markdown(profile: str) -> str:
     (data sets, commits and hardware, as the rows record them)."""
     from .experiments import markdown_table
 
-    rows = [r for r in collect_rows(profile) if r.get("measured") is not None]
+    rows = [{**r, "measured": measured_text(r), "paper": paper_text(r), "verdict": r.get("verdict") or "–",
+             "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds")}
+            for r in collect_rows(profile) if r.get("measured") is not None]
     if not rows:
         return f"No measured rows for profile {profile}: run `make book PROFILE={profile}` first."
     seen = lambda key: ", ".join(sorted({str(r[key]) for r in rows if r.get(key) not in (None, "-")}))  # noqa: E731

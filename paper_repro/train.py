@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm  # plain text bar: off when not on a terminal (papermill, CI)
 
 from . import store
 from .config import RunConfig
 from .data import (DeviceLoader, first_n, imagenet_folders, load_tensor_dataset, parse_dataset, pixel_mean,
                    train_val_split)
 from .models import build_model
+from .progress import bar as progress_bar
 from .provenance import cpu_flags, provenance
 
 
@@ -379,9 +379,7 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
     if cfg.compile:
         net = torch.compile(net)
 
-    progress = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=cfg.iterations, initial=start, disable=not (progress and main), desc=f"{cfg.model}", unit="it",
-               dynamic_ncols=True, leave=False)
+    bar = progress_bar(cfg.iterations, start, f"{cfg.model} seed {cfg.seed}", progress, enabled=main)
     batches = data.train.forever()
     sums = torch.zeros(3, dtype=torch.float64, device=speed.device)  # images, loss sum, wrong
     pending_losses: list[torch.Tensor] = []
@@ -440,7 +438,7 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
                     summary = finish("diverged", diverged_at, diverged_at)
                     raise Diverged(diverged_at, summary)
                 pending_losses.clear()
-            if progress and main and done_it % 10 == 0:
+            if not bar.disable and done_it % 10 == 0:
                 bar.set_postfix(lr=f"{lr:g}", loss=f"{float(loss):.3f}", refresh=False)
             bar.update(1)
             if at_eval:

@@ -470,13 +470,14 @@ def _fake_runs(map50_resnet, map50_vgg):
     return DetectionRuns("cpu", {"fashion-canvas": runs})
 
 
-def test_comparison_sentence_states_the_measured_numbers_and_the_direction():
+def test_comparison_sentence_states_the_measured_numbers_and_no_verdict_from_one_seed():
     from paper_repro.detection.experiment import comparison_sentence
 
     ahead = comparison_sentence(_fake_runs(0.229, 0.115))
-    assert "22.9%" in ahead and "11.5%" in ahead and "ahead by 11.4 points" in ahead and "paper's direction" in ahead
+    assert "22.9%" in ahead and "11.5%" in ahead and "+11.40 points, n = 1 seed per net: **one run: no verdict**" in ahead
+    assert "holds" not in ahead
     behind = comparison_sentence(_fake_runs(0.05, 0.12))
-    assert "VGG-16 is ahead" in behind and "does not show the paper's direction" in behind
+    assert "-7.00 points" in behind and "one run: no verdict" in behind
 
 
 def test_report_rows_put_tables_7_and_8_beside_what_ran():
@@ -488,5 +489,6 @@ def test_report_rows_put_tables_7_and_8_beside_what_ran():
     assert rows["COCO val mAP@[.5,.95], Faster R-CNN VGG-16"]["paper"] == 21.2
     canvas = rows["Fashion-MNIST canvases mAP@.5, Faster R-CNN ResNet-101"]
     assert canvas["measured"] == pytest.approx(20.0) and canvas["paper"] is None
-    gain = rows["mAP@.5 gain of ResNet-101 over VGG-16 (points)"]
+    gain = rows["ResNet-101 − VGG-16 mAP@.5 (canvases)"]
     assert gain["paper"] == pytest.approx(3.2) and gain["measured"] == pytest.approx(10.0)
+    assert gain["claim"] == "detection" and gain["verdict"] == "one run: no verdict"

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from .. import store
+from ..progress import bar as progress_bar
 from ..provenance import provenance
 from ..config import check_common
 from ..train import Diverged, Result, _rng_state, _set_rng_state, autocast, resolve_speed, stored_result
@@ -383,11 +384,7 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
     records = store.read_metrics(directory)
     eval_time = sum(r.get("eval_time_s", 0.0) for r in records)
 
-    from tqdm.auto import tqdm
-
-    progress = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=cfg.iterations, initial=start, disable=not progress, desc=f"detect {cfg.backbone}", unit="it",
-               dynamic_ncols=True, leave=False)
+    bar = progress_bar(cfg.iterations, start, f"detect {cfg.backbone}", progress)
     sums: dict[str, float] = {}
     count, images_seen, t0 = 0, 0, time.perf_counter()
     batches = loader.forever()
@@ -437,7 +434,7 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
             images_seen += len(images)
             done_it = it + 1
             bar.update(1)
-            if progress and done_it % 5 == 0:
+            if not bar.disable and done_it % 5 == 0:
                 bar.set_postfix(lr=f"{lr:g}", loss=f"{float(loss):.3f}", refresh=False)
             is_last = done_it == cfg.iterations
             if done_it % cfg.log_interval == 0 or is_last:
