@@ -58,6 +58,16 @@ _model_name = _validated(parse_model_name)
 _dataset = _validated(parse_dataset)
 
 
+def _seed(s):
+    try:
+        v = int(s)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be an integer in [0, 2**32 - 1], got {s!r}") from None
+    if not 0 <= v < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"seed must be an integer in [0, 2**32 - 1], got {s!r}")
+    return v
+
+
 def _device(s):
     if s in ("auto", "cpu", "cuda") or s.startswith("cuda:"):
         return s
@@ -75,7 +85,7 @@ def build_parser() -> Parser:
     t.add_argument("--iterations", type=_positive_int("iterations"), help="default: the profile's; lr milestones at 50%% and 75%%")
     t.add_argument("--batch-size", type=_positive_int("batch size"), default=128)
     t.add_argument("--lr", type=_positive_float("lr"), default=0.1)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_seed, default=0, help="seed of the initialisation and data order (default 0)")
     t.add_argument("--split", choices=("test", "val"), default="test", help="evaluate on the test set or a 5k val split")
     t.add_argument("--eval-interval", type=_positive_int("eval interval"))
     t.add_argument("--warmup", choices=("auto", "on", "off"), default="auto")
@@ -109,6 +119,17 @@ def build_parser() -> Parser:
     r.add_argument("--coco", default="", help="COCO folder (annotations/instances_<split>.json, <split>/) for Table 8 (optional, full profile)")
     r.add_argument("--pretrained-dir", default="",
                    help="folder with torchvision's resnet101-*.pth and vgg16-*.pth ImageNet weights (optional)")
+
+    sm = sub.add_parser("scale-map", help="extend the committed scale map: each claim's difference against schedule length")
+    sm.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="the recipe and data (default cpu)")
+    sm.add_argument("--nets", nargs="+", type=_model_name, default=["plain20", "plain56", "resnet20", "resnet56"],
+                    help="nets to train (default: plain20 plain56 resnet20 resnet56)")
+    sm.add_argument("--iterations", nargs="+", type=_positive_int("iterations"), default=[300],
+                    help="schedule lengths; the lr milestones scale with each (default 300)")
+    sm.add_argument("--seeds", nargs="+", type=_seed, default=[0, 1, 2], help="seeds per point (default 0 1 2)")
+    sm.add_argument("--out", default="runs", help="run store root (default runs/)")
+    sm.add_argument("--data-root", default="data", help="where the data sets are (default data/)")
+    sm.add_argument("--records", help="the records file to extend (default figures/scale-map/records.jsonl)")
 
     rp = sub.add_parser("report", help="print the reproduced numbers of a profile as a Markdown table")
     rp.add_argument("--profile", choices=tuple(PROFILES), default="cpu")
@@ -174,6 +195,20 @@ def cmd_reproduce(a) -> int:
                      voc_root=a.voc, coco_root=a.coco, pretrained_dir=a.pretrained_dir)
 
 
+def cmd_scale_map(a) -> int:
+    from pathlib import Path
+
+    from .scale_map import RECORDS, extend, read_records
+
+    path = Path(a.records) if a.records else RECORDS
+    if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
+        print(f"python -m paper_repro scale-map: error: --records {path}: not a file", file=sys.stderr)
+        return 2
+    new = extend(a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root, path=path)
+    print(f"{path}: {len(new)} new point(s), {len(read_records(path))} in all")
+    return 0
+
+
 def cmd_report(a) -> int:
     from .report import summary_markdown, update_readme
 
@@ -191,7 +226,8 @@ def cmd_report(a) -> int:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report}
+    handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
+                "scale-map": cmd_scale_map}
     if args.command == "detect":
         from .detection.cli import cmd_detect
         handlers["detect"] = cmd_detect

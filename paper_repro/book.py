@@ -15,7 +15,7 @@ from pathlib import Path
 from .provenance import ROOT
 
 BOOK = ROOT / "book"
-CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report")
+CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report", "07_scale_map")
 # The intro's scoreboard reads what the chapters measured: it is executed last.
 NOTEBOOKS = CHAPTERS + ("intro",)
 
@@ -50,6 +50,9 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
     params = {"profile": profile}
     params.update({k: v for k, v in (extra or {}).items() if v and f"{k} =" in declared})
     out = source.with_suffix(".ipynb")
+    # the kernel imports this very package (not whichever copy is installed): same code, same ROOT
+    paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *paths])
     try:
         with _progress_relay():
             papermill.execute_notebook(nb, str(out), parameters=params, kernel_name="python3", progress_bar=False,

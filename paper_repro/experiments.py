@@ -75,6 +75,7 @@ def provenance_of(profile: Profile, results) -> dict:
         per_net.setdefault(r.summary.get("model", r.config.model), set()).add(r.summary["seed"])
     return {"profile": profile.name, "dataset": DATASET_NAMES.get(name, name), "train_images": s["train_images"],
             "eval_images": s["eval_images"], "eval_split": s["eval_split"],
+            "final_eval_images": s.get("final_eval_images", s["eval_images"]),
             "iterations": sorted({r.summary["iterations_done"] for r in rs}),
             "seeds": sorted({r.summary["seed"] for r in rs}), "commit": s["commit"], "hardware": s["hardware"],
             "precision": s["precision"], "runs_per_net": {k: len(v) for k, v in per_net.items()}}
@@ -99,8 +100,11 @@ def seeds_label(prov: dict) -> str:
 def label(prov: dict) -> str:
     """The provenance footer of a figure: profile, data, iterations, seeds, precision, commit, hardware."""
     its = "/".join(map(str, prov["iterations"]))
-    return (f"profile {prov['profile']} · {prov['dataset']} ({prov['train_images']} training, {prov['eval_images']} "
-            f"{prov['eval_split']} images) · {its} iterations · {seeds_label(prov)} · "
+    final = prov.get("final_eval_images", prov["eval_images"])
+    held_out = (f"{prov['eval_images']} {prov['eval_split']} images" if final == prov["eval_images"] else
+                f"final errors on {final} {prov['eval_split']} images, curves on {prov['eval_images']}")
+    return (f"profile {prov['profile']} · {prov['dataset']} ({prov['train_images']} training, {held_out}) · "
+            f"{its} iterations · {seeds_label(prov)} · "
             f"{prov['precision']} · commit {prov['commit']} · {prov['hardware']}")
 
 

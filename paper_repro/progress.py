@@ -50,7 +50,7 @@ def relay(path: str, stream=None, interval: float = 0.2):
     stop = threading.Event()
 
     def pump():
-        with open(path) as f:
+        with open(path, newline="") as f:  # keep tqdm's carriage returns
             while True:
                 chunk = f.read()
                 if chunk:

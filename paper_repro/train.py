@@ -168,6 +168,8 @@ class Data:
     train_size: int
     eval_size: int
     eval_name: str
+    final_eval: object = None  # the final evaluation's loader when it covers more images than ``eval``
+    final_eval_size: int | None = None
 
 
 def build_data(cfg: RunConfig, speed: Speed, data_root: str = "data", rank: int = 0, world: int = 1) -> Data:
@@ -182,13 +184,21 @@ def build_data(cfg: RunConfig, speed: Speed, data_root: str = "data", rank: int 
     else:
         held_out, eval_name = load_tensor_dataset(name, data_root, train=False), "test"
     # fixed subsets (seed 0): every seed and every depth of a profile sees the same images
+    whole = held_out
     train, held_out = first_n(train, cfg.train_subset, 0), first_n(held_out, cfg.eval_subset, 1)
+    final = first_n(whole, cfg.final_eval_subset, 1)
     mean = pixel_mean(train.images)
     tl = DeviceLoader(train, per_rank * world, mean, speed.device, train=True, seed=cfg.seed,
                       channels_last=speed.channels_last, rank=rank, world_size=world)
-    el = DeviceLoader(held_out, 500 * world, mean, speed.device, train=False, channels_last=speed.channels_last,
-                      rank=rank, world_size=world)
-    return Data(tl, el, train.images.shape[1], len(train.classes), len(train), len(held_out), eval_name)
+
+    def loader(d):
+        return DeviceLoader(d, 500 * world, mean, speed.device, train=False, channels_last=speed.channels_last,
+                            rank=rank, world_size=world)
+
+    data = Data(tl, loader(held_out), train.images.shape[1], len(train.classes), len(train), len(held_out), eval_name)
+    if len(final) > len(held_out):  # Table 6's number: the whole split, not the curves' subset
+        data.final_eval, data.final_eval_size = loader(final), len(final)
+    return data
 
 
 class FolderLoader:
@@ -368,7 +378,7 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
         start, elapsed, resumed_from = state["iteration"], state["elapsed"], state["iteration"]
         if main:
             store.truncate_metrics(directory, start)
-            log(f"paper_repro: resuming {directory} from iteration {start}")
+            log(f"paper_repro: resuming run {directory.parent.name}/{directory.name} from iteration {start}")
     elif main and (directory / "metrics.jsonl").exists():
         store.truncate_metrics(directory, 0)  # no usable checkpoint: start over
     _barrier(world)
@@ -396,8 +406,11 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
             "model": cfg.model, "dataset": cfg.dataset, "eval_split": data.eval_name, "seed": cfg.seed,
             "train_images": data.train_size, "eval_images": data.eval_size,
             "final_train_error": last.get("train_error"), "final_train_loss": last.get("train_loss"),
-            "final_eval_error": last.get("eval_error"), "final_eval_loss": last.get("eval_loss"),
-            "final_eval_top5_error": last.get("eval_top5_error"),
+            # the final errors on the whole split where the curves used a subset (final_eval_subset)
+            "final_eval_error": last.get("final_eval_error", last.get("eval_error")),
+            "final_eval_loss": last.get("final_eval_loss", last.get("eval_loss")),
+            "final_eval_top5_error": last.get("final_eval_top5_error", last.get("eval_top5_error")),
+            "final_eval_images": data.final_eval_size or data.eval_size,
             "best_eval_error": min((r["eval_error"] for r in records), default=None),
             "warmup_ended_at": warmup.ended_at, "images_per_sec": (sum(steady) / len(steady)) if steady else None,
             "wall_time_s": elapsed, "device": str(speed.device), "precision": speed.precision,
@@ -449,6 +462,8 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
                 elapsed += dt
                 totals = _all_sum(sums.clone(), world).tolist()
                 ev = evaluate(net, data.eval, speed, world)
+                if done_it == cfg.iterations and data.final_eval is not None:
+                    ev.update({f"final_{k}": v for k, v in evaluate(net, data.final_eval, speed, world).items()})
                 record = {"iteration": done_it, "lr": lr, "train_error": totals[2] / totals[0],
                           "train_loss": totals[1] / totals[0], **ev, "images_per_sec": interval_images / interval_time,
                           "epoch": data.train.epoch + data.train.position / max(1, len(data.train))}

@@ -71,6 +71,18 @@ def test_finished_run_is_returned_without_training(tmp_path, data_root):
     assert again.cached and again.summary == first.summary
 
 
+def test_final_errors_use_the_whole_test_split_while_curves_use_the_subset(tmp_path, data_root):
+    cfg = RunConfig(**{**TINY, "eval_subset": 100}, final_eval_subset=300, iterations=4, milestones=(2, 3),
+                    eval_interval=2, checkpoint_interval=2)
+    r = fit(cfg, out=tmp_path, data_root=data_root, progress=False)
+    last = r.metrics[-1]
+    assert r.summary["eval_images"] == 100 and r.summary["final_eval_images"] == 300
+    assert r.summary["final_eval_error"] == last["final_eval_error"] and "final_eval_error" not in r.metrics[0]
+    assert r.summary["best_eval_error"] == min(m["eval_error"] for m in r.metrics)  # the curves' subset
+    same = fit(cfg.replace(final_eval_subset=100), out=tmp_path, data_root=data_root, progress=False)
+    assert same.summary["final_eval_images"] == 100 and same.summary["final_eval_error"] == same.metrics[-1]["eval_error"]
+
+
 RESUME_ARGS = ["train", "resnet8", "--profile", "smoke", "--iterations", "12", "--eval-interval", "4", "--batch-size", "64",
                "--device", "cpu", "--precision", "fp32", "--seed", "3"]
 COMPARED = ("final_train_error", "final_train_loss", "final_eval_error", "final_eval_loss", "best_eval_error",

@@ -378,7 +378,7 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
         _set_rng_state(state["rng"])
         start, elapsed, resumed_from = state["iteration"], state["elapsed"], state["iteration"]
         store.truncate_metrics(directory, start)
-        log(f"paper_repro: resuming {directory} from iteration {start}")
+        log(f"paper_repro: resuming run {directory.parent.name}/{directory.name} from iteration {start}")
     elif (directory / "metrics.jsonl").exists():
         store.truncate_metrics(directory, 0)
     records = store.read_metrics(directory)

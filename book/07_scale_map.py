@@ -1,0 +1,55 @@
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # The scale map: where each effect appears
+#
+# **The question.** The paper trains every CIFAR-10 net for 64,000 iterations. A book that must
+# build on two CPU cores in half an hour trains for a few hundred, and deeper nets need longer
+# before they overtake shallower ones: a short build can show a claim "not shown", or even
+# "reversed", without the paper being wrong. So instead of one verdict at one length, this page
+# follows each claim as the schedule grows: the difference between the two nets it compares, over
+# three seeds, with its 95% Welch interval, at every schedule length measured so far.
+#
+# The points come from `figures/scale-map/records.jsonl`, written by
+# `python -m paper_repro scale-map --iterations N ...` with the `cpu` profile's recipe (Fashion-MNIST,
+# final errors on all 10,000 test images) and only the number of iterations changed; the lr is
+# divided by 10 at 50% and 75% of each schedule, as in §4.2. The file is committed and only grows:
+# the same command on faster hardware (a GPU) adds longer schedules, and every point records the
+# commit and hardware that measured it.
+
+# %% tags=["parameters", "remove-cell"]
+profile = "cpu"
+
+# %% tags=["hide-cell"]
+from IPython.display import Image, Markdown, display
+
+from paper_repro import experiments as ex
+from paper_repro import scale_map as sm
+from paper_repro.figures import save_figure
+
+P = ex.setup(profile)
+records = sm.read_records()
+points = sm.claim_points(records)
+prov = sm.provenance(records)
+print(f"{len(records)} points")
+
+# %% tags=["remove-input"]
+if records:
+    fig = sm.figure(points, sm.label(prov))
+    png = save_figure(fig, "scale_map", P.name, points, prov)
+    display(Image(filename=png))
+else:
+    display(Markdown("No scale-map points are committed yet: `python -m paper_repro scale-map` measures them."))
+
+# %% [markdown]
+# ## Where each effect appeared on the hardware measured
+
+# %% tags=["remove-input"]
+display(Markdown("\n\n".join(sm.summary_sentences(points)) or "No points yet."))
+display(Markdown(f"Measured with {sm.label(prov)}." if records else ""))
