@@ -53,9 +53,20 @@ Image(filename=png)
 seeds = ex.seed_runs(P, ["plain20", "plain56", "resnet20", "resnet56"], verbose=False)
 sprov = ex.provenance_of(P, [r for rs in seeds.values() for r in rs])
 means = ex.response_means(seeds, P.response_images)
+gammas = ex.bn_gamma_means(seeds)
 judged = ex.judge_all(("responses_plain20", "responses_plain56", "responses_depth"), seeds, means)
-display(Markdown(ex.markdown_table(ex.response_rows(means), ex.RESPONSE_COLUMNS)))
+display(Markdown(ex.markdown_table(ex.response_rows(means, gammas), ex.RESPONSE_COLUMNS)))
 display(Markdown("\n\n".join(ex.claim_sentence(j, unit="", scale=1.0) for j in judged)))
+
+# %% [markdown]
+# ## What the responses measure at this scale
+#
+# The paper's definition (after BN, before the ReLU or the addition) makes every response pass
+# through BN's affine step, whose scale γ starts at 1 (§3.4: BN after every convolution; He
+# initialisation). Beside each net's responses, the mean |γ| of the same BN layers:
+
+# %% tags=["remove-input"]
+display(Markdown(ex.gamma_sentence(means, gammas)))
 
 # %% tags=["remove-cell"]
 ex.save_rows("responses", P, [ex.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);

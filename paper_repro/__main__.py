@@ -1,118 +1,79 @@
-"""Command line: ``python -m paper_repro {train,bench,data,reproduce,detect} ...``.
+"""Command line: python -m paper_repro COMMAND ...
 
 Bad arguments get one line on stderr naming what is wrong and what is allowed, and exit code 2,
-before anything is written to the run store.
+before anything is printed or written to the run store. This module is the entry point only: the
+argument types every command shares live in paper_repro.cli.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from pathlib import Path
 
+from .cli import (Parser, device, existing_folder, non_negative_int, positive_float, positive_int, run_and_report, seed,
+                  validated, writable_folder)
 from .config import PROFILES, PROFILES_HELP, get_profile
 from .data import DATASETS_HELP, DataMissing, parse_dataset
 from .models import MODEL_NAME_HELP, parse_model_name
 
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2 (argparse prints usage too)
-        self.exit(2, f"{self.prog}: error: {message}\n")
-
-
-def _positive_int(name):
-    def parse(s):
-        try:
-            v = int(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {s!r}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {s!r}")
-        return v
-    return parse
+def _check_dataset(spec: str) -> None:
+    name, path = parse_dataset(spec)
+    if name == "imagenet":
+        missing = [d for d in ("train", "val") if not (Path(path) / d).is_dir()]
+        if missing:
+            raise ValueError(f"{spec}: {path} has no {' or '.join(d + '/' for d in missing)} folder; an ImageNet "
+                             "folder holds train/<class>/*.JPEG and val/<class>/*.JPEG (torchvision ImageFolder)")
 
 
-def _positive_float(name):
-    def parse(s):
-        try:
-            v = float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {s!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {s!r}")
-        return v
-    return parse
-
-
-def _validated(check):
-    """An argparse type that runs ``check`` (which raises ValueError naming what is allowed)."""
-    def parse(s):
-        try:
-            check(s)
-        except ValueError as e:
-            raise argparse.ArgumentTypeError(str(e)) from None
-        return s
-    return parse
-
-
-_model_name = _validated(parse_model_name)
-_dataset = _validated(parse_dataset)
-
-
-def _seed(s):
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be an integer in [0, 2**32 - 1], got {s!r}") from None
-    if not 0 <= v < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"seed must be an integer in [0, 2**32 - 1], got {s!r}")
-    return v
-
-
-def _device(s):
-    if s in ("auto", "cpu", "cuda") or s.startswith("cuda:"):
-        return s
-    raise argparse.ArgumentTypeError(f"unknown device {s!r}; allowed: auto, cpu, cuda, cuda:N")
+_model_name = validated(parse_model_name)
+_dataset = validated(_check_dataset)
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="python -m paper_repro", description=__doc__.splitlines()[0])
-    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser)
+    p = Parser(prog="python -m paper_repro", description="He et al., Deep Residual Learning for Image Recognition (CVPR 2016), reproduced.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
 
     t = sub.add_parser("train", help="train one network through the run store (cached, resumable)")
     t.add_argument("model", type=_model_name, help=MODEL_NAME_HELP)
-    t.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help=f"{PROFILES_HELP} (default cpu)")
+    t.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help=f"scale of data and schedule: {PROFILES_HELP}")
     t.add_argument("--dataset", type=_dataset, help=f"{DATASETS_HELP} (default: the profile's)")
-    t.add_argument("--iterations", type=_positive_int("iterations"), help="default: the profile's; lr milestones at 50%% and 75%%")
-    t.add_argument("--batch-size", type=_positive_int("batch size"), default=128)
-    t.add_argument("--lr", type=_positive_float("lr"), default=0.1)
-    t.add_argument("--seed", type=_seed, default=0, help="seed of the initialisation and data order (default 0)")
+    t.add_argument("--iterations", type=positive_int("iterations"), help="default: the profile's; lr milestones at 50%% and 75%%")
+    t.add_argument("--batch-size", type=positive_int("batch size"), default=128, help="mini-batch, all processes together (§4.2)")
+    t.add_argument("--lr", type=positive_float("lr"), default=0.1, help="initial learning rate (§4.2)")
+    t.add_argument("--seed", type=seed, default=0, help="seed of the initialisation and the data order")
     t.add_argument("--split", choices=("test", "val"), default="test", help="evaluate on the test set or a 5k val split")
-    t.add_argument("--eval-interval", type=_positive_int("eval interval"))
-    t.add_argument("--warmup", choices=("auto", "on", "off"), default="auto")
-    t.add_argument("--device", type=_device, default="auto")
-    t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
-    t.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto")
+    t.add_argument("--eval-interval", type=positive_int("eval interval"), help="iterations between evaluations (default: the profile's)")
+    t.add_argument("--warmup", choices=("auto", "on", "off"), default="auto",
+                   help="lr 0.01 until the training error is below 80%% (§4.2); auto: ResNet-110/1202 only")
+    t.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
+    t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="bf16 autocast where the hardware has it")
+    t.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto", help="channels_last memory format")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
-    t.add_argument("--workers", type=int, default=8, help="DataLoader workers (ImageNet folders only)")
-    t.add_argument("--experiment", default="cli", help="run-store folder (default cli)")
-    t.add_argument("--out", default="runs", help="run store root (default runs/)")
-    t.add_argument("--data-root", default="data")
+    t.add_argument("--workers", type=non_negative_int("workers"), default=8, help="DataLoader workers (ImageNet folders only)")
+    t.add_argument("--experiment", default="cli", help="run-store folder that groups related runs")
+    t.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    t.add_argument("--data-root", type=existing_folder, default=None,
+                   help="an existing folder with the data sets (default: data/, created when needed)")
 
     b = sub.add_parser("bench", help="images/s of this engine against the usual DataLoader loop")
-    b.add_argument("--model", type=_model_name, default="resnet20")
-    b.add_argument("--batch-size", type=_positive_int("batch size"), default=128)
-    b.add_argument("--device", type=_device, default="auto")
-    b.add_argument("--dataset", choices=("synthetic", "fashion-mnist", "cifar10"), default="synthetic")
-    b.add_argument("--iterations", type=_positive_int("iterations"), help="timed iterations (default 40 on CPU, 300 on GPU)")
-    b.add_argument("--workers", type=int, default=2, help="DataLoader workers of the usual loop (default 2)")
+    b.add_argument("--model", type=_model_name, default="resnet20", help="the net both loops train")
+    b.add_argument("--batch-size", type=positive_int("batch size"), default=128, help="mini-batch of both loops")
+    b.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
+    b.add_argument("--dataset", choices=("synthetic", "fashion-mnist", "cifar10"), default="synthetic",
+                   help="data both loops read (synthetic: CIFAR-shaped random images)")
+    b.add_argument("--iterations", type=positive_int("iterations"), help="timed iterations (default 40 on CPU, 300 on GPU)")
+    b.add_argument("--workers", type=non_negative_int("workers"), default=2, help="DataLoader workers of the usual loop")
 
     d = sub.add_parser("data", help="make sure a data set is on disk; print where")
-    d.add_argument("dataset", choices=("fashion-mnist", "cifar10"))
-    d.add_argument("--root", default="data")
+    d.add_argument("dataset", choices=("fashion-mnist", "cifar10"), help="the data set")
+    d.add_argument("--root", type=writable_folder, default="data", help="where data sets live")
+
+    from .book import NOTEBOOKS
 
     r = sub.add_parser("reproduce", help="execute every notebook with papermill, then build the book")
-    r.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help=f"{PROFILES_HELP} (default cpu)")
-    r.add_argument("--only", nargs="*", help="notebook names to execute (default: all, in order)")
+    r.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help=f"scale of every chapter: {PROFILES_HELP}")
+    r.add_argument("--only", nargs="*", metavar="CHAPTER",
+                   help=f"chapters to execute (default: all, in order): {', '.join(NOTEBOOKS)}")
     r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
     r.add_argument("--imagenet", default="", help="ImageNet folder for the ImageNet experiments (optional)")
     r.add_argument("--voc", default="", help="folder holding VOCdevkit/ for Table 7 (optional, full profile)")
@@ -121,18 +82,24 @@ def build_parser() -> Parser:
                    help="folder with torchvision's resnet101-*.pth and vgg16-*.pth ImageNet weights (optional)")
 
     sm = sub.add_parser("scale-map", help="extend the committed scale map: each claim's difference against schedule length")
-    sm.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="the recipe and data (default cpu)")
+    sm.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="the recipe and data")
     sm.add_argument("--nets", nargs="+", type=_model_name, default=["plain20", "plain56", "resnet20", "resnet56"],
-                    help="nets to train (default: plain20 plain56 resnet20 resnet56)")
-    sm.add_argument("--iterations", nargs="+", type=_positive_int("iterations"), default=[300],
-                    help="schedule lengths; the lr milestones scale with each (default 300)")
-    sm.add_argument("--seeds", nargs="+", type=_seed, default=[0, 1, 2], help="seeds per point (default 0 1 2)")
-    sm.add_argument("--out", default="runs", help="run store root (default runs/)")
-    sm.add_argument("--data-root", default="data", help="where the data sets are (default data/)")
+                    help="nets to train")
+    sm.add_argument("--iterations", nargs="+", type=positive_int("iterations"), default=[300],
+                    help="schedule lengths; the lr milestones scale with each")
+    sm.add_argument("--seeds", nargs="+", type=seed, default=[0, 1, 2], help="seeds per point")
+    sm.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    sm.add_argument("--data-root", type=existing_folder, default=None,
+                    help="an existing folder with the data sets (default: data/, created when needed)")
     sm.add_argument("--records", help="the records file to extend (default figures/scale-map/records.jsonl)")
 
+    pl = sub.add_parser("plan", help="every run the book trains for a profile: stored or to run, with a measured cost")
+    pl.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose runs")
+    pl.add_argument("--out", default="runs", help="run store root to look in")
+    pl.add_argument("--json", action="store_true", help="one JSON object per run instead of the table")
+
     rp = sub.add_parser("report", help="print the reproduced numbers of a profile as a Markdown table")
-    rp.add_argument("--profile", choices=tuple(PROFILES), default="cpu")
+    rp.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose numbers")
     rp.add_argument("--readme", help="rewrite this file's report block for the profile instead of printing")
 
     try:  # the detection command (§4.3) lives in its own subpackage
@@ -145,7 +112,7 @@ def build_parser() -> Parser:
 
 
 def cmd_train(a) -> int:
-    from .train import fit, run_and_report
+    from .train import fit
 
     prof = get_profile(a.profile)
     kw = dict(batch_size=a.batch_size, lr=a.lr, split=a.split, warmup=a.warmup, device=a.device,
@@ -159,7 +126,7 @@ def cmd_train(a) -> int:
     cfg.validate()
     from .store import run_dir
 
-    return run_and_report(run_dir(cfg, a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root))
+    return run_and_report(run_dir(cfg, a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or "data"))
 
 
 def cmd_bench(a) -> int:
@@ -204,8 +171,16 @@ def cmd_scale_map(a) -> int:
     if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
         print(f"python -m paper_repro scale-map: error: --records {path}: not a file", file=sys.stderr)
         return 2
-    new = extend(a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root, path=path)
+    new = extend(a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root or "data", path=path)
     print(f"{path}: {len(new)} new point(s), {len(read_records(path))} in all")
+    return 0
+
+
+def cmd_plan(a) -> int:
+    from .plan import plan, table
+
+    rows = plan(a.profile, a.out)
+    print("\n".join(json.dumps(r, sort_keys=True) for r in rows) if a.json else table(rows))
     return 0
 
 
@@ -227,7 +202,7 @@ def cmd_report(a) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
-                "scale-map": cmd_scale_map}
+                "scale-map": cmd_scale_map, "plan": cmd_plan}
     if args.command == "detect":
         from .detection.cli import cmd_detect
         handlers["detect"] = cmd_detect

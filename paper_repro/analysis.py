@@ -63,6 +63,14 @@ def response_layers(model: nn.Module) -> list[tuple[str, nn.BatchNorm2d]]:
 
 
 @torch.no_grad()
+def bn_gammas(model: nn.Module) -> dict[str, float]:
+    """Mean |gamma| of the BN after each 3x3 convolution, in layer order. A response taken after
+    BN (Fig. 7) has, per channel, std |gamma| on the data BN normalised; so while training has not
+    moved gamma far from its initial 1, the responses stay near 1 whatever the net."""
+    return {name: bn.weight.abs().mean().item() for name, bn in response_layers(model)}
+
+
+@torch.no_grad()
 def layer_responses(model: nn.Module, batches: Iterable, device: str | torch.device = "cpu",
                     max_images: int | None = None) -> dict[str, float]:
     """Fig. 7: the standard deviation of every 3x3 layer's response on a data set.

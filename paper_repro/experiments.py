@@ -312,12 +312,44 @@ def prov_row(quantity: str, paper_value: float | None, measured: float | None, u
                       prov["commit"], prov["hardware"], note=note)
 
 
-RESPONSE_COLUMNS = [("net", "net"), ("mean", "mean response std over layers"), ("n", "seeds")]
+RESPONSE_COLUMNS = [("net", "net"), ("mean", "response std, mean over layers"), ("gamma", "BN |γ|, mean over layers"),
+                    ("ratio", "std ÷ |γ|"), ("n", "seeds")]
 
 
-def response_rows(means: dict[str, list[float]]) -> list[dict]:
-    return [{"net": net_name(m), "mean": mean_std(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else None),
-             "n": len(v)} for m, v in means.items()]
+def response_rows(means: dict[str, list[float]], gammas: dict[str, list[float]] | None = None) -> list[dict]:
+    """Per net: the mean response std over its 3x3 layers (mean ± std over seeds) and, beside it,
+    the mean |gamma| of the BN layers those responses are taken after."""
+    rows = []
+    for m, v in means.items():
+        row = {"net": net_name(m), "mean": mean_std(statistics.fmean(v), statistics.stdev(v) if len(v) > 1 else None),
+               "n": len(v)}
+        if gammas and m in gammas:
+            g = statistics.fmean(gammas[m])
+            row.update(gamma=f"{g:.3f}", ratio=f"{statistics.fmean(v) / g:.3f}")
+        rows.append(row)
+    return rows
+
+
+def bn_gamma_means(by_model: dict[str, list[Result]]) -> dict[str, list[float]]:
+    """Per net and seed: the mean |gamma| of the BN layers Fig. 7 measures after."""
+    from .analysis import bn_gammas
+
+    return {m: [statistics.fmean(bn_gammas(load_model(r, "cpu")).values()) for r in rs] for m, rs in by_model.items()}
+
+
+def gamma_sentence(means: dict[str, list[float]], gammas: dict[str, list[float]]) -> str:
+    """How far the responses are explained by BN's |gamma| at this scale, from the numbers."""
+    ratios = {m: statistics.fmean(means[m]) / statistics.fmean(gammas[m]) for m in means if m in gammas}
+    g = {m: statistics.fmean(v) for m, v in gammas.items()}
+    lo, hi = min(ratios.values()), max(ratios.values())
+    return (f"Each response is taken right after a BN layer, so its std is set by that layer's |γ| (and by how the "
+            f"batch statistics carry over to the test images). In this build the mean |γ| ranges from "
+            f"{min(g.values()):.3f} ({net_name(min(g, key=g.get))}) to {max(g.values()):.3f} "
+            f"({net_name(max(g, key=g.get))}), and the ratio of response std to |γ| from {lo:.3f} to {hi:.3f}: "
+            + ("the responses are explained by |γ| to within "
+               f"{100 * max(abs(lo - 1), abs(hi - 1)):.0f}%, so differences between nets here are differences in how "
+               "far training has moved γ." if max(abs(lo - 1), abs(hi - 1)) < 0.25 else
+               "the responses differ from |γ| by more than a quarter for some nets, so they carry more than γ alone."))
 
 
 def response_means(by_model: dict[str, list[Result]], n_images: int) -> dict[str, list[float]]:

@@ -8,6 +8,7 @@ and never loaded.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -25,6 +26,30 @@ KEEP_CHECKPOINTS = 2
 
 def run_dir(cfg: RunConfig, out: str | os.PathLike = "runs") -> Path:
     return Path(out) / cfg.experiment / cfg.hash()
+
+
+@contextlib.contextmanager
+def run_lock(directory: Path, log=None):
+    """The lock that makes one process the only writer of a run (``filelock``: an OS-level lock on
+    ``<run>.lock`` beside the run folder, released by the kernel when its holder dies, even by
+    SIGKILL). A second process that starts the same run waits here, then reads the finished result
+    back or resumes from the last checkpoint the first one left."""
+    from filelock import FileLock, Timeout
+
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(directory) + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if log:
+            log(f"paper_repro: run {directory.parent.name}/{directory.name} is being trained by another process; "
+                "waiting for it")
+        lock.acquire()
+    try:
+        yield lock
+    finally:
+        lock.release()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

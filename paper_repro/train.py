@@ -9,7 +9,6 @@ is.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import os
 import random
@@ -60,22 +59,6 @@ def stored_result(directory: Path, cfg) -> Result | None:
     if done["status"] == "diverged":
         raise Diverged(done["diverged_at"], done)
     return Result(directory, cfg, done, store.read_metrics(directory), cached=True)
-
-
-def run_and_report(directory, fit_call) -> int:
-    """What the ``train`` and ``detect`` commands print around ``fit_call()``: where the run lives,
-    then its summary as one JSON line. Exit code 0, or 1 (with the reason on stderr) if it diverged."""
-    print(f"run: {directory}", flush=True)
-    try:
-        result = fit_call()
-    except Diverged as e:
-        print(json.dumps(e.summary, sort_keys=True))
-        print(f"paper_repro: {e}", file=sys.stderr)
-        return 1
-    if result.cached:
-        print("finished earlier: stored result", file=sys.stderr)
-    print(json.dumps(result.summary, sort_keys=True))
-    return 0
 
 
 # --------------------------------------------------------------------------- the schedule
@@ -351,6 +334,17 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
     if speed.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data = build_data(cfg, speed, data_root, rank, world)  # data first: a missing data set writes nothing
+    with store.run_lock(directory, log) if main else contextlib.nullcontext():
+        _barrier(world)  # every rank looks at the run only once rank 0 holds its lock
+        stored = stored_result(directory, cfg)  # finished while this process waited for the lock
+        if stored is not None:
+            return stored
+        return _train(cfg, directory, data, speed, rank, world, log, progress)
+
+
+def _train(cfg: RunConfig, directory: Path, data, speed, rank: int, world: int, log, progress) -> Result:
+    """The body of :func:`fit`, run by the one process that holds the run's lock."""
+    main = rank == 0
     if main:
         directory.mkdir(parents=True, exist_ok=True)
         config_path = directory / "config.json"

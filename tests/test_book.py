@@ -152,3 +152,23 @@ def test_table6_plot_labels_exactly_the_depths():
     ax.figure.canvas.draw()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "32", "110"]
     assert [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()] == []
+
+
+def test_bn_gammas_start_at_one_and_follow_the_weights():
+    from paper_repro.analysis import bn_gammas
+
+    model = cifar_resnet(8)
+    g = bn_gammas(model)
+    assert list(g) == [name for name, _ in response_layers(model)] and all(v == 1.0 for v in g.values())
+    with torch.no_grad():
+        model.layer1[0].bn2.weight.fill_(-0.5)
+    assert bn_gammas(model)["layer1.0.bn2"] == pytest.approx(0.5)
+
+
+def test_gamma_sentence_says_how_far_gamma_explains_the_responses():
+    close = ex.gamma_sentence({"resnet20": [1.02, 1.04], "plain20": [0.98]}, {"resnet20": [1.0, 1.0], "plain20": [1.0]})
+    assert "from 0.980 to 1.030" in close and "explained by |γ| to within 3%" in close
+    far = ex.gamma_sentence({"plain56": [3.0]}, {"plain56": [1.1]})
+    assert "more than a quarter" in far
+    rows = ex.response_rows({"resnet20": [1.02, 1.04]}, {"resnet20": [1.0, 1.0]})
+    assert rows == [{"net": "ResNet-20", "mean": "1.03 ± 0.01", "n": 2, "gamma": "1.000", "ratio": "1.030"}]

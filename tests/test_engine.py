@@ -157,13 +157,56 @@ def test_nan_loss_stops_the_run_and_says_where(tmp_path, cli):
     (["train", "resnet20", "--iterations", "0"], "iterations must be a positive integer"),
     (["train", "resnet20", "--batch-size", "0"], "batch size must be a positive integer"),
     (["bench", "--model", "resnet19"], "6n+2"),
+    (["bench", "--workers", "-1"], "workers must be an integer >= 0"),
+    (["train", "resnet20", "--seed", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
+    (["train", "resnet20", "--seed", str(2 ** 32)], "seed must be an integer in [0, 2**32 - 1]"),
+    (["train", "resnet20", "--device", "cuda:7"] if not __import__("torch").cuda.is_available() else
+     ["train", "resnet20", "--device", "cuda:99"], "cuda"),
+    (["train", "resnet20", "--dataset", "imagenet:/nonexistent/path"],
+     "/nonexistent/path has no train/ or val/ folder"),
+    (["train", "resnet20", "--data-root", "/nonexistent/dir"], "/nonexistent/dir: no such folder"),
+    (["detect", "--seed", "-3"], "seed must be an integer"),
+    (["scale-map", "--iterations", "0"], "iterations must be a positive integer"),
 ])
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, cli, args, needle):
-    r = cli(*args, "--out", tmp_path / "runs") if args[0] == "train" else cli(*args)
+    r = cli(*args, "--out", tmp_path / "runs") if args[0] in ("train", "detect", "scale-map") else cli(*args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert not r.stdout  # nothing printed ("run: ...") before the error
     assert not (tmp_path / "runs").exists()
+    assert not __import__("pathlib").Path("/nonexistent/dir").exists()
+
+
+@pytest.mark.parametrize("out", ["/proc/forbidden", "{tmp}/a_file/runs"])
+def test_an_unwritable_run_store_is_refused_before_anything_is_printed(tmp_path, cli, out):
+    (tmp_path / "a_file").write_text("not a folder")
+    r = cli("train", "resnet20", "--out", out.format(tmp=tmp_path))
+    assert r.returncode == 2 and not r.stdout
+    assert len(r.stderr.strip().splitlines()) == 1 and "give a writable folder" in r.stderr
+
+
+def test_a_new_run_store_folder_is_checked_without_being_left_behind(tmp_path):
+    from paper_repro.cli import writable_folder
+
+    assert writable_folder(str(tmp_path / "new" / "runs")) == str(tmp_path / "new" / "runs")
+    assert not (tmp_path / "new").exists()
+
+
+def test_help_lists_every_command_and_every_option_says_what_it_does(cli):
+    top = cli("--help").stdout
+    for command in ("train", "detect", "bench", "data", "reproduce", "report", "scale-map"):
+        assert f"    {command}" in top
+    assert "``" not in top
+    for command in ("train", "bench", "data", "reproduce", "detect", "scale-map", "report"):
+        text = cli(command, "--help").stdout
+        blocks = text.split("options:")[1].split("\n  --")[1:]
+        assert blocks, command
+        for block in blocks:
+            name = block.split()[0]
+            words = [w for w in block.split()[1:] if not (w.isupper() or w.startswith("{") or w.endswith("...]"))]
+            assert any(len(w) >= 3 and w.islower() for w in words), f"{command} --{name} has no help: {block!r}"
+    assert "01_residual, 02_degradation" in cli("reproduce", "--help").stdout
 
 
 def test_missing_data_says_how_to_get_it(tmp_path, cli, monkeypatch):
@@ -202,3 +245,49 @@ def test_batch_crop_and_flip_are_real_crops_and_flips():
     for i in range(2):  # every output is some 6x6 window of the padded image, or its mirror
         windows = [padded[i, :, r:r + 6, c:c + 6] for r in range(5) for c in range(5)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(-1)) for w in windows)
+
+
+# --------------------------------------------------------------------------- concurrent writers
+def _start(args, out, env=None):
+    import os
+    import subprocess
+    import sys
+
+    e = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "paper_repro", *map(str, args), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+
+
+def test_two_processes_on_one_run_train_it_once(tmp_path, cli):
+    """Two terminals (or two papermill jobs) start the same run: one trains, the other waits and reads
+    the result back; one metrics line per logged iteration, one summary."""
+    a, b = _start(RESUME_ARGS, tmp_path), _start(RESUME_ARGS, tmp_path)
+    outs = [p.communicate(timeout=600) for p in (a, b)]
+    assert a.returncode == 0 and b.returncode == 0, outs
+    summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outs]
+    assert summaries[0] == summaries[1]
+    assert sum("finished earlier: stored result" in err for _, err in outs) == 1
+    run = store.find_runs(tmp_path)[0]
+    assert [r["iteration"] for r in store.read_metrics(run)] == [4, 8, 12]
+
+
+def test_a_waiter_takes_over_when_the_holder_is_killed(tmp_path, cli):
+    """kill -9 of the process that holds a run releases its lock; the waiter resumes from the last
+    checkpoint and ends with the numbers of an uninterrupted run."""
+    import time
+
+    whole = cli(*RESUME_ARGS, "--out", tmp_path / "whole")
+    assert whole.returncode == 0, whole.stderr
+    holder = _start(RESUME_ARGS, tmp_path / "shared", env={"PAPER_REPRO_SIGKILL_AT": "10"})
+    deadline = time.time() + 300
+    while not list((tmp_path / "shared").glob("*/*/metrics.jsonl")) and time.time() < deadline:
+        time.sleep(0.2)
+    waiter = _start(RESUME_ARGS, tmp_path / "shared")
+    holder.communicate(timeout=600)
+    out, err = waiter.communicate(timeout=600)
+    assert holder.returncode == -9 and waiter.returncode == 0, err
+    assert "resuming" in err and "from iteration 8" in err
+    got, want = json.loads(out.strip().splitlines()[-1]), json.loads(whole.stdout.strip().splitlines()[-1])
+    assert {k: got[k] for k in COMPARED} == {k: want[k] for k in COMPARED}
+    run = store.find_runs(tmp_path / "shared")[0]
+    assert [r["iteration"] for r in store.read_metrics(run)] == [4, 8, 12]

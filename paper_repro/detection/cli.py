@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..__main__ import _positive_float, _positive_int, _validated  # the argparse types every command shares
+from ..cli import (device, existing_folder, non_negative_int, positive_float, positive_int, run_and_report, seed,
+                   validated, writable_folder)
 from .backbones import BACKBONES
 from .data import DATASETS_HELP, parse_detection_dataset
 from .train import PROFILE_NAMES
@@ -27,29 +28,24 @@ def _weights_file(s: str) -> str:
     return s
 
 
-def _device(s: str) -> str:
-    if s in ("auto", "cpu", "cuda") or s.startswith("cuda:"):
-        return s
-    raise argparse.ArgumentTypeError(f"unknown device {s!r}; allowed: auto, cpu, cuda, cuda:N")
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``detect`` subcommand to ``python -m paper_repro``'s subparsers."""
     d = subparsers.add_parser("detect", help="Faster R-CNN with a ResNet-101 (C4) or VGG-16 backbone (§4.3, Tables 7/8)")
     d.add_argument("--backbone", choices=BACKBONES, default="resnet101", help="resnet101 (C4) or vgg16 (conv5_3, fc6/fc7)")
-    d.add_argument("--dataset", type=_validated(parse_detection_dataset), default="fashion-canvas", help=f"{DATASETS_HELP} (default fashion-canvas)")
-    d.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="smoke, cpu or full (default cpu)")
-    d.add_argument("--iterations", type=_positive_int("iterations"), help="default: the profile's (lr steps scale with it)")
-    d.add_argument("--lr", type=_positive_float("lr"), help="base learning rate (default: the profile's)")
+    d.add_argument("--dataset", type=validated(parse_detection_dataset), default="fashion-canvas", help=DATASETS_HELP)
+    d.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="smoke, cpu or full")
+    d.add_argument("--iterations", type=positive_int("iterations"), help="default: the profile's (lr steps scale with it)")
+    d.add_argument("--lr", type=positive_float("lr"), help="base learning rate (default: the profile's)")
     d.add_argument("--pretrained", type=_weights_file, default=None,
                    help="torchvision ImageNet state dict of the backbone; without it: from scratch")
-    d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--device", type=_device, default="auto")
-    d.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
-    d.add_argument("--workers", type=int, default=4, help="DataLoader workers for VOC/COCO images (default 4)")
-    d.add_argument("--experiment", default="detection", help="run-store folder (default detection)")
-    d.add_argument("--out", default="runs", help="run store root (default runs/)")
-    d.add_argument("--data-root", default="data", help="where Fashion-MNIST lives (default data/)")
+    d.add_argument("--seed", type=seed, default=0, help="seed of the initialisation and the data order")
+    d.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
+    d.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="bf16 autocast where the hardware has it")
+    d.add_argument("--workers", type=non_negative_int("workers"), default=4, help="DataLoader workers for VOC/COCO images")
+    d.add_argument("--experiment", default="detection", help="run-store folder that groups related runs")
+    d.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    d.add_argument("--data-root", type=existing_folder, default=None,
+                   help="an existing folder with Fashion-MNIST (default: data/, created when needed)")
     d.set_defaults(handler=cmd_detect)
     return d
 
@@ -66,12 +62,12 @@ def config_from_args(args):
 
 def cmd_detect(args) -> int:
     """Run ``python -m paper_repro detect``; 0 when the run finished, 1 when it diverged."""
-    from ..train import run_and_report
-    from .train import fit_detector
+    from .train import Diverged, fit_detector
 
     try:
         cfg = config_from_args(args)
     except ValueError as e:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
-    return run_and_report(cfg.run_dir(args.out), lambda: fit_detector(cfg, out=args.out, data_root=args.data_root))
+    return run_and_report(cfg.run_dir(args.out), lambda: fit_detector(cfg, out=args.out, data_root=args.data_root or "data"),
+                          Diverged)

@@ -356,6 +356,15 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
 
     speed = resolve_speed(cfg)
     data = build_detection_data(cfg, data_root)  # data first: a missing data set writes nothing
+    with store.run_lock(directory, log):  # one writer per run; a waiter reads the result back or resumes
+        stored = stored_result(directory, cfg)
+        if stored is not None:
+            return stored
+        return _train_detector(cfg, directory, data, speed, log, progress)
+
+
+def _train_detector(cfg: DetectConfig, directory: Path, data, speed, log, progress) -> DetectResult:
+    """The body of :func:`fit_detector`, run by the one process that holds the run's lock."""
     directory.mkdir(parents=True, exist_ok=True)
     if not (directory / "config.json").exists():
         store.atomic_write_json(directory / "config.json", cfg.to_dict())
