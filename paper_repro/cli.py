@@ -33,51 +33,34 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def positive_int(name: str):
+def _number(name: str, cast, ok, rule: str):
+    """An argparse type: ``cast`` the text, then require ``ok(value)``; the error names ``rule``."""
     def parse(s):
         try:
-            v = int(s)
+            v = cast(s)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {s!r}") from None
-        if v <= 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a positive integer, got {s!r}")
+            v = None
+        if v is None or not ok(v):
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}, got {s!r}")
         return v
     return parse
+
+
+def positive_int(name: str):
+    return _number(name, int, lambda v: v > 0, "a positive integer")
 
 
 def non_negative_int(name: str):
-    def parse(s):
-        try:
-            v = int(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {s!r}") from None
-        if v < 0:
-            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 0, got {s!r}")
-        return v
-    return parse
+    return _number(name, int, lambda v: v >= 0, "an integer >= 0")
 
 
 def positive_float(name: str):
-    def parse(s):
-        try:
-            v = float(s)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {s!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"{name} must be a number > 0, got {s!r}")
-        return v
-    return parse
+    return _number(name, float, lambda v: v > 0, "a number > 0")
 
 
 def seed(s: str) -> int:
     """A seed numpy, torch and random all accept: an integer in [0, 2**32 - 1]."""
-    try:
-        v = int(s)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be an integer in [0, 2**32 - 1], got {s!r}") from None
-    if not 0 <= v < 2 ** 32:
-        raise argparse.ArgumentTypeError(f"seed must be an integer in [0, 2**32 - 1], got {s!r}")
-    return v
+    return _number("seed", int, lambda v: 0 <= v < 2 ** 32, "an integer in [0, 2**32 - 1]")(s)
 
 
 def validated(check):

@@ -13,6 +13,7 @@ from .analysis import layer_responses, num_parameters
 from .config import Profile, get_profile
 from .data import ensure_fashion_mnist, parse_dataset
 from .figures import report_row, write_report_rows
+from .report import markdown_table  # noqa: F401 - the chapters call ex.markdown_table
 from .models import build_model
 from .provenance import ROOT
 from .train import Result, build_data, fit, load_model, resolve_speed
@@ -113,20 +114,6 @@ def pct(x: float | None) -> str:
 
 
 # --------------------------------------------------------------------------- tables
-def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    """A Markdown table; ``columns`` is [(key, header)]; floats get two decimals."""
-    def fmt(v):
-        if v is None:
-            return "–"
-        if isinstance(v, float):
-            return f"{v:.2f}"
-        return str(v)
-    head = "| " + " | ".join(h for _, h in columns) + " |"
-    sep = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in columns) + " |" for r in rows]
-    return "\n".join([head, sep, *body])
-
-
 SHORTCUT_COLUMNS = [("net", "net"), ("option", "shortcut"), ("params_m", "parameters (M)"),
                     ("projections", "projection shortcuts"), ("zero_pad", "zero-padding shortcuts")]
 

@@ -9,6 +9,23 @@ from .figures import FIGURES
 CHAPTER_ROWS = ("degradation", "depth", "responses", "detection")
 
 
+def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
+    """A Markdown table; ``columns`` is [(key, header)]; floats get two decimals."""
+    def fmt(v):
+        if v is None:
+            return "–"
+        if isinstance(v, bool):  # never a raw True/False on a page
+            return "yes" if v else "no"
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return str(v)
+    head = "| " + " | ".join(h for _, h in columns) + " |"
+    sep = "|" + "|".join("---" for _ in columns) + "|"
+    body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in columns) + " |" for r in rows]
+    return "\n".join([head, sep, *body])
+
+
+
 def collect_rows(profile: str) -> list[dict]:
     rows = []
     for chapter in CHAPTER_ROWS:
@@ -48,8 +65,6 @@ def paper_text(r: dict) -> str:
 def report_markdown(rows: list[dict]) -> str:
     """The report as a reader sees it: quantity, paper, measured and verdict in a table that fits
     the page, and every row's provenance in a collapsible table below it."""
-    from .experiments import markdown_table
-
     shown = [{"quantity": f"{r['quantity']} ({r['source']})", "paper": paper_text(r), "measured": measured_text(r),
               "verdict": r.get("verdict") or "–"} for r in rows]
     main = markdown_table(shown, [("quantity", "quantity (paper source)"), ("paper", "paper"),
@@ -85,8 +100,6 @@ CHAPTER_TITLES = {"02_degradation": "2. Degradation", "03_depth": "3. Depth", "0
 
 def scoreboard_markdown(profile: str) -> str:
     """The intro's scoreboard: claim, the paper's statement, this build's measurement, verdict, chapter."""
-    from .experiments import markdown_table
-
     rows = [{**r, "chapter": f"{{doc}}`{CHAPTER_TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
             for r in scoreboard_rows(profile)]
     return markdown_table(rows, [("claim", "claim"), ("paper", "the paper"), ("measured", "this build"),
@@ -112,8 +125,6 @@ def _end(profile: str) -> str:
 def summary_markdown(profile: str) -> str:
     """The report rows of ``profile`` as a Markdown table, with one provenance line under it
     (data sets, commits and hardware, as the rows record them)."""
-    from .experiments import markdown_table
-
     rows = [{**r, "measured": measured_text(r), "paper": paper_text(r), "verdict": r.get("verdict") or "–",
              "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds")}
             for r in collect_rows(profile) if r.get("measured") is not None]
