@@ -18,7 +18,7 @@
 # | profile | data | scale | where |
 # |---|---|---|---|
 # | `smoke` | a few hundred real Fashion-MNIST images | a handful of iterations per run; every chapter and every depth (1202 too) is exercised | CI |
-# | `cpu` (default) | Fashion-MNIST (real, offline); final errors on all 10,000 test images | 300 iterations per net; 3 seeds of the nets each claim compares | a laptop, 2 CPU cores |
+# | `cpu` (default) | Fashion-MNIST (real, offline); final errors on all 10,000 test images | 150 iterations per net; 3 seeds of the nets each claim compares | a laptop, 2 CPU cores |
 # | `full` | CIFAR-10 (ImageNet / VOC / COCO where given a path) | the paper's exact recipe: 64k iterations, lr 0.1 ÷10 at 32k and 48k | a GPU box |
 #
 # The profiles change the *scale* (data and number of iterations), never the *recipe*: SGD with
