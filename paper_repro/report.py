@@ -10,7 +10,11 @@ CHAPTER_ROWS = ("degradation", "depth", "responses", "detection")
 
 
 def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    """A Markdown table; ``columns`` is [(key, header)]; floats get two decimals."""
+    """A Markdown table; ``columns`` is [(key, header)]; floats get two decimals; a "|" inside a cell
+    (|γ|) is escaped so that it cannot split the cell."""
+    def cell(text: str) -> str:
+        return text.replace("\\|", "|").replace("|", "\\|")
+
     def fmt(v):
         if v is None:
             return "–"
@@ -18,8 +22,8 @@ def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
             return "yes" if v else "no"
         if isinstance(v, float):
             return f"{v:.2f}"
-        return str(v)
-    head = "| " + " | ".join(h for _, h in columns) + " |"
+        return cell(str(v))
+    head = "| " + " | ".join(cell(h) for _, h in columns) + " |"
     sep = "|" + "|".join("---" for _ in columns) + "|"
     body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in columns) + " |" for r in rows]
     return "\n".join([head, sep, *body])

@@ -60,6 +60,9 @@ def test_markdown_table_and_paper_rounding():
     assert ex.paper_rounding(269722, "0.27M") == "0.27M" and ex.paper_rounding(19421274, "19.4M") == "19.4M"
     md = ex.markdown_table([{"a": 1.234, "b": None}], [("a", "A"), ("b", "B")])
     assert md.splitlines() == ["| A | B |", "|---|---|", "| 1.23 | – |"]
+    # a pipe inside a cell (|γ|) must not split it; booleans never show as True/False
+    md = ex.markdown_table([{"a": "x|y", "b": True}], [("a", "|γ|"), ("b", "B")])
+    assert md.splitlines() == ["| \\|γ\\| | B |", "|---|---|", "| x\\|y | yes |"]
 
 
 def test_profiles_keep_the_recipe_and_only_shrink_scale():

@@ -40,7 +40,7 @@ def server(tmp_path_factory):
                              f"--ServerApp.root_dir={ROOT}"],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(runtime / "server.log", "w"))
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     while time.time() < deadline:
         try:
             urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2)
@@ -51,7 +51,7 @@ def server(tmp_path_factory):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("jupyter server did not answer within 60 s")
+        pytest.fail("jupyter server did not answer within 180 s")
     yield base, token
     proc.terminate()
     proc.wait(timeout=20)
