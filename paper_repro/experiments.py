@@ -197,8 +197,11 @@ def scale_note(profile: Profile) -> str:
         return (f"Profile `{profile.name}` is the paper's setting: CIFAR-10, 64k iterations per net; the values "
                 "can be compared with the paper's directly.")
     data = DATASET_NAMES.get(profile.dataset, profile.dataset)
-    subset = (f"{profile.train_subset} training images" if profile.train_subset else "all training images") + ", " + \
-        (f"{profile.eval_subset} test images" if profile.eval_subset else "all test images")
+    final = f"final errors on {profile.final_eval_subset} test images" if profile.final_eval_subset else \
+        "final errors on all test images"
+    curves = f", curves on {profile.eval_subset}" if profile.eval_subset and not profile.final_eval_subset else ""
+    subset = (f"{profile.train_subset} training images" if profile.train_subset else "all training images") + \
+        f"; {final}{curves}"
     return (f"Profile `{profile.name}` trains each net on {data} ({subset}) for {profile.iterations} iterations; the "
             "paper trains on CIFAR-10 for 64,000. Error values are not comparable with the paper's, only the "
             "direction of each effect is, and an effect counts only where its verdict says **holds**.")
