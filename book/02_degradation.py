@@ -15,8 +15,9 @@
 # plain-56 has higher training and test error than plain-20, while ResNet-56 is better than
 # ResNet-20: with shortcuts, depth helps.
 #
-# Here we train plain-20/32/44/56 and ResNet-20/32/44/56 (and ResNet-110 where the profile has
-# it) with the recipe of §4.2, through the run store, and draw Fig. 6 as the paper draws it:
+# Here we train the plain nets and ResNets of the profile's depths (the `full` profile: 20, 32, 44
+# and 56 layers, and ResNet-110; the small profiles fewer, with more seeds where a claim compares
+# them) with the recipe of §4.2, through the run store, and draw Fig. 6 as the paper draws it:
 # training error dashed, test error bold, per iteration.
 
 # %% tags=["parameters", "remove-cell"]
