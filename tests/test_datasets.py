@@ -101,8 +101,9 @@ def test_imagefolder_training_run(tmp_path):
 def test_imagefolder_missing_split_is_one_clear_line(tmp_path, cli):
     (tmp_path / "in" / "train").mkdir(parents=True)
     r = cli("train", "resnet18", "--dataset", f"imagenet:{tmp_path / 'in'}", "--out", tmp_path / "runs")
-    assert r.returncode == 1 and "lacks val/" in r.stderr and len(r.stderr.strip().splitlines()) == 1
-    assert not (tmp_path / "runs").exists()
+    # a bad argument (issue 11): exit 2 and one line, before anything is printed or written
+    assert r.returncode == 2 and "has no val/ folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not r.stdout and not (tmp_path / "runs").exists()
 
 
 def test_two_process_distributed_run_with_gloo(tmp_path):
