@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 from .cli import (Parser, device, existing_folder, non_negative_int, positive_float, positive_int, run_and_report, seed,
                   validated, writable_folder)
 from .config import PROFILES, PROFILES_HELP, get_profile
-from .data import DATASETS_HELP, DataMissing, parse_dataset
+from .data import DATASETS_HELP, DataMissing, imagenet_missing, parse_dataset
 from .models import MODEL_NAME_HELP, parse_model_name
 
 def _check_dataset(spec: str) -> None:
     name, path = parse_dataset(spec)
     if name == "imagenet":
-        missing = [d for d in ("train", "val") if not (Path(path) / d).is_dir()]
+        missing = imagenet_missing(path)
         if missing:
             raise ValueError(f"{spec}: {path} has no {' or '.join(d + '/' for d in missing)} folder; an ImageNet "
                              "folder holds train/<class>/*.JPEG and val/<class>/*.JPEG (torchvision ImageFolder)")

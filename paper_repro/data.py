@@ -301,12 +301,17 @@ def imagenet_tencrop_transform(crop: int = 224, size: int = 256):
     ])
 
 
+def imagenet_missing(path: str | os.PathLike) -> list[str]:
+    """The splits an ImageNet folder lacks (it needs ``train/`` and ``val/``)."""
+    return [d for d in ("train", "val") if not (Path(path) / d).is_dir()]
+
+
 def imagenet_folders(path: str | os.PathLike, crop: int = 224, scale: tuple[int, int] = (256, 480), test_size: int = 256):
     """``path/train`` and ``path/val`` as torchvision ImageFolders with the paper's transforms."""
     import torchvision
 
     root = Path(path)
-    missing = [d for d in ("train", "val") if not (root / d).is_dir()]
+    missing = imagenet_missing(root)
     if missing:
         raise DataMissing(f"ImageNet folder {root} lacks {', '.join(missing)}/: expected {root}/train/<class>/*.JPEG "
                           f"and {root}/val/<class>/*.JPEG (torchvision ImageFolder layout)")

@@ -280,16 +280,22 @@ def deep_report_rows(profile: Profile, deep: dict[str, Result], prov: dict) -> l
 
 
 # --------------------------------------------------------------------------- layer responses
+def _trained_net(r: Result):
+    """A finished run's network on its device and its held-out loader (what Fig. 7 measures on)."""
+    speed = resolve_speed(r.config)
+    data = build_data(r.config, speed, str(DATA))
+    model = load_model(r, speed.device)
+    if speed.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    return model, data, speed
+
+
 def responses(results: dict[str, Result], n_images: int) -> dict[str, list[float]]:
     """Fig. 7 for each trained net: std of every 3x3 layer's output (after BN, before ReLU or
     the addition) on the first ``n_images`` held-out images."""
     out = {}
     for name, r in results.items():
-        speed = resolve_speed(r.config)
-        data = build_data(r.config, speed, str(DATA))
-        model = load_model(r, speed.device)
-        if speed.channels_last:
-            model = model.to(memory_format=torch.channels_last)
+        model, data, speed = _trained_net(r)
         out[name] = list(layer_responses(model, data.eval, speed.device, max_images=n_images).values())
     return out
 
@@ -320,13 +326,6 @@ def response_rows(means: dict[str, list[float]], gammas: dict[str, list[float]] 
     return rows
 
 
-def bn_gamma_means(by_model: dict[str, list[Result]]) -> dict[str, list[float]]:
-    """Per net and seed: the mean |gamma| of the BN layers Fig. 7 measures after."""
-    from .analysis import bn_gammas
-
-    return {m: [statistics.fmean(bn_gammas(load_model(r, "cpu")).values()) for r in rs] for m, rs in by_model.items()}
-
-
 def gamma_sentence(means: dict[str, list[float]], gammas: dict[str, list[float]]) -> str:
     """How far the responses are explained by BN's |gamma| at this scale, from the numbers."""
     ratios = {m: statistics.fmean(means[m]) / statistics.fmean(gammas[m]) for m in means if m in gammas}
@@ -342,9 +341,19 @@ def gamma_sentence(means: dict[str, list[float]], gammas: dict[str, list[float]]
                "the responses differ from |γ| by more than a quarter for some nets, so they carry more than γ alone."))
 
 
-def response_means(by_model: dict[str, list[Result]], n_images: int) -> dict[str, list[float]]:
-    """Fig. 7's summary per net and seed: the mean over layers of each layer's response std."""
-    return {m: [statistics.fmean(responses({m: r}, n_images)[m]) for r in rs] for m, rs in by_model.items()}
+def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[dict, dict]:
+    """Fig. 7's summary per net and seed, from one load of each run's network: the mean over its
+    3x3 layers of the response std, and the mean |gamma| of the BN layers those responses follow."""
+    from .analysis import bn_gammas
+
+    means, gammas = {}, {}
+    for m, rs in by_model.items():
+        for r in rs:
+            model, data, speed = _trained_net(r)
+            means.setdefault(m, []).append(
+                statistics.fmean(layer_responses(model, data.eval, speed.device, max_images=n_images).values()))
+            gammas.setdefault(m, []).append(statistics.fmean(bn_gammas(model).values()))
+    return means, gammas
 
 
 def cifar_report_rows(profile: Profile, rows: list[dict], prov: dict) -> list[dict]:
