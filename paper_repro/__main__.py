@@ -54,14 +54,23 @@ def build_parser() -> Parser:
     t.add_argument("--data-root", type=existing_folder, default=None,
                    help="an existing folder with the data sets (default: data/, created when needed)")
 
-    b = sub.add_parser("bench", help="images/s of this engine against the usual DataLoader loop")
+    b = sub.add_parser("bench", help="images/s, or with --accuracy test error, of this engine against the usual DataLoader loop")
     b.add_argument("--model", type=_model_name, default="resnet20", help="the net both loops train")
     b.add_argument("--batch-size", type=positive_int("batch size"), default=128, help="mini-batch of both loops")
     b.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
-    b.add_argument("--dataset", choices=("synthetic", "fashion-mnist", "cifar10"), default="synthetic",
-                   help="data both loops read (synthetic: CIFAR-shaped random images)")
-    b.add_argument("--iterations", type=positive_int("iterations"), help="timed iterations (default 40 on CPU, 300 on GPU)")
+    b.add_argument("--dataset", choices=("synthetic", "fashion-mnist", "cifar10"),
+                   help="data both loops read (synthetic: CIFAR-shaped random images; default: synthetic, "
+                        "with --accuracy the cpu profile's fashion-mnist)")
+    b.add_argument("--iterations", type=positive_int("iterations"),
+                   help="timed iterations (default 40 on CPU, 300 on GPU); with --accuracy the training iterations, "
+                        "lr milestones at 50%% and 75%% (default: the cpu profile's, 150)")
     b.add_argument("--workers", type=non_negative_int("workers"), default=2, help="DataLoader workers of the usual loop")
+    b.add_argument("--accuracy", action="store_true",
+                   help="train the net with both loops (cpu profile's recipe) for each seed and compare final test "
+                        "errors: engine - usual with its 95%% Welch interval")
+    b.add_argument("--seeds", nargs="+", type=seed, default=[0, 1, 2], help="with --accuracy: seeds trained by both loops")
+    b.add_argument("--out", type=writable_folder, default="runs",
+                   help="with --accuracy: run store root; the runs go to <out>/bench-accuracy, cached and resumable")
 
     d = sub.add_parser("data", help="make sure a data set is on disk; print where")
     d.add_argument("dataset", choices=("fashion-mnist", "cifar10"), help="the data set")
@@ -129,9 +138,14 @@ def cmd_train(a) -> int:
 
 
 def cmd_bench(a) -> int:
-    from .bench import bench
+    from .bench import accuracy_report, bench, bench_accuracy
 
-    r = bench(a.model, a.batch_size, a.device, a.dataset, a.iterations, workers=a.workers)
+    if a.accuracy:
+        r = bench_accuracy(a.model, a.iterations, a.seeds, a.dataset, out=a.out, device=a.device,
+                           batch_size=a.batch_size, workers=a.workers, log=lambda m: print(m, file=sys.stderr))
+        print(accuracy_report(r))
+        return 0
+    r = bench(a.model, a.batch_size, a.device, a.dataset or "synthetic", a.iterations, workers=a.workers)
     print(f"model {r['model']}, batch {r['batch_size']}, {r['dataset']} data, {r['device']} ({r['hardware']}), "
           f"commit {r['commit']}, {r['iterations']} timed iterations after {r['warmup']} warm-up")
     print(f"this engine : {r['engine_images_per_sec']:8.1f} images/s  (device-resident data, batch crop+flip, "
