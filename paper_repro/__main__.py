@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import sys
 
-from .cli import (Parser, device, existing_folder, non_negative_int, positive_float, positive_int, run_and_report, seed,
-                  validated, writable_folder)
+from .cli import (Parser, device, existing_folder, fraction, non_negative_int, positive_float, positive_int,
+                  run_and_report, seed, validated, writable_folder)
 from .config import PROFILES, PROFILES_HELP, get_profile
 from .data import DATASETS_HELP, DataMissing, imagenet_missing, parse_dataset
 from .models import MODEL_NAME_HELP, parse_model_name
@@ -83,6 +83,9 @@ def build_parser() -> Parser:
     r.add_argument("--only", nargs="*", metavar="CHAPTER",
                    help=f"chapters to execute (default: all, in order): {', '.join(NOTEBOOKS)}")
     r.add_argument("--no-build", action="store_true", help="execute the notebooks but do not build the book")
+    r.add_argument("--sweep", action="store_true",
+                   help="first train every run of the plan as Ray tasks on this machine (see the sweep command); "
+                        "the chapters then read them back")
     r.add_argument("--imagenet", default="", help="ImageNet folder for the ImageNet experiments (optional)")
     r.add_argument("--voc", default="", help="folder holding VOCdevkit/ for Table 7 (optional, full profile)")
     r.add_argument("--coco", default="", help="COCO folder (annotations/instances_<split>.json, <split>/) for Table 8 (optional, full profile)")
@@ -100,6 +103,20 @@ def build_parser() -> Parser:
     sm.add_argument("--data-root", type=existing_folder, default=None,
                     help="an existing folder with the data sets (default: data/, created when needed)")
     sm.add_argument("--records", help="the records file to extend (default figures/scale-map/records.jsonl)")
+
+    sw = sub.add_parser("sweep", help="train every run of the plan that is not stored yet, many at once, as Ray tasks")
+    sw.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose runs")
+    sw.add_argument("--address", help="a running Ray cluster's head, HOST:PORT or ray://HOST:PORT "
+                                      "(default: start Ray embedded on this machine)")
+    sw.add_argument("--gpus-per-run", type=fraction("gpus per run"),
+                    help="fraction of a GPU each run asks for, in (0, 1] (default: 0.25 for a CIFAR net, 1 for a "
+                         "detector; none on a machine without GPUs)")
+    sw.add_argument("--cpus-per-run", type=positive_int("cpus per run"), default=1,
+                    help="cores each run asks for; torch uses as many threads")
+    sw.add_argument("--out", type=writable_folder, default="runs",
+                    help="run store root (on a cluster: one shared folder, the same path on every node)")
+    sw.add_argument("--data-root", type=existing_folder, default=None,
+                    help="an existing folder with the data sets (default: data/, created when needed)")
 
     pl = sub.add_parser("plan", help="every run the book trains for a profile: stored or to run, with a measured cost")
     pl.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose runs")
@@ -172,7 +189,7 @@ def cmd_reproduce(a) -> int:
     from .book import reproduce
 
     return reproduce(a.profile, only=a.only, build_book=not a.no_build, imagenet=a.imagenet,
-                     voc_root=a.voc, coco_root=a.coco, pretrained_dir=a.pretrained_dir)
+                     voc_root=a.voc, coco_root=a.coco, pretrained_dir=a.pretrained_dir, sweep=a.sweep)
 
 
 def cmd_scale_map(a) -> int:
@@ -187,6 +204,14 @@ def cmd_scale_map(a) -> int:
     new = extend(a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root or "data", path=path)
     print(f"{path}: {len(new)} new point(s), {len(read_records(path))} in all")
     return 0
+
+
+def cmd_sweep(a) -> int:
+    from .sweep import sweep_profile
+
+    outcomes = sweep_profile(a.profile, a.out, a.data_root or "data", address=a.address,
+                             gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run)
+    return 1 if any(o.status != "finished" for o in outcomes) else 0
 
 
 def cmd_plan(a) -> int:
@@ -215,7 +240,7 @@ def cmd_report(a) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
-                "scale-map": cmd_scale_map, "plan": cmd_plan}
+                "scale-map": cmd_scale_map, "plan": cmd_plan, "sweep": cmd_sweep}
     if args.command == "detect":
         from .detection.cli import cmd_detect
         handlers["detect"] = cmd_detect

@@ -103,14 +103,24 @@ def build() -> Path:
 
 
 def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet: str = "",
-              voc_root: str = "", coco_root: str = "", pretrained_dir: str = "") -> int:
+              voc_root: str = "", coco_root: str = "", pretrained_dir: str = "", sweep: bool = False) -> int:
     """Execute every chapter (or ``only`` those) in order, then build the book.
 
     The data paths are forwarded to the chapters that declare them as parameters: ``imagenet`` to
     the degradation chapter (Table 2), ``voc_root``/``coco_root``/``pretrained_dir`` to the
-    detection chapter (Tables 7 and 8). Empty means "not given".
+    detection chapter (Tables 7 and 8). Empty means "not given". With ``sweep``, every run of the
+    profile's plan is first trained as Ray tasks on this machine (``paper_repro.sweep``): the
+    chapters then read them back instead of training them one after another.
     """
-    from .experiments import setup
+    from .experiments import RUNS, DATA, setup
+
+    if sweep:
+        from .sweep import import_ray
+        try:
+            import_ray()
+        except ValueError as e:
+            print(f"reproduce: error: --sweep: {e}", file=sys.stderr)
+            return 2
 
     for flag, path in (("--imagenet", imagenet), ("--voc", voc_root), ("--coco", coco_root),
                        ("--pretrained-dir", pretrained_dir)):
@@ -127,6 +137,12 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
                   f"{', '.join(s.stem for s in sources)}", file=sys.stderr)
             return 2
         sources = [s for s in sources if s.stem in only]
+    if sweep:
+        from .sweep import sweep_profile
+        failed = [o for o in sweep_profile(profile, RUNS, DATA) if o.status == "failed"]
+        if failed:
+            print(f"reproduce [{profile}]: {len(failed)} run(s) failed in the sweep; the chapters try them again",
+                  flush=True)
     t_all = time.perf_counter()
     for src in sources:
         t = time.perf_counter()

@@ -58,6 +58,10 @@ def positive_float(name: str):
     return _number(name, float, lambda v: v > 0, "a number > 0")
 
 
+def fraction(name: str):
+    return _number(name, float, lambda v: 0 < v <= 1, "a number in (0, 1]")
+
+
 def seed(s: str) -> int:
     """A seed numpy, torch and random all accept: an integer in [0, 2**32 - 1]."""
     return _number("seed", int, lambda v: 0 <= v < 2 ** 32, "an integer in [0, 2**32 - 1]")(s)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import store
 from .config import RunConfig, get_profile
+from .models import parse_model_name
 
 
 @dataclass(frozen=True)
@@ -28,31 +29,56 @@ class PlannedRun:
         return getattr(c, "model", None) or f"faster-rcnn-{c.backbone}"
 
 
+CHAPTERS = ("02_degradation", "03_depth", "04_responses", "05_detection")
+
+
+def _once(runs) -> list[PlannedRun]:
+    """Each config once (by its hash), where it first appears."""
+    first: dict[str, PlannedRun] = {}
+    for r in runs:
+        first.setdefault(r.config.hash(), r)
+    return list(first.values())
+
+
+def chapter_runs(profile: str, chapter: str) -> list[PlannedRun]:
+    """Every run ``chapter`` reads, each once, in the order the chapter asks for them (a run two
+    chapters read is listed by both). The chapters and the sweep call this one list."""
+    if chapter not in CHAPTERS:
+        raise ValueError(f"unknown chapter {chapter!r}; chapters with runs: {', '.join(CHAPTERS)}")
+    return _once(_chapter_runs(get_profile(profile), chapter))
+
+
+def _chapter_runs(p, chapter: str) -> list[PlannedRun]:
+    if chapter == "05_detection":
+        return detection_runs(p.name)
+
+    def run(model, seed=0, iterations=None):
+        return PlannedRun(chapter, p.run_config(model, "cifar", seed=seed, iterations=iterations))
+
+    def seeds(models):  # every seed the profile runs for each net: the samples a claim's verdict needs
+        return [run(m, s) for m in models for s in p.seeds_for(parse_model_name(m)[2])]
+
+    claim_nets = ["plain20", "plain56", "resnet20", "resnet56"]
+    if chapter == "02_degradation":  # Fig. 6 left/middle (plain-110 is not in it), Table 6, the verdicts
+        plain = [f"plain{d}" for d in p.cifar_depths if d <= 56]
+        return [run(m) for m in plain + [f"resnet{d}" for d in p.cifar_depths]] + seeds(claim_nets)
+    if chapter == "03_depth":  # Table 6 per depth over seeds, Fig. 6 right (110 against 1202)
+        return seeds([f"resnet{d}" for d in p.cifar_depths]) + [
+            run(f"resnet{d}", iterations=p.deep_iterations) for d in p.deep_depths]
+    # 04_responses: Fig. 7 measures the nets of the degradation chapter (and their seeds)
+    return [run(m) for m in claim_nets + (["resnet110"] if 110 in p.cifar_depths else [])] + seeds(claim_nets)
+
+
 def classification_runs(profile: str) -> list[PlannedRun]:
-    """The CIFAR-style runs of chapters 2-4 (Fig. 1, 6, 7, Table 6), each once."""
-    p = get_profile(profile)
-    wanted: dict[str, PlannedRun] = {}
-
-    def add(chapter, model, seed, iterations=None):
-        cfg = p.run_config(model, "cifar", seed=seed, iterations=iterations)
-        wanted.setdefault(cfg.hash(), PlannedRun(chapter, cfg))
-
-    plain = [d for d in p.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6
-    for d in plain:
-        for s in p.seeds_for(d):
-            add("02_degradation", f"plain{d}", s)
-    for d in p.cifar_depths:
-        for s in p.seeds_for(d):
-            add("02_degradation" if d <= 56 else "03_depth", f"resnet{d}", s)
-    for d in p.deep_depths:
-        add("03_depth", f"resnet{d}", 0, p.deep_iterations)
-    return list(wanted.values())
+    """The CIFAR-style runs of chapters 2-4 (Fig. 1, 6, 7, Table 6), each once, under the first
+    chapter that reads it."""
+    return _once(r for chapter in CHAPTERS[:-1] for r in chapter_runs(profile, chapter))
 
 
 def detection_runs(profile: str) -> list[PlannedRun]:
     """Chapter 5's two detectors on the canvases (VOC and COCO need folders the plan cannot see)."""
     from .detection.backbones import BACKBONES
-    from .detection.train import profile_config
+    from .detection.config import profile_config
 
     return [PlannedRun("05_detection", profile_config(profile, b, "fashion-canvas")) for b in BACKBONES]
 

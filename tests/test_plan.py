@@ -1,6 +1,8 @@
 """The plan of runs: every run the chapters train, from the profile, with stored / to run."""
 import json
 
+import pytest
+
 from paper_repro.config import PROFILES
 from paper_repro.plan import plan
 
@@ -33,3 +35,23 @@ def test_plan_command_marks_stored_runs_and_prints_json(cli, tmp_path):
     text = cli("plan", "--profile", "smoke", "--out", tmp_path).stdout
     assert text.splitlines()[-1].startswith(f"{len(rows)} runs, 1 stored, {len(rows) - 1} to run")
     assert cli("plan", "--profile", "fast").returncode == 2
+
+
+def test_each_chapter_lists_the_runs_it_reads_and_the_book_is_their_union():
+    from paper_repro.plan import CHAPTERS, chapter_runs, classification_runs, detection_runs
+
+    p = PROFILES["cpu"]
+    depth = {(r.name, r.config.seed, r.config.iterations) for r in chapter_runs("cpu", "03_depth")}
+    assert depth == {(f"resnet{d}", s, p.iterations) for d in p.cifar_depths for s in p.seeds_for(d)} | \
+        {(f"resnet{d}", 0, p.deep_iterations) for d in p.deep_depths}
+    responses = {(r.name, r.config.seed) for r in chapter_runs("cpu", "04_responses")}
+    assert {("plain56", 2), ("resnet56", 2), ("resnet110", 0)} <= responses
+    for chapter in CHAPTERS:
+        hashes = [r.config.hash() for r in chapter_runs("smoke", chapter)]
+        assert len(hashes) == len(set(hashes))  # each run once per chapter
+    union = {r.config.hash() for c in CHAPTERS[:-1] for r in chapter_runs("smoke", c)}
+    assert {r.config.hash() for r in classification_runs("smoke")} == union
+    assert [r.config.hash() for r in chapter_runs("smoke", "05_detection")] == \
+        [r.config.hash() for r in detection_runs("smoke")]
+    with pytest.raises(ValueError, match="unknown chapter '08_x'; chapters with runs: 02_degradation"):
+        chapter_runs("smoke", "08_x")

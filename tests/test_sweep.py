@@ -1,0 +1,136 @@
+"""The sweep: the plan's runs as Ray tasks give the numbers of sequential runs, survive a killed
+worker, report a failed run without stopping the others, and refuse bad options in one line."""
+import logging
+import os
+
+import pytest
+import torch
+
+from paper_repro import plan, store
+from paper_repro.__main__ import main
+from paper_repro.sweep import INSTALL_HINT, sweep
+from paper_repro.train import fit
+
+ray = pytest.importorskip("ray")
+
+# what a run measured (not when or how fast)
+RESULT_KEYS = ("final_train_error", "final_train_loss", "final_eval_error", "final_eval_loss", "best_eval_error",
+               "iterations_done", "warmup_ended_at", "status")
+KILL_AT = 3  # the smoke profile checkpoints at iteration 3 of 6
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    """One embedded Ray for the module (it takes ~20 s to start on 2 busy cores), whose every task is
+    killed with SIGKILL at iteration 3 once (engine's test hook): Ray retries it, and it resumes."""
+    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR,
+             runtime_env={"env_vars": {"PAPER_REPRO_SIGKILL_AT": str(KILL_AT)}})
+    yield
+    ray.shutdown()
+
+
+def smoke_runs(*wanted):
+    return [r for r in plan.classification_runs("smoke") if (r.name, r.config.seed) in wanted]
+
+
+def sequential(runs, out, data_root):
+    """The same runs, one after another in this process, with the sweep's one thread per run."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return [fit(r.config, out=out, data_root=str(data_root), progress=False).summary for r in runs]
+    finally:
+        torch.set_num_threads(threads)
+
+
+# ---------------------------------------------------------------------------- bad options: one line, exit 2
+# (before the tests that start the module's Ray: these check that nothing starts one)
+def _bad(capsys, *args):
+    try:
+        code = main(["sweep", *map(str, args)])
+    except SystemExit as e:  # argparse's own errors
+        code = e.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--profile", "fast"], "invalid choice: 'fast'"),
+    (["--gpus-per-run", "0"], "gpus per run must be a number in (0, 1]"),
+    (["--gpus-per-run", "1.5"], "gpus per run must be a number in (0, 1]"),
+    (["--cpus-per-run", "0"], "cpus per run must be a positive integer"),
+    (["--cpus-per-run", str(len(os.sched_getaffinity(0)) + 1)], f"this machine has {len(os.sched_getaffinity(0))} CPU core(s)"),
+    (["--address", "127.0.0.1:1"], "no Ray head answers there"),
+    (["--address", "10.255.255.1:6379"], "no Ray head answers there"),  # nothing answers: the 3 s timeout
+    (["--address", "head-node"], "give the Ray head as HOST:PORT"),
+])
+def test_a_bad_option_gets_one_line_and_exit_2_before_anything_is_written(capsys, tmp_path, args, says):
+    code, out, err = _bad(capsys, "--out", tmp_path / "runs", *args)
+    assert code == 2 and out == "" and err.count("\n") == 1 and says in err, err
+    assert err.startswith("python -m paper_repro sweep: error: ")
+    assert not (tmp_path / "runs").exists() and not ray.is_initialized()
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_gpus_per_run_on_a_machine_without_a_gpu_gets_one_line(capsys, tmp_path):
+    code, out, err = _bad(capsys, "--out", tmp_path / "runs", "--gpus-per-run", "0.25")
+    assert (code, out) == (2, "") and err == ("python -m paper_repro sweep: error: --gpus-per-run 0.25: this machine "
+                                              "has no GPU; leave it out to run on CPU cores\n")
+
+
+def test_without_ray_sweep_and_reproduce_sweep_say_how_to_install_it(cli, tmp_path):
+    fake = tmp_path / "no-ray" / "ray"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    env = {"PYTHONPATH": os.pathsep.join(p for p in (str(fake.parent), os.environ.get("PYTHONPATH")) if p)}
+    r = cli("sweep", "--profile", "smoke", "--out", tmp_path / "runs", env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"python -m paper_repro sweep: error: {INSTALL_HINT}\n")
+    r = cli("reproduce", "--profile", "smoke", "--sweep", "--no-build", env=env)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"reproduce: error: --sweep: {INSTALL_HINT}\n")
+    assert not (tmp_path / "runs").exists()
+
+
+# ---------------------------------------------------------------------------- same numbers, killed or not
+@pytest.mark.slow
+def test_a_sweep_whose_workers_are_killed_gives_the_numbers_of_sequential_runs(tmp_path, data_root, ray_session):
+    runs = smoke_runs(("plain20", 0), ("resnet20", 1))
+    lines = []
+    outcomes = sweep(runs, tmp_path / "sweep", data_root, cpus_per_run=1, say=lambda m, **_: lines.append(m))
+    assert [o.status for o in outcomes] == ["finished", "finished"], lines
+    # every worker died at iteration 3; Ray started the task again, and it went on from the checkpoint
+    assert [o.resumed_from for o in outcomes] == [KILL_AT, KILL_AT]
+    assert all(m.endswith(f"resumed from iteration {KILL_AT}") for m in lines[1:3]), lines
+    reference = sequential(runs, tmp_path / "seq", data_root)
+    by_hash = {o.run.config.hash(): o for o in outcomes}
+    for r, ref in zip(runs, reference):
+        got = by_hash[r.config.hash()].summary
+        assert {k: got[k] for k in RESULT_KEYS} == {k: ref[k] for k in RESULT_KEYS}
+        assert curve(r.config, tmp_path / "sweep") == curve(r.config, tmp_path / "seq")
+    # stored runs are not trained again
+    assert sweep(runs, tmp_path / "sweep", data_root, say=lambda m, **_: lines.append(m)) == []
+    assert lines[-1] == "sweep: all 2 runs are stored already"
+
+
+def curve(cfg, out):
+    """Training and test error and loss at every logged iteration (not images/s)."""
+    return [(m["iteration"], m["train_error"], m["train_loss"], m["eval_error"], m["eval_loss"])
+            for m in store.read_metrics(plan.run_folder(cfg, out))]
+
+
+# ---------------------------------------------------------------------------- failures are listed, not fatal
+@pytest.mark.slow
+def test_a_run_that_diverges_or_fails_is_listed_and_the_others_finish(tmp_path, data_root, ray_session):
+    [good] = smoke_runs(("resnet20", 0))
+    diverges = plan.PlannedRun("test", good.config.replace(lr=1e30, experiment="bad"))
+    fails = plan.PlannedRun("test", good.config.replace(dataset="imagenet:/nonexistent", experiment="bad"))
+    lines = []
+    outcomes = sweep([diverges, good, fails], tmp_path, data_root, say=lambda m, **_: lines.append(m))
+    status = {o.run.config.hash(): o.status for o in outcomes}
+    assert status == {diverges.config.hash(): "diverged", good.config.hash(): "finished",
+                      fails.config.hash(): "failed"}
+    assert store.finished_summary(plan.run_folder(good.config, tmp_path))["status"] == "finished"
+    # the end of the sweep: a count, then one line per run that did not finish, saying why
+    end = lines[lines.index(next(m for m in lines if m.startswith("sweep: 3 runs in"))):]
+    assert end[0].endswith("1 finished, 2 did not:") and len(end) == 3
+    assert any(m.startswith("  diverged resnet20 seed 0 (bad/") and "loss is not finite" in m for m in end)
+    assert any(m.startswith("  failed   resnet20 seed 0 (bad/") and "DataMissing" in m for m in end)
