@@ -106,11 +106,11 @@ def build_parser() -> Parser:
 
     sw = sub.add_parser("sweep", help="train every run of the plan that is not stored yet, many at once, as Ray tasks")
     sw.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose runs")
-    sw.add_argument("--address", help="a running Ray cluster's head, HOST:PORT or ray://HOST:PORT "
-                                      "(default: start Ray embedded on this machine)")
+    sw.add_argument("--address", help="a running Ray cluster's head, HOST:PORT or ray://HOST:PORT, or auto: the "
+                                      "cluster this node belongs to (default: start Ray embedded on this machine)")
     sw.add_argument("--gpus-per-run", type=fraction("gpus per run"),
-                    help="fraction of a GPU each run asks for, in (0, 1] (default: 0.25 for a CIFAR net, 1 for a "
-                         "detector; none on a machine without GPUs)")
+                    help="fraction of a GPU each run asks for, in (0, 1] (default: for a CIFAR net 0.25, or more where "
+                         "GPUs are enough to start every run at once; 1 for a detector; none without GPUs)")
     sw.add_argument("--cpus-per-run", type=positive_int("cpus per run"), default=1,
                     help="cores each run asks for; torch uses as many threads")
     sw.add_argument("--out", type=writable_folder, default="runs",

@@ -6,9 +6,15 @@ already) with a cost estimate, so that a reader knows what ``make book PROFILE=P
 before starting it. The estimate is measured, not guessed: the wall time of stored runs of the
 same net and data at this profile's batch, per iteration, on this machine; where no such run
 exists yet the plan says so.
+
+``chapter_runs(profile, chapter)`` is the list one chapter reads, ``classification_runs`` and
+``detection_runs`` the whole book's, each run once: ``sweep`` trains them, the chapters read them.
+Where no machine has measured a run (a GPU), ``gpu_hours_table`` estimates its cost from counted
+FLOPs and an assumed throughput, and says so.
 """
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,3 +138,48 @@ def table(rows: list[dict]) -> str:
     lines.append(f"{len(rows)} runs, {len(rows) - len(todo)} stored, {len(todo)} to run: about {known / 60:.0f} min "
                  f"measured on this machine" + (f", plus {unknown} run(s) never measured here" if unknown else ""))
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- cost from FLOPs (no GPU measured)
+TEST_IMAGES = 10_000  # CIFAR-10 and Fashion-MNIST both test on 10,000 images
+H100_BF16_PEAK_TFLOPS = 989  # H100 SXM, dense bf16 tensor cores (NVIDIA's data sheet)
+
+
+@functools.lru_cache(maxsize=None)
+def forward_flops(model: str, dataset: str) -> float:
+    """FLOPs of one forward pass of one 32x32 image: convolutions and matrix products, as
+    ``torch.utils.flop_counter`` counts them (2 FLOPs per multiply-add of Table 1)."""
+    from .analysis import multiply_adds
+    from .models import build_model
+
+    channels = 1 if dataset == "fashion-mnist" else 3
+    return 2 * multiply_adds(build_model(model, in_channels=channels), (1, channels, 32, 32))
+
+
+def training_flops(cfg: RunConfig) -> float:
+    """FLOPs of one classification run, counted, not measured: forward and backward of every training
+    image (backward = 2x forward, the usual rule) plus the forward passes of every evaluation (one
+    per ``eval_interval`` and the final one)."""
+    evals = cfg.iterations // cfg.eval_interval * (cfg.eval_subset or TEST_IMAGES) + (cfg.final_eval_subset or TEST_IMAGES)
+    return forward_flops(cfg.model, cfg.dataset) * (3 * cfg.batch_size * cfg.iterations + evals)
+
+
+def gpu_hours_table(profile: str = "full", tflops=(100, 20)) -> str:
+    """The profile's classification runs with their FLOPs and the GPU-hours they would take at each
+    assumed sustained throughput (TFLOP/s): an estimate, as a Markdown table."""
+    groups: dict[tuple, list] = {}
+    for r in classification_runs(profile):
+        groups.setdefault((r.name, r.config.iterations), []).append(r)
+    head = ["run", "runs", "GFLOPs per image (forward)", "PFLOPs per run"] + [f"GPU-hours per run at {t} TFLOP/s"
+                                                                            for t in tflops]
+    rows, total = [], 0.0
+    for (name, _), runs in groups.items():
+        c = runs[0].config
+        f = training_flops(c)
+        total += f * len(runs)
+        rows.append([name, str(len(runs)), f"{forward_flops(c.model, c.dataset) / 1e9:.3f}", f"{f / 1e15:.2f}"] +
+                    [f"{f / (t * 1e12) / 3600:.2f}" for t in tflops])
+    rows.append([f"**all {sum(len(v) for v in groups.values())} runs, total**", "", "", f"{total / 1e15:.1f}"] +
+                [f"**{total / (t * 1e12) / 3600:.1f}**" for t in tflops])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])

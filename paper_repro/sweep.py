@@ -7,10 +7,11 @@ machine, with nothing to set up; ``--address`` joins an existing Ray cluster unc
 a task whose worker died and places tasks by the resources they declare. No home-made pool.
 
 Placement: each run is one task that asks for ``num_cpus`` cores and ``num_gpus`` GPUs, and Ray
-starts it where those are free. At batch 128 a CIFAR net is bound by kernel launches and leaves
-most of a GPU idle, so it asks for a quarter of one (four share a GPU; Ray sets
-CUDA_VISIBLE_DEVICES); a detector asks for a whole GPU. On a machine without GPUs a run asks for
-``cpus_per_run`` cores and sets torch's thread count to match: 2 cores run 2 runs of one thread.
+starts it where those are free (and sets CUDA_VISIBLE_DEVICES). At batch 128 a CIFAR net is bound
+by kernel launches and leaves most of a GPU idle, so up to four share one (see :func:`placement`);
+a detector asks for a whole GPU. On a machine without GPUs a run asks for ``cpus_per_run`` cores
+and sets torch's thread count to match: 2 cores run 2 runs of one thread each. The longest runs
+are submitted first, so that the sweep does not end waiting on one of them.
 
 The run store is the contract. A task calls the chapters' own entry points (``train.fit``,
 ``detection.train.fit_detector``) into the same content-addressed folders, under each run's lock,
@@ -22,6 +23,7 @@ file system, at the same path on every node.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import sys
@@ -49,10 +51,7 @@ class Outcome:
     def line(self) -> str:
         c = self.run.config
         where = f"{c.experiment}/{c.hash()}"
-        if self.status == "finished":
-            what = _result(self.summary)
-        else:
-            what = self.error
+        what = _result(self.summary) if self.status == "finished" else self.error
         resumed = f", resumed from iteration {self.resumed_from}" if self.resumed_from else ""
         return f"{self.status:<8} {self.run.name} seed {c.seed} ({where}): {what}, {self.seconds:.0f} s{resumed}"
 
@@ -99,12 +98,15 @@ def import_ray():
 
 def check_address(address: str, timeout: float = 3.0) -> None:
     """HOST:PORT (the head's GCS) or ray://HOST:PORT (Ray Client) where something answers within
-    ``timeout`` seconds: a typo or a stopped head fails here, at once."""
+    ``timeout`` seconds: a typo or a stopped head fails here, at once. ``auto`` (the cluster this
+    node belongs to) is left to Ray, which says at once when there is none."""
+    if address == "auto":
+        return
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"--address {address!r}: give the Ray head as HOST:PORT (e.g. 10.0.0.1:6379) "
-                         "or ray://HOST:PORT")
+        raise ValueError(f"--address {address!r}: give the Ray head as HOST:PORT (e.g. 10.0.0.1:6379), "
+                         "ray://HOST:PORT or auto")
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as e:
@@ -124,8 +126,9 @@ def connect(ray, address: str, wait_s: int = 5) -> None:
             os.dup2(null.fileno(), 2)
             ray.init(address=address, logging_level=logging.ERROR)
     except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, a Ray Client without grpcio ...
-        raise ValueError(f"--address {address}: no Ray head answers there (something listens, but Ray could not "
-                         f"connect: {type(e).__name__}); check the address and the head's Ray version") from None
+        raise ValueError(f"--address {address}: Ray could not connect ({type(e).__name__}); check the address and "
+                         "the head's Ray version, and on a cluster with token authentication set RAY_AUTH_MODE=token "
+                         "(and RAY_AUTH_TOKEN)") from None
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -154,15 +157,19 @@ def check_resources(cores: int, gpus: int, gpus_per_run: float | None, cpus_per_
         raise ValueError(f"--cpus-per-run {cpus_per_run}: {where} has {cores} CPU core(s); give 1 .. {cores}")
 
 
-def gpus_for(cfg, gpus_per_run: float | None, gpus: int) -> float:
-    """GPUs one run asks for: none without GPUs; else the option, or a quarter of one for a CIFAR
-    net (launch-bound at batch 128: four share a GPU) and a whole one for ImageNet nets and detectors."""
-    if gpus == 0:
-        return 0
+def placement(runs, gpus_per_run: float | None, gpus: float) -> list[float]:
+    """GPUs each run asks for: none where there are no GPUs; else ``gpus_per_run``, or a whole GPU for
+    a detector and a share of one for a CIFAR net. At batch 128 a CIFAR net is bound by kernel
+    launches and leaves most of a GPU idle, so up to four share one (Ray packs fractional requests
+    onto as few GPUs as it can), but no more than it takes to start every CIFAR run at once: the
+    14 of the full profile run four per GPU on one GPU, two per GPU on 8 GPUs."""
+    if not gpus:
+        return [0.0] * len(runs)
     if gpus_per_run is not None:
-        return gpus_per_run
-    cifar = isinstance(cfg, RunConfig) and parse_model_name(cfg.model)[0] == "cifar"
-    return 0.25 if cifar else 1
+        return [gpus_per_run] * len(runs)
+    cifar = [isinstance(r.config, RunConfig) and parse_model_name(r.config.model)[0] == "cifar" for r in runs]
+    share = 1 / min(4, max(1, math.ceil(sum(cifar) / gpus)))
+    return [share if c else 1.0 for c in cifar]
 
 
 def _ensure_data(runs, data_root) -> None:
@@ -179,11 +186,15 @@ def _ensure_data(runs, data_root) -> None:
 
 # --------------------------------------------------------------------------- the sweep
 def pending(runs, out) -> list[plan.PlannedRun]:
-    """The runs without a stored result (finished or diverged)."""
+    """The runs without a stored result (finished or diverged), longest first (iterations x depth)."""
     def stored(r):
         s = store.finished_summary(plan.run_folder(r.config, out))
         return bool(s and s.get("status") in ("finished", "diverged"))
-    return [r for r in runs if not stored(r)]
+
+    def work(r):
+        net = getattr(r.config, "model", None) or r.config.backbone  # resnet1202, vgg16 ...
+        return r.config.iterations * int("".join(ch for ch in net if ch.isdigit()) or 1)
+    return sorted((r for r in runs if not stored(r)), key=work, reverse=True)
 
 
 def sweep(runs, out="runs", data_root="data", address: str | None = None, gpus_per_run: float | None = None,
@@ -217,21 +228,23 @@ def sweep(runs, out="runs", data_root="data", address: str | None = None, gpus_p
         _ensure_data(todo, data_root)
         if not ray.is_initialized():
             ray.init(include_dashboard=False, logging_level=logging.ERROR)
-        return _run(ray, todo, len(runs), out, data_root, gpus, gpus_per_run, cpus_per_run, retries, progress, name, say)
+        return _run(ray, todo, len(runs), out, data_root, gpus_per_run, cpus_per_run, retries, progress, name, say)
     finally:
         if started and ray.is_initialized():
             ray.shutdown()
 
 
-def _run(ray, todo, total, out, data_root, gpus, gpus_per_run, cpus_per_run, retries, progress, name, say):
+def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, progress, name, say):
     from tqdm import tqdm
 
     task = ray.remote(train_one)
-    refs = {task.options(num_cpus=cpus_per_run, num_gpus=gpus_for(r.config, gpus_per_run, gpus),
-                         max_retries=retries).remote(r.config, out, data_root, cpus_per_run): r for r in todo}
-    asks = sorted({gpus_for(r.config, gpus_per_run, gpus) for r in todo})
+    asks = placement(todo, gpus_per_run, ray.cluster_resources().get("GPU", 0))
+    refs = {}
+    for r, gpus in zip(todo, asks):
+        options = dict(num_cpus=cpus_per_run, num_gpus=gpus, max_retries=retries)
+        refs[task.options(**options).remote(r.config, out, data_root, cpus_per_run)] = r
     say(f"{name}: {len(todo)} of {total} runs to train; each asks for {cpus_per_run} core(s)"
-        + (f" and {' or '.join(map(str, asks))} GPU" if gpus else ""), flush=True)
+        + (f" and {' or '.join(f'{g:g}' for g in sorted(set(asks)))} GPU" if any(asks) else ""), flush=True)
     on = progress if progress is not None else sys.stderr.isatty()  # as paper_repro.progress: none in CI
     bar = tqdm(total=len(todo), desc=name, unit="run", disable=not on, file=sys.stderr, dynamic_ncols=True)
     outcomes, waiting = [], list(refs)

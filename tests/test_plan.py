@@ -55,3 +55,14 @@ def test_each_chapter_lists_the_runs_it_reads_and_the_book_is_their_union():
         [r.config.hash() for r in detection_runs("smoke")]
     with pytest.raises(ValueError, match="unknown chapter '08_x'; chapters with runs: 02_degradation"):
         chapter_runs("smoke", "08_x")
+
+
+def test_a_runs_flops_are_its_training_passes_and_evaluations_counted_from_the_net():
+    from paper_repro.plan import forward_flops, training_flops
+
+    f = forward_flops("resnet20", "cifar10")
+    assert 80e6 < f < 82e6  # 2 x 40.6M multiply-adds of ResNet-20 on a 32x32 image (§4.2's 0.27M-parameter net)
+    assert forward_flops("plain20", "cifar10") == f  # option-A shortcuts add no multiply-adds
+    cfg = PROFILES["full"].run_config("resnet20", "cifar")
+    # 64k iterations of 128 images, forward + backward (3x forward), and 160 + 1 evaluations of 10,000 images
+    assert training_flops(cfg) == f * (3 * 128 * 64000 + 161 * 10_000)

@@ -61,7 +61,7 @@ def _bad(capsys, *args):
     (["--cpus-per-run", "0"], "cpus per run must be a positive integer"),
     (["--cpus-per-run", str(len(os.sched_getaffinity(0)) + 1)], f"this machine has {len(os.sched_getaffinity(0))} CPU core(s)"),
     (["--address", "127.0.0.1:1"], "no Ray head answers there"),
-    (["--address", "10.255.255.1:6379"], "no Ray head answers there"),  # nothing answers: the 3 s timeout
+    (["--address", "10.255.255.1:6379"], "--address 10.255.255.1:6379: "),  # refused, timed out, or no Ray there
     (["--address", "head-node"], "give the Ray head as HOST:PORT"),
 ])
 def test_a_bad_option_gets_one_line_and_exit_2_before_anything_is_written(capsys, tmp_path, args, says):
@@ -134,3 +134,36 @@ def test_a_run_that_diverges_or_fails_is_listed_and_the_others_finish(tmp_path, 
     assert end[0].endswith("1 finished, 2 did not:") and len(end) == 3
     assert any(m.startswith("  diverged resnet20 seed 0 (bad/") and "loss is not finite" in m for m in end)
     assert any(m.startswith("  failed   resnet20 seed 0 (bad/") and "DataMissing" in m for m in end)
+
+
+# ---------------------------------------------------------------------------- placement
+def test_cifar_runs_share_a_gpu_four_at_most_and_no_more_than_it_takes_to_start_them_all():
+    from paper_repro.sweep import placement
+
+    runs = plan.classification_runs("full") + plan.detection_runs("full")  # 14 CIFAR nets, 2 detectors
+    cifar = [r.name.startswith(("plain", "resnet")) for r in runs]
+    assert sum(cifar) == 14
+    one_gpu, eight_gpus, sixteen = (placement(runs, None, g) for g in (1, 8, 16))
+    assert [g for g, c in zip(one_gpu, cifar) if c] == [0.25] * 14  # four per GPU
+    assert [g for g, c in zip(eight_gpus, cifar) if c] == [0.5] * 14  # 14 on 8 GPUs: two per GPU, all at once
+    assert [g for g, c in zip(sixteen, cifar) if c] == [1.0] * 14
+    assert [g for g, c in zip(one_gpu, cifar) if not c] == [1.0, 1.0]  # a detector takes a whole GPU
+    assert placement(runs, 0.5, 1) == [0.5] * 16 and placement(runs, None, 0) == [0.0] * 16
+
+
+# ---------------------------------------------------------------------------- reproduce --sweep
+def test_reproduce_with_sweep_trains_the_plan_first_then_the_chapters_read_it_back(monkeypatch, data_root):
+    from paper_repro import book, experiments
+    from paper_repro import sweep as sweep_module
+
+    calls = []
+    monkeypatch.setattr(sweep_module, "sweep_profile", lambda profile, out, data_root, **kw: calls.append(
+        ("sweep", profile, out, data_root)) or [])
+    monkeypatch.setattr(book, "execute", lambda src, profile, extra=None: calls.append(("execute", src.stem)))
+    assert book.reproduce("smoke", only=["02_degradation", "03_depth"], build_book=False, sweep=True) == 0
+    # into the run store and data the chapters read
+    assert calls == [("sweep", "smoke", experiments.RUNS, experiments.DATA),
+                     ("execute", "02_degradation"), ("execute", "03_depth")]
+    calls.clear()
+    assert book.reproduce("smoke", only=["03_depth"], build_book=False) == 0
+    assert calls == [("execute", "03_depth")]  # without --sweep: no Ray at all
