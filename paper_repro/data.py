@@ -183,7 +183,39 @@ def random_crop_flip(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.T
     return padded[bi, ci, rows, cols]
 
 
-class DeviceLoader:
+class EpochLoader:
+    """What the project's loaders share: a run's position in its data is (epoch, position), the
+    next batch to produce, and that is the loader's whole state (``state_dict``). A resumed run
+    gets exactly the batches an uninterrupted run gets, because every random choice of a batch is
+    a function of (seed, epoch, batch). Subclasses give ``__len__`` (batches per epoch) and
+    ``_batches(start)`` (the current epoch's batches from batch ``start`` on)."""
+
+    epoch: int = 0
+    position: int = 0
+
+    def state_dict(self) -> dict:
+        return {"epoch": self.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.epoch, self.position = int(state["epoch"]), int(state["position"])
+
+    def _batches(self, start: int):
+        raise NotImplementedError
+
+    def __iter__(self):
+        """One epoch, from the current position; afterwards the loader points at the next epoch."""
+        for batch in self._batches(self.position):
+            self.position += 1
+            yield batch
+        self.epoch, self.position = self.epoch + 1, 0
+
+    def forever(self):
+        """Batches across epochs without end (the training loops count iterations, not epochs)."""
+        while True:
+            yield from self.__iter__()
+
+
+class DeviceLoader(EpochLoader):
     """Batches from a dataset held as one tensor on ``device``; stands in for a DataLoader.
 
     ``train=True``: a fresh seeded permutation every epoch, the last partial batch dropped,
@@ -202,17 +234,11 @@ class DeviceLoader:
         self.mean = mean.to(self.device)
         self.batch_size, self.train, self.seed, self.pad = batch_size, train, seed, pad
         self.channels_last, self.rank, self.world_size = channels_last, rank, world_size
-        self.epoch, self.position = 0, 0  # the next batch to produce
+        self.epoch, self.position = 0, 0
 
     def __len__(self) -> int:
         n = len(self.labels)
         return n // self.batch_size if self.train else -(-n // self.batch_size)
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
 
     def _order(self) -> torch.Tensor:
         if not self.train:
@@ -231,20 +257,93 @@ class DeviceLoader:
             x = x.contiguous(memory_format=torch.channels_last)
         return x, self.labels[index]
 
-    def __iter__(self):
-        """One epoch, from the current position; afterwards the loader points at the next epoch."""
+    def _batches(self, start: int):
         order = self._order()
-        while self.position < len(self):
-            b = self.position
-            index = order[b * self.batch_size:(b + 1) * self.batch_size]
-            self.position += 1
-            yield self._make(index, b)
-        self.epoch, self.position = self.epoch + 1, 0
+        for b in range(start, len(self)):
+            yield self._make(order[b * self.batch_size:(b + 1) * self.batch_size], b)
 
-    def forever(self):
-        """Batches across epochs without end (the training loop counts iterations, not epochs)."""
-        while True:
-            yield from self.__iter__()
+
+class FolderLoader(EpochLoader):
+    """A resumable DataLoader over an ImageFolder (ImageNet, §3.4): the epoch's order is a seeded
+    permutation, the transforms run in ``workers`` processes, seeded by (seed, epoch, position)."""
+
+    def __init__(self, dataset, batch_size, seed, workers, train, device, channels_last, rank=0, world=1, subset=None):
+        self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
+        self.train, self.device, self.channels_last, self.rank, self.world = train, device, channels_last, rank, world
+        self.n = len(dataset) if subset is None else min(subset, len(dataset))
+        self.epoch, self.position = 0, 0
+
+    def __len__(self):
+        return self.n // self.batch_size if self.train else -(-self.n // self.batch_size)
+
+    def _batches(self, start: int):
+        if self.train:
+            order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch))[: self.n]
+        else:
+            order = torch.arange(self.n)
+        batches = [order[i * self.batch_size:(i + 1) * self.batch_size] for i in range(start, len(self))]
+        batches = [b.tensor_split(self.world)[self.rank].tolist() for b in batches]
+        loader = torch.utils.data.DataLoader(
+            self.dataset, batch_sampler=batches, num_workers=self.workers, pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(self.seed * 104729 + self.epoch * 1009 + start))
+        for x, y in loader:
+            x = x.to(self.device, non_blocking=True)
+            if self.channels_last and x.dim() == 4:
+                x = x.contiguous(memory_format=torch.channels_last)
+            yield x, y.to(self.device, non_blocking=True)
+
+
+# --------------------------------------------------------------------------- a run's data
+@dataclass
+class Data:
+    """The loaders of a classification run and what the summary says about them."""
+
+    train: EpochLoader
+    eval: EpochLoader
+    in_channels: int
+    num_classes: int
+    train_size: int
+    eval_size: int
+    eval_name: str
+    final_eval: EpochLoader | None = None  # the final evaluation's loader when it covers more images than ``eval``
+    final_eval_size: int | None = None
+
+
+def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 1) -> Data:
+    """The loaders a RunConfig asks for, on ``speed.device`` (``engine.resolve_speed``)."""
+    name, path = parse_dataset(cfg.dataset)
+    if name == "imagenet":
+        return _imagenet_data(cfg, path, speed, rank, world)
+    train = load_tensor_dataset(name, data_root, train=True)
+    if cfg.split == "val":
+        tr, va = train_val_split(len(train), min(cfg.val_size, len(train) // 2), seed=0)
+        train, held_out, eval_name = train.subset(tr), train.subset(va), "val"
+    else:
+        held_out, eval_name = load_tensor_dataset(name, data_root, train=False), "test"
+    # fixed subsets (seed 0): every seed and every depth of a profile sees the same images
+    whole = held_out
+    train, held_out = first_n(train, cfg.train_subset, 0), first_n(held_out, cfg.eval_subset, 1)
+    final = first_n(whole, cfg.final_eval_subset, 1)
+    mean = pixel_mean(train.images)
+    tl = DeviceLoader(train, (cfg.batch_size // world) * world, mean, speed.device, train=True, seed=cfg.seed,
+                      channels_last=speed.channels_last, rank=rank, world_size=world)
+
+    def loader(d):
+        return DeviceLoader(d, 500 * world, mean, speed.device, train=False, channels_last=speed.channels_last,
+                            rank=rank, world_size=world)
+
+    data = Data(tl, loader(held_out), train.images.shape[1], len(train.classes), len(train), len(held_out), eval_name)
+    if len(final) > len(held_out):  # Table 6's number: the whole split, not the curves' subset
+        data.final_eval, data.final_eval_size = loader(final), len(final)
+    return data
+
+
+def _imagenet_data(cfg, path, speed, rank, world) -> Data:
+    train, val = imagenet_folders(path)
+    tl = FolderLoader(train, (cfg.batch_size // world) * world, cfg.seed, cfg.workers, True, speed.device,
+                      speed.channels_last, rank, world, cfg.train_subset)
+    el = FolderLoader(val, 25 * world, 0, cfg.workers, False, speed.device, False, rank, world, cfg.eval_subset)
+    return Data(tl, el, 3, len(train.classes), tl.n, el.n, "val")
 
 
 # --------------------------------------------------------------------------- ImageNet folders

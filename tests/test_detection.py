@@ -15,9 +15,9 @@ from paper_repro.detection import backbones as B
 from paper_repro.detection.data import (COCOSet, FashionCanvases, VOCSet, build_detection_data, hflip, ink_box,
                                         parse_detection_dataset, voc_dataset)
 from paper_repro.detection.evaluate import coco_map, voc07_ap, voc07_map
-from paper_repro.detection.train import (DetectConfig, evaluate_detector, fit_detector, learning_rate, load_detector,
-                                         profile_config)
-from paper_repro.train import Diverged, resolve_speed
+from paper_repro.detection.config import DetectConfig, profile_config
+from paper_repro.detection.train import evaluate_detector, fit_detector, learning_rate, load_detector
+from paper_repro.engine import Diverged, resolve_speed
 
 torch.set_grad_enabled(True)
 
@@ -395,7 +395,7 @@ TINY = dict(canvas_size=64, min_items=1, max_items=2, min_scale=1.0, max_scale=1
 
 def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
     cfg = profile_config("smoke", "vgg16", iterations=4, **TINY).replace(log_interval=1, checkpoint_interval=2)
-    monkeypatch.setenv("PAPER_REPRO_DETECT_STOP_AT", "2")
+    monkeypatch.setenv("PAPER_REPRO_STOP_AT", "2")
     with pytest.raises(KeyboardInterrupt):
         fit_detector(cfg, out=tmp_path, data_root=data_root, progress=False)
     d = cfg.run_dir(tmp_path)
@@ -403,7 +403,7 @@ def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
     from paper_repro.store import read_metrics
 
     assert [m["iteration"] for m in read_metrics(d)] == [1, 2]
-    monkeypatch.delenv("PAPER_REPRO_DETECT_STOP_AT")
+    monkeypatch.delenv("PAPER_REPRO_STOP_AT")
     r = fit_detector(cfg, out=tmp_path, data_root=data_root, progress=False)
     assert r.resumed_from == 2 and not r.cached and r.summary["status"] == "finished"
     assert [m["iteration"] for m in r.metrics] == [1, 2, 3, 4] and "map50" in r.metrics[-1]
@@ -459,14 +459,14 @@ def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
 # --------------------------------------------------------------------------- the chapter's logic
 def _fake_runs(map50_resnet, map50_vgg):
     from paper_repro.detection.experiment import DetectionRuns
-    from paper_repro.detection.train import DetectResult
+    from paper_repro.engine import Result
 
     runs = {}
     for b, m50 in (("resnet101", map50_resnet), ("vgg16", map50_vgg)):
         cfg = profile_config("cpu", b)
         s = {"map50": m50, "map": m50 / 3, "iterations_done": cfg.iterations, "eval_images": cfg.eval_images,
              "pretrained": False, "wall_time_s": 60.0, "commit": "abc", "hardware": "test"}
-        runs[b] = DetectResult(cfg.run_dir("/nowhere"), cfg, s)
+        runs[b] = Result(cfg.run_dir("/nowhere"), cfg, s)
     return DetectionRuns("cpu", {"fashion-canvas": runs})
 
 

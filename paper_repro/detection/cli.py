@@ -17,7 +17,7 @@ from ..cli import (device, existing_folder, non_negative_int, positive_float, po
                    validated, writable_folder)
 from .backbones import BACKBONES
 from .data import DATASETS_HELP, parse_detection_dataset
-from .train import PROFILE_NAMES
+from .config import PROFILE_NAMES
 
 
 def _weights_file(s: str) -> str:
@@ -52,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def config_from_args(args):
     """The DetectConfig the parsed ``detect`` arguments ask for (the profile's, then overrides)."""
-    from .train import profile_config
+    from .config import profile_config
 
     extra = {"lr": args.lr} if args.lr else {}
     return profile_config(args.profile, args.backbone, args.dataset, pretrained=args.pretrained or "",
@@ -62,7 +62,8 @@ def config_from_args(args):
 
 def cmd_detect(args) -> int:
     """Run ``python -m paper_repro detect``; 0 when the run finished, 1 when it diverged."""
-    from .train import Diverged, fit_detector
+    from ..engine import Diverged
+    from .train import fit_detector
 
     try:
         cfg = config_from_args(args)
