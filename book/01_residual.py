@@ -35,6 +35,8 @@ import torch
 from IPython.display import Markdown, display
 
 from paper_repro import experiments as ex
+from paper_repro import findings
+from paper_repro.report import markdown_table
 from paper_repro.models import BasicBlock, Bottleneck, build_model
 
 P = ex.setup(profile)
@@ -82,7 +84,7 @@ print("eq. 1 holds: block(x) == ReLU(F(x) + x)")
 # * **C**: projections on every shortcut.
 
 # %% tags=["hide-input"]
-display(Markdown(ex.markdown_table(ex.shortcut_rows(), ex.SHORTCUT_COLUMNS)))
+display(Markdown(markdown_table(findings.shortcut_rows(), findings.SHORTCUT_COLUMNS)))
 
 # %% [markdown]
 # ## Table 1, regenerated
@@ -94,8 +96,8 @@ display(Markdown(ex.markdown_table(ex.shortcut_rows(), ex.SHORTCUT_COLUMNS)))
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-t1 = ex.table1_rows()
-display(Markdown(ex.markdown_table(t1, ex.TABLE1_COLUMNS)))
+t1 = findings.table1_rows()
+display(Markdown(markdown_table(t1, findings.TABLE1_COLUMNS)))
 
 # %% tags=["hide-input"]
 worst = max(t1, key=lambda r: abs(r["diff_pct"]))
@@ -112,8 +114,8 @@ print(f"Every net's multiply-adds are within {abs(worst['diff_pct']):.1f}% of Ta
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-t6 = ex.cifar_param_rows()
-display(Markdown(ex.markdown_table(t6, [("net", "net"), ("params", "parameters"), ("ours", "ours, rounded"),
+t6 = findings.cifar_param_rows()
+display(Markdown(markdown_table(t6, [("net", "net"), ("params", "parameters"), ("ours", "ours, rounded"),
                                         ("paper", "Table 6"), ("plain_params", "plain counterpart")])))
 assert all(r["ours"] == r["paper"] for r in t6), "parameter counts must round to Table 6"
 print("All six parameter counts round to Table 6's values.")

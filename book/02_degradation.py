@@ -28,33 +28,36 @@ imagenet = ""  # an ImageNet-style folder (train/ and val/) to run Table 2 / Fig
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
+from paper_repro import findings
+from paper_repro.report import markdown_table
 from paper_repro import paper, plots
 from paper_repro.figures import save_figure
 
 P = ex.setup(profile, imagenet=imagenet)
 plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)
-runs = ex.train(P, [f"plain{d}" for d in plain_depths] + [f"resnet{d}" for d in P.cifar_depths], "cifar")
-seeds = ex.seed_runs(P, ["plain20", "plain56", "resnet20", "resnet56"])  # every seed the profile runs: the verdicts
-prov = ex.provenance_of(P, runs)
-print(ex.label(prov))
+planned = ex.chapter_runs(P, "02_degradation")  # the plan's runs for this chapter, trained or read back
+runs = planned.first(P.iterations)  # one run per net: the curves
+seeds = planned.seeds(P.iterations, ["plain20", "plain56", "resnet20", "resnet56"])  # every seed: the verdicts
+prov = findings.provenance_of(P, runs)
+print(findings.label(prov))
 
 # %% [markdown]
 # ## Fig. 1: plain-20 against plain-56
 
 # %% tags=["remove-input"]
-fig1 = plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: ex.curve(runs[k]) for k in (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")})],
-                             ex.label(prov))
-png1 = save_figure(fig1, "fig1_plain20_vs_plain56", P.name, {k: ex.curve(runs[k]) for k in runs if k.startswith("plain")}, prov)
+fig1 = plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: findings.curve(runs[k]) for k in (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")})],
+                             findings.label(prov))
+png1 = save_figure(fig1, "fig1_plain20_vs_plain56", P.name, {k: findings.curve(runs[k]) for k in runs if k.startswith("plain")}, prov)
 Image(filename=png1)
 
 # %% [markdown]
 # ## Fig. 6, left and middle: plain nets against ResNets
 
 # %% tags=["remove-input"]
-curves = {k: ex.curve(r) for k, r in runs.items()}
+curves = {k: findings.curve(r) for k, r in runs.items()}
 fig6 = plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), {k: v for k, v in curves.items() if k.startswith("plain")}),
                               ("ResNet-" + "/".join(map(str, P.cifar_depths)), {k: v for k, v in curves.items() if k.startswith("resnet")})],
-                             ex.label(prov))
+                             findings.label(prov))
 png6 = save_figure(fig6, "fig6_plain_vs_resnet", P.name, curves, prov)
 Image(filename=png6)
 
@@ -66,15 +69,15 @@ Image(filename=png6)
 # of the difference lies on the paper's side of zero.
 
 # %% tags=["remove-input"]
-judged = [ex.judge_runs(k, seeds) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_resnet_train")]
-display(Markdown("\n\n".join(ex.claim_sentence(j) for j in judged)))
-pairs = ex.plain_vs_resnet_rows(runs, plain_depths)
-display(Markdown(ex.markdown_table(pairs, ex.PLAIN_VS_RESNET_COLUMNS)))
-display(Markdown(ex.gap_sentence(pairs, P, prov)))
+judged = [findings.judge_runs(k, seeds) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_resnet_train")]
+display(Markdown("\n\n".join(findings.claim_sentence(j) for j in judged)))
+pairs = findings.plain_vs_resnet_rows(runs, plain_depths)
+display(Markdown(markdown_table(pairs, findings.PLAIN_VS_RESNET_COLUMNS)))
+display(Markdown(findings.gap_sentence(pairs, P, prov)))
 
 # %% tags=["remove-cell"]
-sprov = ex.provenance_of(P, [r for rs in seeds.values() for r in rs])
-rows = [ex.claim_row(j, P, sprov) for j in judged]
+sprov = findings.provenance_of(P, [r for rs in seeds.values() for r in rs])
+rows = [findings.claim_row(j, P, sprov) for j in judged]
 
 # %% [markdown]
 # ## ImageNet: Table 2 and Fig. 4
@@ -87,16 +90,16 @@ rows = [ex.claim_row(j, P, sprov) for j in judged]
 # of this notebook).
 
 # %% tags=["remove-input"]
-table2 = [{"model": k, "net": ex.net_name(k), "paper": v} for k, v in paper.TABLE2_TOP1.items()]
+table2 = [{"model": k, "net": findings.net_name(k), "paper": v} for k, v in paper.TABLE2_TOP1.items()]
 if imagenet:
     inet = ex.train_imagenet(P, ["plain18", "plain34", "resnet18", "resnet34"], imagenet)
-    iprov = ex.provenance_of(P, inet)
-    rows += ex.table2_rows(table2, inet, P, iprov)
-    fig4 = plots.training_curves([("plain-18/34", {k: ex.curve(inet[k]) for k in ("plain18", "plain34")}),
-                                  ("ResNet-18/34", {k: ex.curve(inet[k]) for k in ("resnet18", "resnet34")})], ex.label(iprov))
-    png4 = save_figure(fig4, "fig4_imagenet", P.name, {k: ex.curve(v) for k, v in inet.items()}, iprov)
+    iprov = findings.provenance_of(P, inet)
+    rows += findings.table2_rows(table2, inet, P, iprov)
+    fig4 = plots.training_curves([("plain-18/34", {k: findings.curve(inet[k]) for k in ("plain18", "plain34")}),
+                                  ("ResNet-18/34", {k: findings.curve(inet[k]) for k in ("resnet18", "resnet34")})], findings.label(iprov))
+    png4 = save_figure(fig4, "fig4_imagenet", P.name, {k: findings.curve(v) for k, v in inet.items()}, iprov)
     display(Image(filename=png4))
 else:
     display(Markdown("No ImageNet folder was given to this build: Table 2 below shows the paper's numbers only."))
-display(Markdown(ex.markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"), ("ours", "this run (%)")])))
+display(Markdown(markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"), ("ours", "this run (%)")])))
 ex.save_rows("degradation", P, rows);

@@ -25,24 +25,27 @@ profile = "cpu"
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
+from paper_repro import findings
+from paper_repro.report import markdown_table
 from paper_repro import paper, plots
 from paper_repro.figures import save_figure
 
 P = ex.setup(profile)
-by_depth = {d: rs for d, rs in zip(P.cifar_depths, ex.seed_runs(P, [f"resnet{d}" for d in P.cifar_depths]).values())}
+planned = ex.chapter_runs(P, "03_depth")  # the plan's runs for this chapter, trained or read back
+by_depth = {d: planned.seeds(P.iterations)[f"resnet{d}"] for d in P.cifar_depths}
 all_runs = [r for rs in by_depth.values() for r in rs]
-prov = ex.provenance_of(P, all_runs)
-print(ex.label(prov))
+prov = findings.provenance_of(P, all_runs)
+print(findings.label(prov))
 
 # %% [markdown]
 # ## Table 6, beside the paper
 
 # %% tags=["remove-input"]
-rows = ex.depth_rows(by_depth)
-display(Markdown(ex.markdown_table(rows, ex.DEPTH_COLUMNS)))
+rows = findings.depth_rows(by_depth)
+display(Markdown(markdown_table(rows, findings.DEPTH_COLUMNS)))
 display(Markdown(f"Paper, ResNet-110 over 5 runs: {paper.TABLE6_RESNET110_MEAN_STD[0]} ± "
-                 f"{paper.TABLE6_RESNET110_MEAN_STD[1]}%. This build: {ex.label(prov)}."))
-fig = plots.error_by_depth(rows, ex.label(prov))
+                 f"{paper.TABLE6_RESNET110_MEAN_STD[1]}%. This build: {findings.label(prov)}."))
+fig = plots.error_by_depth(rows, findings.label(prov))
 png = save_figure(fig, "table6_error_by_depth", P.name, rows, prov)
 Image(filename=png)
 
@@ -51,28 +54,28 @@ Image(filename=png)
 
 # %% tags=["remove-input"]
 by_model = {f"resnet{d}": rs for d, rs in by_depth.items()}
-judged = ex.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)
-display(Markdown("\n\n".join(ex.claim_sentence(j) for j in judged) + "\n\n" + ex.scale_caveat(P, prov)))
+judged = findings.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)
+display(Markdown("\n\n".join(findings.claim_sentence(j) for j in judged) + "\n\n" + findings.scale_caveat(P, prov)))
 
 # %% [markdown]
 # ## The warm-up of ResNet-110 (§4.2)
 
 # %% tags=["remove-input"]
-display(Markdown(ex.warmup_sentences(by_depth.get(110, []))))
+display(Markdown(findings.warmup_sentences(by_depth.get(110, []))))
 
 # %% [markdown]
 # ## Fig. 6 right: ResNet-110 against ResNet-1202
 
 # %% tags=["remove-input"]
-deep = ex.train(P, [f"resnet{d}" for d in P.deep_depths], "cifar", iterations=P.deep_iterations, verbose=False)
-dprov = ex.provenance_of(P, deep)
-fig6r = plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), {k: ex.curve(v) for k, v in deep.items()})],
-                              ex.label(dprov))
-png6r = save_figure(fig6r, "fig6_right_deep", P.name, {k: ex.curve(v) for k, v in deep.items()}, dprov)
-display(Markdown(ex.deep_sentence(P, deep)))
+deep = planned.first(P.deep_iterations, [f"resnet{d}" for d in P.deep_depths])
+dprov = findings.provenance_of(P, deep)
+fig6r = plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), {k: findings.curve(v) for k, v in deep.items()})],
+                              findings.label(dprov))
+png6r = save_figure(fig6r, "fig6_right_deep", P.name, {k: findings.curve(v) for k, v in deep.items()}, dprov)
+display(Markdown(findings.deep_sentence(P, deep)))
 Image(filename=png6r)
 
 # %% tags=["remove-cell"]
-report = ex.cifar_report_rows(P, rows, prov) + [ex.claim_row(j, P, prov) for j in judged]
-report += ex.deep_report_rows(P, deep, dprov)
+report = findings.cifar_report_rows(P, rows, prov) + [findings.claim_row(j, P, prov) for j in judged]
+report += findings.deep_report_rows(P, deep, dprov)
 ex.save_rows("depth", P, report);

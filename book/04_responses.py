@@ -27,19 +27,21 @@ profile = "cpu"
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
+from paper_repro import findings
+from paper_repro.report import markdown_table
 from paper_repro import plots
 from paper_repro.figures import save_figure
 
 P = ex.setup(profile)
-names = ["plain20", "plain56", "resnet20", "resnet56"] + (["resnet110"] if 110 in P.cifar_depths else [])
-runs = ex.train(P, names, "cifar")  # the nets of the degradation chapter: read back from the run store
-prov = ex.provenance_of(P, runs)
+planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store
+runs = planned.first(P.iterations)
+prov = findings.provenance_of(P, runs)
 resp = ex.responses(runs, P.response_images)
 prov["response_images"] = min(P.response_images, prov["eval_images"])
-print(ex.label(prov), f"· responses on {prov['response_images']} test images")
+print(findings.label(prov), f"· responses on {prov['response_images']} test images")
 
 # %% tags=["remove-input"]
-fig = plots.layer_responses(resp, ex.label(prov) + f" · responses on {prov['response_images']} test images")
+fig = plots.layer_responses(resp, findings.label(prov) + f" · responses on {prov['response_images']} test images")
 png = save_figure(fig, "fig7_layer_responses", P.name, resp, prov)
 Image(filename=png)
 
@@ -50,12 +52,12 @@ Image(filename=png)
 # those means over every seed the profile runs (the book's rule: see the introduction).
 
 # %% tags=["remove-input"]
-seeds = ex.seed_runs(P, ["plain20", "plain56", "resnet20", "resnet56"], verbose=False)
-sprov = ex.provenance_of(P, [r for rs in seeds.values() for r in rs])
+seeds = planned.seeds(P.iterations, ["plain20", "plain56", "resnet20", "resnet56"])
+sprov = findings.provenance_of(P, [r for rs in seeds.values() for r in rs])
 means, gammas = ex.response_means(seeds, P.response_images)
-judged = ex.judge_all(("responses_plain20", "responses_plain56", "responses_depth"), seeds, means)
-display(Markdown(ex.markdown_table(ex.response_rows(means, gammas), ex.RESPONSE_COLUMNS)))
-display(Markdown("\n\n".join(ex.claim_sentence(j, unit="", scale=1.0) for j in judged)))
+judged = findings.judge_all(("responses_plain20", "responses_plain56", "responses_depth"), seeds, means)
+display(Markdown(markdown_table(findings.response_rows(means, gammas), findings.RESPONSE_COLUMNS)))
+display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for j in judged)))
 
 # %% [markdown]
 # ## What the responses measure at this scale
@@ -65,7 +67,7 @@ display(Markdown("\n\n".join(ex.claim_sentence(j, unit="", scale=1.0) for j in j
 # initialisation). Beside each net's responses, the mean |γ| of the same BN layers:
 
 # %% tags=["remove-input"]
-display(Markdown(ex.gamma_sentence(means, gammas)))
+display(Markdown(findings.gamma_sentence(means, gammas)))
 
 # %% tags=["remove-cell"]
-ex.save_rows("responses", P, [ex.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);
+ex.save_rows("responses", P, [findings.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);

@@ -24,6 +24,7 @@ profile = "cpu"
 from IPython.display import Markdown, display
 
 from paper_repro import experiments as ex
+from paper_repro import findings
 from paper_repro.report import collect_rows, missing_chapters, report_markdown
 
 P = ex.setup(profile)
@@ -37,4 +38,4 @@ display(Markdown(f"{len(rows)} rows from profile `{P.name}`."
                     if missing else "")))
 
 # %% tags=["remove-input"]
-display(Markdown(ex.scale_note(P)))
+display(Markdown(findings.scale_note(P)))

@@ -30,6 +30,7 @@ profile = "cpu"
 from IPython.display import Image, Markdown, display
 
 from paper_repro import experiments as ex
+from paper_repro import plots
 from paper_repro import scale_map as sm
 from paper_repro.figures import save_figure
 
@@ -41,7 +42,7 @@ print(f"{len(records)} points")
 
 # %% tags=["remove-input"]
 if records:
-    fig = sm.figure(points, sm.label(prov))
+    fig = plots.scale_map(points, sm.label(prov))
     png = save_figure(fig, "scale_map", P.name, points, prov)
     display(Image(filename=png))
 else:

@@ -35,6 +35,7 @@ from IPython.display import Markdown, display
 
 from paper_repro import claims
 from paper_repro import experiments as ex
+from paper_repro import findings
 from paper_repro.report import scoreboard_markdown
 
 P = ex.setup(profile)
@@ -47,7 +48,7 @@ P = ex.setup(profile)
 
 # %% tags=["remove-input"]
 display(Markdown(scoreboard_markdown(P.name)))
-display(Markdown(f"**The verdict rule.** For every claim, {claims.RULE}. " + ex.scale_note(P)))
+display(Markdown(f"**The verdict rule.** For every claim, {claims.RULE}. " + findings.scale_note(P)))
 
 # %% [markdown]
 # Detection (chapter 5) is the one place where the small profiles cannot keep the paper's recipe:

@@ -99,18 +99,95 @@ def layer_responses(responses: dict[str, list[float]], label: str):
     return fig
 
 
-def bars(labels: list[str], paper: list[float | None], ours: list[float | None], ylabel: str, label: str):
-    """Paper value beside ours, one pair of bars per label."""
-    import numpy as np
+def scale_map(points: dict[str, list[dict]], label: str):
+    """One panel per claim: the difference (points) ± its 95% interval against the schedule length,
+    the paper's side of zero shaded."""
+    from . import claims
 
-    x = np.arange(len(labels))
-    fig, ax = _subplots(figsize=(max(4, 1.1 * len(labels)), 3.4))
-    ax.bar(x - 0.2, [p if p is not None else 0 for p in paper], 0.4, label="paper", color="#bbbbbb")
-    ax.bar(x + 0.2, [o if o is not None else 0 for o in ours], 0.4, label="this run", color="#1f77b4")
-    ax.set_xticks(x)
-    ax.set_xticklabels(labels)
-    ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3, axis="y")
-    footer(fig, label, 0.1)
+    keys = [k for k, pts in points.items() if pts]
+    cols = min(3, max(1, len(keys)))
+    rows = -(-len(keys) // cols) if keys else 1
+    fig, axes = _subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows + 0.6), squeeze=False)
+    colors = {claims.HOLDS: "#2ca02c", claims.REVERSED: "#d62728", claims.NOT_SHOWN: "#7f7f7f"}
+    for ax in axes.flat[len(keys):]:
+        ax.axis("off")
+    for ax, key in zip(axes.flat, keys):
+        c, pts = claims.BY_KEY[key], points[key]
+        xs = [p["iterations"] for p in pts]
+        ys = [100 * p["diff"] for p in pts]
+        for x, y, p in zip(xs, ys, pts):
+            color = colors.get(p["label"], "#bbbbbb")
+            if p["low"] is not None:
+                ax.errorbar([x], [y], yerr=[[y - 100 * p["low"]], [100 * p["high"] - y]], fmt="o", color=color,
+                            capsize=3)
+            else:
+                ax.plot([x], [y], "o", mfc="none", color=color)
+        ax.plot(xs, ys, "-", color="#999999", lw=0.8, zorder=0)
+        ax.axhline(0, color="black", lw=0.8)
+        lo, hi = ax.get_ylim()
+        if c.direction > 0:
+            ax.axhspan(0, max(hi, 1), color="#2ca02c", alpha=0.13)
+        else:
+            ax.axhspan(min(lo, -1), 0, color="#2ca02c", alpha=0.13)
+        ax.set_ylim(lo, hi)
+        ax.set_xscale("log")
+        ax.set_xticks(sorted(set(xs)))
+        ax.set_xticklabels([str(x) for x in sorted(set(xs))])
+        ax.set_xticks([], minor=True)
+        ax.set_title(f"{c.title}\n{c.a} − {c.b}, {c.quantity.replace('final_', '').replace('_', ' ')}", fontsize=9)
+        ax.set_xlabel("iterations", fontsize=9)
+        ax.set_ylabel("difference (points)", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+    fig.suptitle("Scale map: each claim's difference ± 95% interval (green band: the paper's side; "
+                 "filled green: holds, red: reversed, grey: not shown, hollow: < 3 seeds)", fontsize=9, wrap=True)
+    footer(fig, label, 0.08)
+    return fig
+
+
+def detection_losses(curves: dict[str, dict], label: str):
+    """Faster R-CNN's training loss against iterations, per backbone: the sum of the four losses
+    (solid) and the detector's classification loss (dashed). ``curves[name]`` has "iteration",
+    "loss" and "loss_classifier"."""
+    fig, ax = _subplots(figsize=(7, 3.8))
+    for color, (name, c) in zip(("tab:blue", "tab:red", "tab:green"), curves.items()):
+        m = _marker(c["iteration"])
+        ax.plot(c["iteration"], c["loss"], color=color, marker=m, label=f"{name}: total")
+        ax.plot(c["iteration"], c["loss_classifier"], color=color, ls="--", marker=m, label=f"{name}: classifier")
+    ax.set_title("Faster R-CNN training loss (sum of RPN and detector losses)", fontsize=10)
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    footer(fig, label, 0.07)
+    return fig
+
+
+def detections(rows: dict[str, list[dict]], classes: list[str], n: int, label: str):
+    """Held-out images, one row per backbone: ground truth dashed green, the shown detections red
+    with class and score. ``rows[name]`` is a list of {"image": HxWxC array, "gt_boxes",
+    "gt_labels", "boxes", "labels", "scores"} (labels count from 1; 0 is the background)."""
+    from matplotlib import patches
+
+    fig, axes = _subplots(len(rows), n, figsize=(2.4 * n, 2.8 * len(rows) + 0.4), squeeze=False)
+    for row, (name, images) in enumerate(rows.items()):
+        for col in range(n):
+            ax = axes[row][col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(images):
+                ax.axis("off")
+                continue
+            s = images[col]
+            ax.imshow(s["image"], cmap="gray")
+            for x1, y1, x2, y2 in s["gt_boxes"]:
+                ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="lime", ls="--", lw=1))
+            for (x1, y1, x2, y2), lb, sc in zip(s["boxes"], s["labels"], s["scores"]):
+                ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.2))
+                ax.text(x1, y2, f"{classes[lb - 1]} {sc:.2f}", color="white", fontsize=6, va="top",
+                        bbox=dict(facecolor="red", alpha=0.6, pad=0.5, lw=0))
+            truth = ", ".join(classes[lb - 1] for lb in s["gt_labels"])
+            ax.set_title(f"{name}  (truth: {truth})", fontsize=7)
+    fig.suptitle("Held-out images: truth dashed green; top detections red (class, score)", fontsize=10)
+    footer(fig, label, 0.05)
     return fig

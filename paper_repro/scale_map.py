@@ -114,55 +114,6 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
     return out
 
 
-def figure(points: dict[str, list[dict]], label: str):
-    """One panel per claim: the difference (points) ± its 95% interval against the schedule length,
-    the paper's side of zero shaded."""
-    from matplotlib.figure import Figure
-
-    from .plots import footer
-
-    keys = [k for k, pts in points.items() if pts]
-    cols = min(3, max(1, len(keys)))
-    rows = -(-len(keys) // cols) if keys else 1
-    fig = Figure(figsize=(3.3 * cols, 2.7 * rows + 0.5))
-    axes = fig.subplots(rows, cols, squeeze=False)
-    colors = {claims.HOLDS: "#2ca02c", claims.REVERSED: "#d62728", claims.NOT_SHOWN: "#7f7f7f"}
-    for ax in axes.flat[len(keys):]:
-        ax.axis("off")
-    for ax, key in zip(axes.flat, keys):
-        c, pts = claims.BY_KEY[key], points[key]
-        xs = [p["iterations"] for p in pts]
-        ys = [100 * p["diff"] for p in pts]
-        for x, y, p in zip(xs, ys, pts):
-            color = colors.get(p["label"], "#bbbbbb")
-            if p["low"] is not None:
-                ax.errorbar([x], [y], yerr=[[y - 100 * p["low"]], [100 * p["high"] - y]], fmt="o", color=color,
-                            capsize=3)
-            else:
-                ax.plot([x], [y], "o", mfc="none", color=color)
-        ax.plot(xs, ys, "-", color="#999999", lw=0.8, zorder=0)
-        ax.axhline(0, color="black", lw=0.8)
-        lo, hi = ax.get_ylim()
-        if c.direction > 0:
-            ax.axhspan(0, max(hi, 1), color="#2ca02c", alpha=0.07)
-        else:
-            ax.axhspan(min(lo, -1), 0, color="#2ca02c", alpha=0.07)
-        ax.set_ylim(lo, hi)
-        ax.set_xscale("log")
-        ax.set_xticks(sorted(set(xs)))
-        ax.set_xticklabels([str(x) for x in sorted(set(xs))])
-        ax.set_xticks([], minor=True)
-        ax.set_title(f"{c.title}\n{c.a} − {c.b}, {c.quantity.replace('final_', '').replace('_', ' ')}", fontsize=8)
-        ax.set_xlabel("iterations", fontsize=8)
-        ax.set_ylabel("difference (points)", fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(alpha=0.3)
-    fig.suptitle("Scale map: each claim's difference ± 95% interval (green band: the paper's side; "
-                 "filled green: holds, red: reversed, grey: not shown, hollow: < 3 seeds)", fontsize=8)
-    footer(fig, label, 0.08)
-    return fig
-
-
 def provenance(records: list[dict]) -> dict:
     return {"points": len(records), "nets": sorted({r["net"] for r in records}),
             "iterations": sorted({r["iterations"] for r in records}), "seeds": sorted({r["seed"] for r in records}),
@@ -176,4 +127,14 @@ def label(prov: dict) -> str:
             f"test images · {'/'.join(map(str, prov['iterations']))} iterations · seeds "
             f"{','.join(map(str, prov['seeds']))} · {prov['points']} runs · commit {', '.join(prov['commits'])} · "
             f"{'; '.join(prov['hardware'])}")
+
+
+def readme_markdown(path: Path = RECORDS) -> str:
+    """The README's scale-map block: where each claim appeared, in numbers, with the provenance."""
+    records = read_records(path)
+    if not records:
+        return "No scale-map points yet: `python -m paper_repro scale-map` measures them."
+    lines = "\n".join(f"- {s}" for s in summary_sentences(claim_points(records)))
+    return (f"{lines}\n\nMeasured with {label(provenance(records))}. Generated from "
+            "`figures/scale-map/records.jsonl`; the book's last chapter draws it.")
 

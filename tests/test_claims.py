@@ -2,7 +2,7 @@
 import pytest
 
 from paper_repro import claims
-from paper_repro import experiments as ex
+from paper_repro import findings
 from paper_repro.claims import HOLDS, NOT_SHOWN, REVERSED, verdict
 from paper_repro.config import PROFILES, RunConfig
 from paper_repro.report import measured_text, scoreboard_rows
@@ -59,7 +59,7 @@ def test_every_claim_names_a_chapter_two_nets_and_a_direction():
     assert len({c.key for c in claims.CLAIMS}) == len(claims.CLAIMS)
     for c in claims.CLAIMS:
         assert c.direction in (1, -1) and c.a != c.b and c.chapter[:2].isdigit()
-        assert c.quantity in ex.QUANTITY_NAMES
+        assert c.quantity in findings.QUANTITY_NAMES
 
 
 # ---------------------------------------------------------------- findings and rows built on it
@@ -71,19 +71,19 @@ def fake(model, train, test, seed=0):
 def test_the_degradation_finding_states_numbers_interval_and_verdict():
     by_model = {"plain56": [fake("plain56", 0.30 + 0.01 * s, 0.3, s) for s in range(3)],
                 "plain20": [fake("plain20", 0.20 + 0.01 * s, 0.2, s) for s in range(3)]}
-    j = ex.judge_runs("degradation", by_model)
-    text = ex.claim_sentence(j)
+    j = findings.judge_runs("degradation", by_model)
+    text = findings.claim_sentence(j)
     assert j["label"] == HOLDS
     assert text.startswith("**Deeper plain nets train worse** (Fig. 1, Fig. 6 left; paper: plain-56 − plain-20 "
                            "training error > 0): +10.00 points (95% interval +")
     assert text.endswith("n = 3 seeds per net: **holds**.")
-    one = ex.judge_runs("degradation", {k: v[:1] for k, v in by_model.items()})
-    assert "**one run: no verdict**" in ex.claim_sentence(one) and "interval" not in ex.claim_sentence(one)
+    one = findings.judge_runs("degradation", {k: v[:1] for k, v in by_model.items()})
+    assert "**one run: no verdict**" in findings.claim_sentence(one) and "interval" not in findings.claim_sentence(one)
 
 
 def test_claims_whose_nets_did_not_run_are_left_out():
     by_model = {"resnet20": [fake("resnet20", 0.1, 0.1)], "resnet56": [fake("resnet56", 0.1, 0.09)]}
-    assert [j["claim"] for j in ex.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)] == ["deeper_resnet_56"]
+    assert [j["claim"] for j in findings.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)] == ["deeper_resnet_56"]
 
 
 PROV = {"profile": "cpu", "dataset": "Fashion-MNIST", "iterations": [300], "seeds": [0, 1, 2], "commit": "abc1234",
@@ -92,7 +92,7 @@ PROV = {"profile": "cpu", "dataset": "Fashion-MNIST", "iterations": [300], "seed
 
 def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n():
     j = claims.judge("responses_depth", [0.8, 0.81, 0.82], [1.0, 1.01, 1.02])
-    row = ex.claim_row(j, PROFILES["cpu"], PROV, unit="std", scale=1.0)
+    row = findings.claim_row(j, PROFILES["cpu"], PROV, unit="std", scale=1.0)
     assert row["verdict"] == HOLDS and row["claim"] == "responses_depth" and row["n"] == 3
     assert row["quantity"] == "ResNet-56 − ResNet-20 mean layer response (std)"
     assert measured_text(row).startswith("-0.200 [") and measured_text(row).endswith("(n=3)")
@@ -100,12 +100,12 @@ def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n(
 
 def test_the_scoreboard_lists_every_claim_and_says_which_did_not_run(tmp_path, monkeypatch):
     from paper_repro import report
-    from paper_repro.figures import write_report_rows
+    from paper_repro.report import write_report_rows
 
     monkeypatch.setattr(report, "FIGURES", tmp_path)
     monkeypatch.setattr("paper_repro.figures.FIGURES", tmp_path)
     j = claims.judge("degradation", [0.3], [0.2])
-    write_report_rows("degradation", "smoke", [ex.claim_row(j, PROFILES["smoke"], PROV)])
+    write_report_rows("degradation", "smoke", [findings.claim_row(j, PROFILES["smoke"], PROV)])
     rows = {r["claim"]: r for r in scoreboard_rows("smoke")}
     assert len(rows) == len(claims.CLAIMS)
     assert rows["Deeper plain nets train worse"]["verdict"] == "one run: no verdict"
@@ -115,21 +115,21 @@ def test_the_scoreboard_lists_every_claim_and_says_which_did_not_run(tmp_path, m
 def test_warmup_sentence_never_shows_a_raw_none():
     r = fake("resnet110", 0.9, 0.9)
     r.summary.update(warmup_ended_at=None, iterations_done=6)
-    text = ex.warmup_sentences([r])
+    text = findings.warmup_sentences([r])
     assert "None" not in text and "had not ended after 6 iterations" in text
     r.summary["warmup_ended_at"] = 412
-    assert "ended at iteration 412" in ex.warmup_sentences([r])
+    assert "ended at iteration 412" in findings.warmup_sentences([r])
 
 
 def test_seeds_label_says_how_many_seeds_each_net_has():
-    assert ex.seeds_label({"seeds": [0], "runs_per_net": {"resnet20": 1}}) == "seed 0"
-    assert ex.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet56": 3}}) == "seeds 0–2"
-    assert ex.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet32": 1, "resnet56": 1}}) == \
+    assert findings.seeds_label({"seeds": [0], "runs_per_net": {"resnet20": 1}}) == "seed 0"
+    assert findings.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet56": 3}}) == "seeds 0–2"
+    assert findings.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet32": 1, "resnet56": 1}}) == \
         "seeds: ResNet-20 ×3, others ×1"
 
 
 def test_scale_note_comes_from_the_profile():
-    assert "6 iterations" in ex.scale_note(PROFILES["smoke"]) and "`smoke`" in ex.scale_note(PROFILES["smoke"])
-    cpu = ex.scale_note(PROFILES["cpu"])
+    assert "6 iterations" in findings.scale_note(PROFILES["smoke"]) and "`smoke`" in findings.scale_note(PROFILES["smoke"])
+    cpu = findings.scale_note(PROFILES["cpu"])
     assert f"for {PROFILES['cpu'].iterations} iterations" in cpu and "final errors on all test images" in cpu
-    assert "the paper's setting" in ex.scale_note(PROFILES["full"])
+    assert "the paper's setting" in findings.scale_note(PROFILES["full"])

@@ -11,12 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..data import ensure_fashion_mnist
-from ..figures import report_row, save_figure, write_report_rows
-from ..plots import footer
+from ..figures import save_figure
+from ..report import report_row, write_report_rows
+from .. import plots
 from ..provenance import ROOT
 from .backbones import BACKBONES, build_backbone
-from .paper import BACKBONE_NAMES, TABLE7, TABLE8
-from .train import DetectResult, fit_detector, profile_config
+from .paper import BACKBONE_NAMES, TABLE7, TABLE8, VOC07_TEST
+from ..engine import Result
+from .config import profile_config
+from .train import fit_detector
 
 RUNS, DATA = ROOT / "runs", ROOT / "data"  # the run store and data of the whole book
 WEIGHT_FILES = {"resnet101": "resnet101*.pth", "vgg16": "vgg16-*.pth"}  # torchvision's file names
@@ -33,13 +36,13 @@ def pretrained_path(pretrained_dir: str, backbone: str) -> str:
 
 @dataclass
 class DetectionRuns:
-    """The runs of one profile: ``runs[dataset][backbone]`` -> DetectResult."""
+    """The runs of one profile: ``runs[dataset][backbone]`` -> Result."""
 
     profile: str
     runs: dict = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
 
-    def get(self, dataset: str, backbone: str) -> DetectResult | None:
+    def get(self, dataset: str, backbone: str) -> Result | None:
         return self.runs.get(dataset, {}).get(backbone)
 
 
@@ -139,33 +142,19 @@ def label(prov: dict) -> str:
             f"commit {prov['commit']} · {prov['hardware']}")
 
 
-def loss_figure(res: DetectionRuns, dataset: str = "fashion-canvas"):
-    """Training loss (sum of the four Faster R-CNN losses) against iterations, per backbone."""
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(7, 3.8))
-    ax = fig.subplots()
-    data = {}
-    for color, (b, r) in zip(("tab:blue", "tab:red", "tab:green"), res.runs[dataset].items()):
-        its = [m["iteration"] for m in r.metrics]
-        data[b] = {k: [m.get(k) for m in r.metrics] for k in ("loss", "loss_classifier", "loss_box_reg",
-                                                              "loss_objectness", "loss_rpn_box_reg")}
-        data[b]["iteration"] = its
-        marker = "o" if len(its) == 1 else None  # a curve of one point is still visible
-        ax.plot(its, data[b]["loss"], color=color, marker=marker, label=f"{BACKBONE_NAMES[b]}: total")
-        ax.plot(its, data[b]["loss_classifier"], color=color, ls="--", marker=marker,
-                label=f"{BACKBONE_NAMES[b]}: classifier")
-    ax.set_title("Faster R-CNN training loss (sum of RPN and detector losses)", fontsize=10)
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("training loss")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    footer(fig, label(provenance(res, dataset)), 0.07)
-    return fig, data
+def loss_curves(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict[str, dict]:
+    """Per backbone, the logged losses against iterations (what the loss figure draws)."""
+    curves = {}
+    for b, r in res.runs[dataset].items():
+        curves[b] = {k: [m.get(k) for m in r.metrics] for k in ("loss", "loss_classifier", "loss_box_reg",
+                                                                 "loss_objectness", "loss_rpn_box_reg")}
+        curves[b]["iteration"] = [m["iteration"] for m in r.metrics]
+    return curves
 
 
 def save_loss_figure(res: DetectionRuns, dataset: str = "fashion-canvas"):
-    fig, data = loss_figure(res, dataset)
+    data = loss_curves(res, dataset)
+    fig = plots.detection_losses({BACKBONE_NAMES[b]: c for b, c in data.items()}, label(provenance(res, dataset)))
     path = save_figure(fig, f"detection_loss_{dataset.replace('-', '_')}", res.profile, data, provenance(res, dataset))
     return fig, path
 
@@ -220,7 +209,7 @@ def results_markdown(res: DetectionRuns) -> str:
             s = r.summary
             cells = [BACKBONE_NAMES[b], label_[dataset], str(s["iterations_done"]), f(_pct(s["map50"])), f(_pct(s["map"]))]
             cells += [f(_pct(s.get("voc07_map50")))] if voc else []
-            cells += [str(TABLE7[(b, "VOC 2007 test (train 07+12)")]), f"{TABLE8[(b, 'mAP@.5')]} / {TABLE8[(b, 'mAP@[.5,.95]')]}"]
+            cells += [str(TABLE7[(b, VOC07_TEST)]), f"{TABLE8[(b, 'mAP@.5')]} / {TABLE8[(b, 'mAP@[.5,.95]')]}"]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -237,7 +226,7 @@ def judge(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict | None:
 
 def comparison_sentence(res: DetectionRuns, dataset: str = "fashion-canvas") -> str:
     """The measured numbers, from the runs, and the claim's verdict (one seed per backbone: none)."""
-    from ..experiments import claim_sentence
+    from ..findings import claim_sentence
 
     r, v = res.get(dataset, "resnet101"), res.get(dataset, "vgg16")
     if r is None or v is None:
@@ -287,56 +276,36 @@ def shown_detections(sample: dict, extra: int = 1, max_boxes: int = 5, overlap: 
     return [(sample["boxes"][i], sample["labels"][i], sample["scores"][i]) for i in keep]
 
 
-def sample_figure(res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4, data_root: str | os.PathLike = DATA):
-    """Held-out images with ground truth (dashed green) and the top detections (red, class and
-    score; see :func:`shown_detections`), one row per backbone. Returns (figure, plotted data)."""
-    from matplotlib import patches
-    from matplotlib.figure import Figure
-
+def sample_detections(res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4,
+                      data_root: str | os.PathLike = DATA) -> tuple[dict[str, list[dict]], list[str]]:
+    """Per backbone, the first ``n`` held-out images with their ground truth and the detections
+    :func:`shown_detections` keeps (from each run's samples.json), and the class names."""
     from ..store import read_json
     from .data import build_detection_data
 
     by_backbone = res.runs[dataset]
-    first = next(iter(by_backbone.values()))
-    data = build_detection_data(first.config, data_root)
-    fig = Figure(figsize=(2.4 * n, 2.8 * len(by_backbone) + 0.4))
-    axes = fig.subplots(len(by_backbone), n, squeeze=False)
-    plotted = {}
-    for row, (b, r) in enumerate(by_backbone.items()):
+    data = build_detection_data(next(iter(by_backbone.values())).config, data_root)
+    rows, classes = {}, []
+    for b, r in by_backbone.items():
         samples = read_json(Path(r.run_dir) / "samples.json")
         classes = samples["classes"]
-        plotted[b] = []
-        for col in range(n):
-            ax = axes[row][col]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col >= len(samples["images"]):
-                ax.axis("off")
-                continue
-            s = samples["images"][col]
-            image, _ = data.eval[col]
-            ax.imshow(image.permute(1, 2, 0).numpy(), cmap="gray")
-            for x1, y1, x2, y2 in s["gt_boxes"]:
-                ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="lime", ls="--", lw=1))
+        rows[b] = []
+        for col, s in enumerate(samples["images"][:n]):
             kept = shown_detections(s)
-            for (x1, y1, x2, y2), lb, sc in kept:
-                ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.2))
-                ax.text(x1, y2, f"{classes[lb - 1]} {sc:.2f}", color="white", fontsize=6, va="top",
-                        bbox=dict(facecolor="red", alpha=0.6, pad=0.5, lw=0))
-            truth = ", ".join(classes[lb - 1] for lb in s["gt_labels"])
-            ax.set_title(f"{BACKBONE_NAMES[b]}  (truth: {truth})", fontsize=7)
-            plotted[b].append({"image": col, "gt_boxes": s["gt_boxes"], "gt_labels": s["gt_labels"],
-                               "boxes": [k[0] for k in kept], "labels": [k[1] for k in kept],
-                               "scores": [k[2] for k in kept]})
-    fig.suptitle("Held-out images: truth dashed green; top detections red (class, score)", fontsize=10)
-    footer(fig, label(provenance(res, dataset)), 0.05)
-    return fig, plotted
+            rows[b].append({"image": data.eval[col][0].permute(1, 2, 0).numpy(), "gt_boxes": s["gt_boxes"],
+                            "gt_labels": s["gt_labels"], "boxes": [k[0] for k in kept],
+                            "labels": [k[1] for k in kept], "scores": [k[2] for k in kept]})
+    return rows, classes
 
 
 def save_sample_figure(res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4,
                        data_root: str | os.PathLike = DATA):
-    """Draw :func:`sample_figure` and save it (PNG + data + provenance) under figures/<profile>/."""
-    fig, plotted = sample_figure(res, dataset, n, data_root=data_root)
+    """Draw the held-out detections (``plots.detections``) and save them (PNG + data + provenance)
+    under figures/<profile>/."""
+    rows, classes = sample_detections(res, dataset, n, data_root)
+    fig = plots.detections({BACKBONE_NAMES[b]: v for b, v in rows.items()}, classes, n, label(provenance(res, dataset)))
+    plotted = {b: [{"image": i, **{k: v for k, v in s.items() if k != "image"}} for i, s in enumerate(v)]
+               for b, v in rows.items()}
     path = save_figure(fig, f"detection_samples_{dataset.replace('-', '_')}", res.profile, plotted,
                        provenance(res, dataset))
     return fig, path
@@ -362,7 +331,7 @@ def report_rows(res: DetectionRuns) -> list[dict]:
     for b in BACKBONES:
         r = res.get("voc", b)
         rows.append(report_row(f"VOC 2007 test mAP@.5, Faster R-CNN {BACKBONE_NAMES[b]} (07+12)",
-                               TABLE7[(b, "VOC 2007 test (train 07+12)")],
+                               TABLE7[(b, VOC07_TEST)],
                                _pct(r.summary.get("voc07_map50")) if r else None, "%", "Table 7", res.profile,
                                note="VOC07 11-point AP" if r else not_run, **meta(r)))
     for metric, key in (("mAP@.5", "map50"), ("mAP@[.5,.95]", "map")):
@@ -384,8 +353,8 @@ def report_rows(res: DetectionRuns) -> list[dict]:
         from ..claims import describe
 
         j = judge(res)
-        row = report_row("ResNet-101 − VGG-16 mAP@.5 (canvases)", TABLE7[("resnet101", "VOC 2007 test (train 07+12)")]
-                         - TABLE7[("vgg16", "VOC 2007 test (train 07+12)")],
+        row = report_row("ResNet-101 − VGG-16 mAP@.5 (canvases)", TABLE7[("resnet101", VOC07_TEST)]
+                         - TABLE7[("vgg16", VOC07_TEST)],
                          100 * j["diff"], "points", "Table 7 (paper: > 0)", res.profile,
                          note="measured on Fashion-MNIST canvases, paper on VOC 2007: compare the sign only; "
                               + describe(j).replace("**", ""), **meta(r))

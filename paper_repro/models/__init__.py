@@ -15,7 +15,7 @@ from .imagenet import ARCHITECTURES, PLAIN_DEPTHS, ImageNetResNet, load_torchvis
 
 __all__ = [
     "SHORTCUTS", "BasicBlock", "Bottleneck", "ShortcutA", "make_shortcut", "CifarResNet", "ImageNetResNet",
-    "cifar_resnet", "cifar_plain", "resnet", "plain", "build_model", "parse_model_name", "is_imagenet_model",
+    "cifar_resnet", "cifar_plain", "resnet", "plain", "build_model", "parse_model_name",
     "ARCHITECTURES", "PLAIN_DEPTHS", "load_torchvision_state_dict", "MODEL_NAME_HELP",
 ]
 
@@ -53,10 +53,6 @@ def parse_model_name(name: str) -> tuple[str, str, int]:
         raise ValueError(f"unknown model {name!r}: ImageNet {kind} depth must be one of "
                          f"{', '.join(map(str, allowed))} (Table 1); allowed names: {MODEL_NAME_HELP}")
     return family, kind, depth
-
-
-def is_imagenet_model(name: str) -> bool:
-    return parse_model_name(name)[0] == "imagenet"
 
 
 def build_model(name: str, num_classes: int | None = None, in_channels: int = 3, shortcut: str | None = None) -> nn.Module:

@@ -1,9 +1,9 @@
-"""The training engine: schedule, warm-up, resume after SIGKILL, corrupted checkpoints,
-divergence, caching, bad arguments."""
+"""fit and the engine under it: the §4.2 schedule and warm-up, the run store (cached runs, final
+errors on the whole split, resume after SIGKILL, corrupted checkpoints, divergence) and concurrent
+writers."""
 import json
 
 import pytest
-import torch
 
 from paper_repro import store
 from paper_repro.config import PROFILES, RunConfig, scaled_milestones
@@ -13,6 +13,8 @@ TINY = dict(model="resnet8", dataset="fashion-mnist", train_subset=512, eval_sub
 
 
 # --------------------------------------------------------------------------- the schedule
+
+
 def test_lr_schedule_boundaries_follow_section_4_2():
     cfg = RunConfig()
     assert cfg.milestones == (32000, 48000) and cfg.iterations == 64000
@@ -147,107 +149,6 @@ def test_nan_loss_stops_the_run_and_says_where(tmp_path, cli):
     assert cli(*args).returncode == 1  # asked again: still reported as diverged
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["train", "resnet21"], "6n+2"),
-    (["train", "vgg16"], "resnetN or plainN"),
-    (["train", "resnet20", "--dataset", "mnist"], "cifar10, fashion-mnist"),
-    (["train", "resnet20", "--profile", "huge"], "smoke"),
-    (["train", "resnet20", "--lr", "0"], "lr must be a number > 0"),
-    (["train", "resnet20", "--lr", "-0.1"], "lr must be a number > 0"),
-    (["train", "resnet20", "--iterations", "0"], "iterations must be a positive integer"),
-    (["train", "resnet20", "--batch-size", "0"], "batch size must be a positive integer"),
-    (["bench", "--model", "resnet19"], "6n+2"),
-    (["bench", "--workers", "-1"], "workers must be an integer >= 0"),
-    (["train", "resnet20", "--seed", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
-    (["train", "resnet20", "--seed", str(2 ** 32)], "seed must be an integer in [0, 2**32 - 1]"),
-    (["train", "resnet20", "--device", "cuda:7"] if not __import__("torch").cuda.is_available() else
-     ["train", "resnet20", "--device", "cuda:99"], "cuda"),
-    (["train", "resnet20", "--dataset", "imagenet:/nonexistent/path"],
-     "/nonexistent/path has no train/ or val/ folder"),
-    (["train", "resnet20", "--data-root", "/nonexistent/dir"], "/nonexistent/dir: no such folder"),
-    (["detect", "--seed", "-3"], "seed must be an integer"),
-    (["scale-map", "--iterations", "0"], "iterations must be a positive integer"),
-])
-def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, cli, args, needle):
-    r = cli(*args, "--out", tmp_path / "runs") if args[0] in ("train", "detect", "scale-map") else cli(*args)
-    assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], r.stderr
-    assert not r.stdout  # nothing printed ("run: ...") before the error
-    assert not (tmp_path / "runs").exists()
-    assert not __import__("pathlib").Path("/nonexistent/dir").exists()
-
-
-@pytest.mark.parametrize("out", ["/proc/forbidden", "{tmp}/a_file/runs"])
-def test_an_unwritable_run_store_is_refused_before_anything_is_printed(tmp_path, cli, out):
-    (tmp_path / "a_file").write_text("not a folder")
-    r = cli("train", "resnet20", "--out", out.format(tmp=tmp_path))
-    assert r.returncode == 2 and not r.stdout
-    assert len(r.stderr.strip().splitlines()) == 1 and "give a writable folder" in r.stderr
-
-
-def test_a_new_run_store_folder_is_checked_without_being_left_behind(tmp_path):
-    from paper_repro.cli import writable_folder
-
-    assert writable_folder(str(tmp_path / "new" / "runs")) == str(tmp_path / "new" / "runs")
-    assert not (tmp_path / "new").exists()
-
-
-def test_help_lists_every_command_and_every_option_says_what_it_does(cli):
-    top = cli("--help").stdout
-    for command in ("train", "detect", "bench", "data", "reproduce", "report", "scale-map"):
-        assert f"    {command}" in top
-    assert "``" not in top
-    for command in ("train", "bench", "data", "reproduce", "detect", "scale-map", "report"):
-        text = cli(command, "--help").stdout
-        blocks = text.split("options:")[1].split("\n  --")[1:]
-        assert blocks, command
-        for block in blocks:
-            name = block.split()[0]
-            words = [w for w in block.split()[1:] if not (w.isupper() or w.startswith("{") or w.endswith("...]"))]
-            assert any(len(w) >= 3 and w.islower() for w in words), f"{command} --{name} has no help: {block!r}"
-    assert "01_residual, 02_degradation" in cli("reproduce", "--help").stdout
-
-
-def test_missing_data_says_how_to_get_it(tmp_path, cli, monkeypatch):
-    from paper_repro import data
-
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
-    with pytest.raises(data.DataMissing, match="apt-get install dataset-fashion-mnist"):
-        data.ensure_fashion_mnist(tmp_path / "empty", download=False)
-    with pytest.raises(data.DataMissing, match="CIFAR-10 not found"):
-        data.load_cifar10(tmp_path / "empty", download=False)
-
-
-def test_loader_is_seeded_and_resumable(data_root):
-    from paper_repro.data import DeviceLoader, load_fashion_mnist, pixel_mean
-
-    d = load_fashion_mnist(data_root).subset(torch.arange(700))
-    mean = pixel_mean(d.images)
-    a = DeviceLoader(d, 128, mean, seed=5)
-    epoch0 = list(a)
-    assert len(epoch0) == len(a) == 5 and a.state_dict() == {"epoch": 1, "position": 0}
-    b = DeviceLoader(d, 128, mean, seed=5)
-    b.load_state_dict({"epoch": 0, "position": 2})
-    assert all(torch.equal(x, y) for (x, _), (y, _) in zip(epoch0[2:], b))
-    assert not torch.equal(epoch0[0][0], next(iter(DeviceLoader(d, 128, mean, seed=6)))[0])
-    x = epoch0[0][0]
-    assert x.shape == (128, 1, 32, 32) and abs(float(x.mean())) < 0.1  # mean-subtracted
-
-
-def test_batch_crop_and_flip_are_real_crops_and_flips():
-    from paper_repro.data import random_crop_flip
-
-    x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6)
-    g = torch.Generator().manual_seed(0)
-    out = random_crop_flip(x, 2, g)
-    padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
-    for i in range(2):  # every output is some 6x6 window of the padded image, or its mirror
-        windows = [padded[i, :, r:r + 6, c:c + 6] for r in range(5) for c in range(5)]
-        assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(-1)) for w in windows)
-
-
-# --------------------------------------------------------------------------- concurrent writers
 def _start(args, out, env=None):
     import os
     import subprocess

@@ -1,0 +1,28 @@
+"""book.py (reproduce): the failing notebook and cell are named; a chapter gets only the parameters
+it declares."""
+
+import pytest
+
+
+def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
+    from paper_repro.book import NotebookFailed, execute
+
+    nb = tmp_path / "broken.py"
+    nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\n\n# %%\nx = 1\n\n# %%\nraise ValueError("boom " + profile)\n')
+    with pytest.raises(NotebookFailed) as e:
+        execute(nb, "smoke")
+    msg = str(e.value)
+    assert "broken.py failed in cell" in msg and "ValueError: boom smoke" in msg
+
+
+def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
+    from paper_repro.book import execute
+
+    nb = tmp_path / "det.py"
+    nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\nvoc_root = ""\n\n'
+                  '# %%\nprint(f"{profile}|{voc_root}|{globals().get(\'imagenet\', \'unset\')}")\n')
+    out = execute(nb, "smoke", {"voc_root": "/data/voc", "imagenet": "/data/in", "coco_root": ""})
+    import nbformat
+
+    text = "".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
+    assert "smoke|/data/voc|unset" in text

@@ -1,0 +1,88 @@
+"""The command line keeps its promise: a bad argument gets one line naming what is allowed, exit
+code 2, and nothing printed or written before it; help describes every command and option."""
+
+import pytest
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["train", "resnet21"], "6n+2"),
+    (["train", "vgg16"], "resnetN or plainN"),
+    (["train", "resnet20", "--dataset", "mnist"], "cifar10, fashion-mnist"),
+    (["train", "resnet20", "--profile", "huge"], "smoke"),
+    (["train", "resnet20", "--lr", "0"], "lr must be a number > 0"),
+    (["train", "resnet20", "--lr", "-0.1"], "lr must be a number > 0"),
+    (["train", "resnet20", "--iterations", "0"], "iterations must be a positive integer"),
+    (["train", "resnet20", "--batch-size", "0"], "batch size must be a positive integer"),
+    (["bench", "--model", "resnet19"], "6n+2"),
+    (["bench", "--workers", "-1"], "workers must be an integer >= 0"),
+    (["train", "resnet20", "--seed", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
+    (["train", "resnet20", "--seed", str(2 ** 32)], "seed must be an integer in [0, 2**32 - 1]"),
+    (["train", "resnet20", "--device", "cuda:7"] if not __import__("torch").cuda.is_available() else
+     ["train", "resnet20", "--device", "cuda:99"], "cuda"),
+    (["train", "resnet20", "--dataset", "imagenet:/nonexistent/path"],
+     "/nonexistent/path has no train/ or val/ folder"),
+    (["train", "resnet20", "--data-root", "/nonexistent/dir"], "/nonexistent/dir: no such folder"),
+    (["detect", "--seed", "-3"], "seed must be an integer"),
+    (["scale-map", "--iterations", "0"], "iterations must be a positive integer"),
+])
+def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, cli, args, needle):
+    r = cli(*args, "--out", tmp_path / "runs") if args[0] in ("train", "detect", "scale-map") else cli(*args)
+    assert r.returncode == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert not r.stdout  # nothing printed ("run: ...") before the error
+    assert not (tmp_path / "runs").exists()
+    assert not __import__("pathlib").Path("/nonexistent/dir").exists()
+
+
+@pytest.mark.parametrize("out", ["/proc/forbidden", "{tmp}/a_file/runs"])
+def test_an_unwritable_run_store_is_refused_before_anything_is_printed(tmp_path, cli, out):
+    (tmp_path / "a_file").write_text("not a folder")
+    r = cli("train", "resnet20", "--out", out.format(tmp=tmp_path))
+    assert r.returncode == 2 and not r.stdout
+    assert len(r.stderr.strip().splitlines()) == 1 and "give a writable folder" in r.stderr
+
+
+def test_a_new_run_store_folder_is_checked_without_being_left_behind(tmp_path):
+    from paper_repro.cli import writable_folder
+
+    assert writable_folder(str(tmp_path / "new" / "runs")) == str(tmp_path / "new" / "runs")
+    assert not (tmp_path / "new").exists()
+
+
+def test_help_lists_every_command_and_every_option_says_what_it_does(cli):
+    top = cli("--help").stdout
+    for command in ("train", "detect", "bench", "data", "reproduce", "report", "scale-map"):
+        assert f"    {command}" in top
+    assert "``" not in top
+    for command in ("train", "bench", "data", "reproduce", "detect", "scale-map", "report"):
+        text = cli(command, "--help").stdout
+        blocks = text.split("options:")[1].split("\n  --")[1:]
+        assert blocks, command
+        for block in blocks:
+            name = block.split()[0]
+            words = [w for w in block.split()[1:] if not (w.isupper() or w.startswith("{") or w.endswith("...]"))]
+            assert any(len(w) >= 3 and w.islower() for w in words), f"{command} --{name} has no help: {block!r}"
+    assert "01_residual, 02_degradation" in cli("reproduce", "--help").stdout
+
+
+def test_missing_data_says_how_to_get_it(tmp_path, cli, monkeypatch):
+    from paper_repro import data
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    with pytest.raises(data.DataMissing, match="apt-get install dataset-fashion-mnist"):
+        data.ensure_fashion_mnist(tmp_path / "empty", download=False)
+    with pytest.raises(data.DataMissing, match="CIFAR-10 not found"):
+        data.load_cifar10(tmp_path / "empty", download=False)
+
+
+def test_reproduce_rejects_unknown_chapters(cli):
+    r = cli("reproduce", "--profile", "smoke", "--only", "99_nothing", "--no-build")
+    assert r.returncode == 2 and "unknown chapter(s) 99_nothing" in r.stderr
+
+
+def test_reproduce_rejects_a_missing_data_folder(cli, tmp_path):
+    r = cli("reproduce", "--profile", "smoke", "--voc", str(tmp_path / "no_voc"), "--no-build")
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines()[-1].endswith(
+        f"--voc {tmp_path / 'no_voc'}: no such folder; give an existing folder or leave it out")
