@@ -107,7 +107,7 @@ def scale_map(points: dict[str, list[dict]], label: str):
     keys = [k for k, pts in points.items() if pts]
     cols = min(3, max(1, len(keys)))
     rows = -(-len(keys) // cols) if keys else 1
-    fig, axes = _subplots(rows, cols, figsize=(3.6 * cols, 3.0 * rows + 0.6), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows + 0.6), squeeze=False)
     colors = {claims.HOLDS: "#2ca02c", claims.REVERSED: "#d62728", claims.NOT_SHOWN: "#7f7f7f"}
     for ax in axes.flat[len(keys):]:
         ax.axis("off")
