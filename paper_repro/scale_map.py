@@ -104,6 +104,9 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
             text += f"holds from {held[0]['iterations']} iterations on"
             if any(p["label"] != claims.HOLDS for p in pts if p["iterations"] > held[0]["iterations"]):
                 text += " (not at every longer length)"
+        elif last["label"] == claims.REVERSED:
+            text += (f"has not appeared by {last['iterations']} iterations, where the difference goes the other "
+                     "way beyond its uncertainty")
         else:
             text += f"has not appeared by {last['iterations']} iterations"
         interval = ("no interval" if last["low"] is None else
