@@ -170,7 +170,8 @@ def gap_sentence(rows: list[dict], profile: Profile, prov: dict) -> str:
     deepest = rows[-1]
     return (f"At depth {deepest['depth']} the ResNet's training error is {abs(deepest['gap']):.2f} points "
             + ("lower" if deepest["gap"] > 0 else "higher") + f" than the plain net's ({deepest['resnet_train']:.2f}% "
-            f"against {deepest['plain_train']:.2f}%). " + scale_caveat(profile, prov))
+            f"against {deepest['plain_train']:.2f}%) in the runs drawn above, one seed per net; whether such a gap "
+            "is more than seed noise is what the verdicts above decide. " + scale_caveat(profile, prov))
 
 
 def depth_rows(by_depth: dict[int, list[Result]]) -> list[dict]:
