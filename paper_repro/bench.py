@@ -260,12 +260,12 @@ def accuracy_report(r: dict) -> str:
 
 # --------------------------------------------------------------------------- speed
 def engine_images_per_sec(model_name: str, dataset: str, batch_size: int, device: str, iterations: int,
-                          warmup: int) -> tuple[float, dict]:
+                          warmup: int, compile: bool = False) -> tuple[float, dict]:
     interval = max(1, min(warmup, iterations // 4))
     total = interval + (iterations // interval) * interval  # first interval = warm-up, excluded by fit
     cfg = RunConfig(model=model_name, dataset=dataset, experiment="bench", iterations=total, batch_size=batch_size,
                     milestones=(total,), eval_interval=interval, checkpoint_interval=total, eval_subset=500,
-                    device=device)
+                    device=device, compile=compile)
     with tempfile.TemporaryDirectory() as out:
         result = fit(cfg, out=out, progress=False)
     return result.summary["images_per_sec"], result.summary
