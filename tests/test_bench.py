@@ -104,3 +104,13 @@ def test_bad_accuracy_arguments_exit_2_with_one_line(tmp_path, capsys, args, nee
     out, err = capsys.readouterr()
     assert not out and len(err.strip().splitlines()) == 1 and needle in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_bench_prints_both_speeds_and_their_ratio(cli):
+    r = cli("bench", "--model", "resnet8", "--iterations", "4", "--batch-size", "32", "--workers", "0")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "this engine :" in out and "usual loop  :" in out and "ratio       :" in out
+    data = json.loads(out.strip().splitlines()[-1])
+    assert data["engine_images_per_sec"] > 0 and data["baseline_images_per_sec"] > 0
+    assert data["ratio"] == pytest.approx(data["engine_images_per_sec"] / data["baseline_images_per_sec"])

@@ -1,5 +1,4 @@
 """findings.py: runs into tables and sentences, stated in both directions, in this build's numbers."""
-import json
 
 import pytest
 
@@ -44,16 +43,6 @@ def test_markdown_table_and_paper_rounding():
     # a pipe inside a cell (|γ|) must not split it; booleans never show as True/False
     md = report.markdown_table([{"a": "x|y", "b": True}], [("a", "|γ|"), ("b", "B")])
     assert md.splitlines() == ["| \\|γ\\| | B |", "|---|---|", "| x\\|y | yes |"]
-
-
-def test_bench_prints_both_speeds_and_their_ratio(cli):
-    r = cli("bench", "--model", "resnet8", "--iterations", "4", "--batch-size", "32", "--workers", "0")
-    assert r.returncode == 0, r.stderr
-    out = r.stdout
-    assert "this engine :" in out and "usual loop  :" in out and "ratio       :" in out
-    data = json.loads(out.strip().splitlines()[-1])
-    assert data["engine_images_per_sec"] > 0 and data["baseline_images_per_sec"] > 0
-    assert data["ratio"] == pytest.approx(data["engine_images_per_sec"] / data["baseline_images_per_sec"])
 
 
 def test_gamma_sentence_says_how_far_gamma_explains_the_responses():
