@@ -18,6 +18,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import torch
+
 from . import claims
 from .config import get_profile
 from .figures import FIGURES
@@ -40,14 +42,49 @@ def plan(profile: str, nets, lengths, seeds) -> list:
     return [p.run_config(net, "cifar", seed=seed, iterations=n) for n in lengths for net in nets for seed in seeds]
 
 
-def record(result) -> dict:
-    """One point of the map: what the run measured and where it ran."""
+def curves(result) -> dict:
+    """The run's curves from its metrics: at every evaluation interval, the iteration, the lr, the
+    training error (mean over the interval's augmented batches) and the test error (on the
+    ``eval_images`` the curves are drawn on; the final error is on ``final_eval_images``)."""
+    rows = result.metrics
+    return {"eval_images": result.summary["eval_images"], "iteration": [r["iteration"] for r in rows],
+            "lr": [r["lr"] for r in rows], "train_error": [r["train_error"] for r in rows],
+            "eval_error": [r["eval_error"] for r in rows]}
+
+
+def fig7_statistics(result, n_images: int, data_root: str = "data") -> dict:
+    """The final net's Fig. 7 statistics: every 3x3 layer's response std (after BN, before ReLU or
+    the addition) on ``n_images`` test images, and the mean |gamma| of the BN it follows, in
+    forward order."""
+    from .analysis import bn_gammas, layer_responses
+    from .data import build_data
+    from .train import load_model, resolve_speed
+
+    speed = resolve_speed(result.config)
+    data = build_data(result.config, speed, data_root)
+    model = load_model(result, speed.device)
+    if speed.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    std = layer_responses(model, data.eval, speed.device, max_images=n_images)
+    gamma = bn_gammas(model)
+    return {"images": min(n_images, data.eval_size), "layers": list(std),
+            "response_std": list(std.values()), "bn_gamma": [gamma[k] for k in std]}
+
+
+def record(result, fig7: dict | None = None) -> dict:
+    """One point of the map: what the run measured, its curves, the final net's Fig. 7 statistics
+    (when given) and where it ran."""
     s, c = result.summary, result.config
-    return {"net": c.model, "seed": c.seed, "iterations": c.iterations, "dataset": c.dataset,
-            "final_train_error": s["final_train_error"], "final_eval_error": s["final_eval_error"],
-            "final_eval_images": s.get("final_eval_images", s["eval_images"]), "train_images": s["train_images"],
-            "config_hash": c.hash(), "wall_time_s": s["wall_time_s"], "commit": s["commit"],
-            "hardware": s["hardware"], "torch": s.get("torch"), "precision": s["precision"]}
+    out = {"net": c.model, "seed": c.seed, "iterations": c.iterations, "dataset": c.dataset,
+           "final_train_error": s["final_train_error"], "final_eval_error": s["final_eval_error"],
+           "final_eval_images": s.get("final_eval_images", s["eval_images"]), "train_images": s["train_images"],
+           "config_hash": c.hash(), "wall_time_s": s["wall_time_s"], "commit": s["commit"],
+           "hardware": s["hardware"], "torch": s.get("torch"), "precision": s["precision"]}
+    if result.metrics:
+        out["curves"] = curves(result)
+    if fig7 is not None:
+        out["fig7"] = fig7
+    return out
 
 
 def extend(profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), out="runs", data_root="data",
@@ -55,13 +92,14 @@ def extend(profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), out="runs",
     """Train (or read back) every point not yet in ``path`` and append its record; return the new ones."""
     from .train import fit
 
+    n_images = get_profile(profile).response_images
     have = {r["config_hash"] for r in read_records(path)}
     todo = [cfg for cfg in plan(profile, nets, lengths, seeds) if cfg.hash() not in have]
     path.parent.mkdir(parents=True, exist_ok=True)
     new = []
     for i, cfg in enumerate(todo, 1):
         r = fit(cfg, out=out, data_root=data_root)
-        rec = record(r)
+        rec = record(r, fig7_statistics(r, n_images, data_root))
         how = "stored run" if r.cached else f"{rec['wall_time_s']:.0f} s"
         with open(path, "a") as f:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
