@@ -34,9 +34,9 @@ profile = "cpu"
 import torch
 from IPython.display import Markdown, display
 
-from paper_repro import experiments as ex
-from paper_repro import findings
-from paper_repro.report import markdown_table
+from paper_repro.book import experiments as ex
+from paper_repro.book import findings
+from paper_repro.book.report import markdown_table
 from paper_repro.models import BasicBlock, Bottleneck, build_model
 
 P = ex.setup(profile)

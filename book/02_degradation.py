@@ -27,11 +27,12 @@ imagenet = ""  # an ImageNet-style folder (train/ and val/) to run Table 2 / Fig
 # %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
-from paper_repro import experiments as ex
-from paper_repro import findings
-from paper_repro.report import markdown_table
-from paper_repro import paper, plots
-from paper_repro.figures import save_figure
+from paper_repro.book import experiments as ex
+from paper_repro.book import findings
+from paper_repro.book.report import markdown_table
+from paper_repro.paper import classification as paper
+from paper_repro.book import plots
+from paper_repro.book.figures import save_figure
 
 P = ex.setup(profile, imagenet=imagenet)
 plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)

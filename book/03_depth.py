@@ -24,11 +24,12 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
-from paper_repro import experiments as ex
-from paper_repro import findings
-from paper_repro.report import markdown_table
-from paper_repro import paper, plots
-from paper_repro.figures import save_figure
+from paper_repro.book import experiments as ex
+from paper_repro.book import findings
+from paper_repro.book.report import markdown_table
+from paper_repro.paper import classification as paper
+from paper_repro.book import plots
+from paper_repro.book.figures import save_figure
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "03_depth")  # the plan's runs for this chapter, trained or read back

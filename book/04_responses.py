@@ -16,7 +16,7 @@
 # responses ("when there are more layers, an individual layer of ResNets tends to modify the
 # signal less", §4.2).
 #
-# `paper_repro.analysis.layer_responses` measures exactly that with forward hooks on the BN
+# `paper_repro.models.measure.layer_responses` measures exactly that with forward hooks on the BN
 # that follows each 3×3 convolution, accumulating the std over all test images, positions and
 # channels.
 
@@ -26,11 +26,11 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
-from paper_repro import experiments as ex
-from paper_repro import findings
-from paper_repro.report import markdown_table
-from paper_repro import plots
-from paper_repro.figures import save_figure
+from paper_repro.book import experiments as ex
+from paper_repro.book import findings
+from paper_repro.book.report import markdown_table
+from paper_repro.book import plots
+from paper_repro.book.figures import save_figure
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store

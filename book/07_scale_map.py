@@ -29,10 +29,10 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Image, Markdown, display
 
-from paper_repro import experiments as ex
-from paper_repro import plots
-from paper_repro import scale_map as sm
-from paper_repro.figures import save_figure
+from paper_repro.book import experiments as ex
+from paper_repro.book import plots
+from paper_repro.book import scale_map as sm
+from paper_repro.book.figures import save_figure
 
 P = ex.setup(profile)
 records = sm.read_records()

@@ -33,10 +33,10 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Markdown, display
 
-from paper_repro import claims
-from paper_repro import experiments as ex
-from paper_repro import findings
-from paper_repro.report import scoreboard_markdown
+from paper_repro.paper import claims
+from paper_repro.book import experiments as ex
+from paper_repro.book import findings
+from paper_repro.book.report import scoreboard_markdown
 
 P = ex.setup(profile)
 

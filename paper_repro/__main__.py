@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
-from .cli import (Parser, device, existing_folder, fraction, non_negative_int, positive_float, positive_int,
-                  run_and_report, seed, validated, writable_folder)
-from .config import PROFILES, PROFILES_HELP, get_profile
-from .data import DATASETS_HELP, DataMissing, imagenet_missing, parse_dataset
-from .models import MODEL_NAME_HELP, parse_model_name
+from paper_repro.cli import Parser, device, existing_folder, fraction, non_negative_int, positive_float, positive_int, run_and_report, seed, validated, writable_folder
+from paper_repro.classification.config import PROFILES, PROFILES_HELP, get_profile
+from paper_repro.classification.data import DATASETS_HELP, DataMissing, imagenet_missing, parse_dataset
+from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 
 def _check_dataset(spec: str) -> None:
     name, path = parse_dataset(spec)
@@ -76,7 +75,7 @@ def build_parser() -> Parser:
     d.add_argument("dataset", choices=("fashion-mnist", "cifar10"), help="the data set")
     d.add_argument("--root", type=writable_folder, default="data", help="where data sets live")
 
-    from .book import NOTEBOOKS
+    from paper_repro.book.build import NOTEBOOKS
 
     r = sub.add_parser("reproduce", help="execute every notebook with papermill, then build the book")
     r.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help=f"scale of every chapter: {PROFILES_HELP}")
@@ -128,7 +127,7 @@ def build_parser() -> Parser:
     rp.add_argument("--readme", help="rewrite this file's report block for the profile instead of printing")
 
     try:  # the detection command (§4.3) lives in its own subpackage
-        from .detection.cli import add_parser as add_detect_parser
+        from paper_repro.detection.cli import add_parser as add_detect_parser
     except ImportError:
         pass
     else:
@@ -137,7 +136,7 @@ def build_parser() -> Parser:
 
 
 def cmd_train(a) -> int:
-    from .train import fit
+    from paper_repro.classification.train import fit
 
     prof = get_profile(a.profile)
     kw = dict(batch_size=a.batch_size, lr=a.lr, split=a.split, warmup=a.warmup, device=a.device,
@@ -149,13 +148,13 @@ def cmd_train(a) -> int:
         cfg = cfg.replace(eval_interval=min(a.eval_interval, cfg.iterations))
         cfg = cfg.replace(checkpoint_interval=max(cfg.eval_interval, cfg.checkpoint_interval // cfg.eval_interval * cfg.eval_interval))
     cfg.validate()
-    from .store import run_dir
+    from paper_repro.runs.store import run_dir
 
     return run_and_report(run_dir(cfg, a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or "data"))
 
 
 def cmd_bench(a) -> int:
-    from .bench import accuracy_report, bench, bench_accuracy
+    from paper_repro.classification.bench import accuracy_report, bench, bench_accuracy
 
     if a.accuracy:
         r = bench_accuracy(a.model, a.iterations, a.seeds, a.dataset, out=a.out, device=a.device,
@@ -175,7 +174,7 @@ def cmd_bench(a) -> int:
 
 
 def cmd_data(a) -> int:
-    from .data import ensure_fashion_mnist, load_cifar10
+    from paper_repro.classification.data import ensure_fashion_mnist, load_cifar10
 
     if a.dataset == "fashion-mnist":
         print(f"fashion-mnist: {ensure_fashion_mnist(a.root)}")
@@ -186,7 +185,7 @@ def cmd_data(a) -> int:
 
 
 def cmd_reproduce(a) -> int:
-    from .book import reproduce
+    from paper_repro.book.build import reproduce
 
     return reproduce(a.profile, only=a.only, build_book=not a.no_build, imagenet=a.imagenet,
                      voc_root=a.voc, coco_root=a.coco, pretrained_dir=a.pretrained_dir, sweep=a.sweep)
@@ -195,7 +194,7 @@ def cmd_reproduce(a) -> int:
 def cmd_scale_map(a) -> int:
     from pathlib import Path
 
-    from .scale_map import RECORDS, extend, read_records
+    from paper_repro.book.scale_map import RECORDS, extend, read_records
 
     path = Path(a.records) if a.records else RECORDS
     if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
@@ -207,7 +206,7 @@ def cmd_scale_map(a) -> int:
 
 
 def cmd_sweep(a) -> int:
-    from .sweep import sweep_profile
+    from paper_repro.runs.sweep import sweep_profile
 
     outcomes = sweep_profile(a.profile, a.out, a.data_root or "data", address=a.address,
                              gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run)
@@ -215,7 +214,7 @@ def cmd_sweep(a) -> int:
 
 
 def cmd_plan(a) -> int:
-    from .plan import plan, table
+    from paper_repro.book.plan import plan, table
 
     rows = plan(a.profile, a.out)
     print("\n".join(json.dumps(r, sort_keys=True) for r in rows) if a.json else table(rows))
@@ -223,7 +222,7 @@ def cmd_plan(a) -> int:
 
 
 def cmd_report(a) -> int:
-    from .report import summary_markdown, update_readme
+    from paper_repro.book.report import summary_markdown, update_readme
 
     if not a.readme:
         print(summary_markdown(a.profile))
@@ -242,7 +241,7 @@ def main(argv=None) -> int:
     handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
                 "scale-map": cmd_scale_map, "plan": cmd_plan, "sweep": cmd_sweep}
     if args.command == "detect":
-        from .detection.cli import cmd_detect
+        from paper_repro.detection.cli import cmd_detect
         handlers["detect"] = cmd_detect
     try:
         return handlers[args.command](args)

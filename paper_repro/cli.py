@@ -122,7 +122,7 @@ def run_and_report(directory, fit_call, diverged=None) -> int:
     """What the ``train`` and ``detect`` commands print around ``fit_call()``: where the run lives,
     then its summary as one JSON line. Exit code 0, or 1 (with the reason on stderr) if it diverged."""
     if diverged is None:
-        from .train import Diverged as diverged
+        from paper_repro.classification.train import Diverged as diverged
     print(f"run: {directory}", flush=True)
     try:
         result = fit_call()

@@ -4,12 +4,13 @@ import json
 
 import pytest
 
-from paper_repro import bench, claims
+from paper_repro.classification import bench
+from paper_repro.paper import claims
 from paper_repro.__main__ import main
-from paper_repro.bench import NO_DIFFERENCE, accuracy_report, bench_accuracy, compare_errors, usual_loop_train
-from paper_repro.config import get_profile
-from paper_repro.data import DeviceLoader
-from paper_repro.train import fit
+from paper_repro.classification.bench import NO_DIFFERENCE, accuracy_report, bench_accuracy, compare_errors, usual_loop_train
+from paper_repro.classification.config import get_profile
+from paper_repro.classification.data import DeviceLoader
+from paper_repro.classification.train import fit
 
 TINY = dict(model="resnet8", iterations=2, profile="smoke", batch_size=64, workers=0)
 

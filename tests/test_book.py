@@ -5,7 +5,7 @@ import pytest
 
 
 def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
-    from paper_repro.book import NotebookFailed, execute
+    from paper_repro.book.build import NotebookFailed, execute
 
     nb = tmp_path / "broken.py"
     nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\n\n# %%\nx = 1\n\n# %%\nraise ValueError("boom " + profile)\n')
@@ -16,7 +16,7 @@ def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
 
 
 def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
-    from paper_repro.book import execute
+    from paper_repro.book.build import execute
 
     nb = tmp_path / "det.py"
     nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\nvoc_root = ""\n\n'

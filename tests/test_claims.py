@@ -1,12 +1,12 @@
 """The one verdict rule (claims.verdict) at its boundaries, and the findings and report rows built on it."""
 import pytest
 
-from paper_repro import claims
-from paper_repro import findings
-from paper_repro.claims import HOLDS, NOT_SHOWN, REVERSED, verdict
-from paper_repro.config import PROFILES, RunConfig
-from paper_repro.report import measured_text, scoreboard_rows
-from paper_repro.train import Result
+from paper_repro.paper import claims
+from paper_repro.book import findings
+from paper_repro.paper.claims import HOLDS, NOT_SHOWN, REVERSED, verdict
+from paper_repro.classification.config import PROFILES, RunConfig
+from paper_repro.book.report import measured_text, scoreboard_rows
+from paper_repro.classification.train import Result
 
 
 # ---------------------------------------------------------------- the rule
@@ -99,11 +99,11 @@ def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n(
 
 
 def test_the_scoreboard_lists_every_claim_and_says_which_did_not_run(tmp_path, monkeypatch):
-    from paper_repro import report
-    from paper_repro.report import write_report_rows
+    from paper_repro.book import report
+    from paper_repro.book.report import write_report_rows
 
     monkeypatch.setattr(report, "FIGURES", tmp_path)
-    monkeypatch.setattr("paper_repro.figures.FIGURES", tmp_path)
+    monkeypatch.setattr("paper_repro.book.figures.FIGURES", tmp_path)
     j = claims.judge("degradation", [0.3], [0.2])
     write_report_rows("degradation", "smoke", [findings.claim_row(j, PROFILES["smoke"], PROV)])
     rows = {r["claim"]: r for r in scoreboard_rows("smoke")}

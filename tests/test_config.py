@@ -1,7 +1,7 @@
 """config.py: the profiles keep the paper's recipe and only shrink the scale."""
 
 
-from paper_repro.config import PROFILES
+from paper_repro.classification.config import PROFILES
 
 
 def test_profiles_keep_the_recipe_and_only_shrink_scale():

@@ -1,15 +1,15 @@
 """The engine on a CUDA GPU: bf16 autocast, channels_last, fused SGD, the device loader, resume
 after SIGKILL. Marked ``cuda`` and skipped where there is no GPU (this project's CPU machines and
-CI); ``python -m paper_repro.gpu_evidence`` runs them on a lent GPU (``pytest -m cuda``)."""
+CI); ``python -m paper_repro.tools.gpu_evidence`` runs them on a lent GPU (``pytest -m cuda``)."""
 import json
 
 import pytest
 import torch
 
-from paper_repro import store
-from paper_repro.config import RunConfig
-from paper_repro.data import DeviceLoader, make_synthetic, pixel_mean
-from paper_repro.train import fit, make_optimizer
+from paper_repro.runs import store
+from paper_repro.classification.config import RunConfig
+from paper_repro.classification.data import DeviceLoader, make_synthetic, pixel_mean
+from paper_repro.classification.train import fit, make_optimizer
 
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run by gpu_evidence)")]

@@ -11,9 +11,9 @@ import pytest
 import torch
 from PIL import Image
 
-from paper_repro import store
-from paper_repro.config import RunConfig
-from paper_repro.train import fit
+from paper_repro.runs import store
+from paper_repro.classification.config import RunConfig
+from paper_repro.classification.train import fit
 
 
 def write_tiny_cifar10(root, n_train=40, n_test=20, seed=0):
@@ -60,7 +60,7 @@ def tiny_cifar(tmp_path, monkeypatch):
 
 
 def test_cifar10_reader_and_a_training_run_on_the_true_format(tiny_cifar, tmp_path):
-    from paper_repro.data import load_cifar10
+    from paper_repro.classification.data import load_cifar10
 
     train, test = load_cifar10(tiny_cifar, train=True, download=False), load_cifar10(tiny_cifar, train=False, download=False)
     assert train.images.shape == (40, 3, 32, 32) and test.images.shape == (20, 3, 32, 32)
@@ -77,7 +77,7 @@ def test_cifar10_reader_and_a_training_run_on_the_true_format(tiny_cifar, tmp_pa
 
 
 def test_imagenet_transforms_follow_section_3_4(tmp_path):
-    from paper_repro.data import imagenet_folders
+    from paper_repro.classification.data import imagenet_folders
 
     train, val = imagenet_folders(write_tiny_imagefolder(tmp_path / "in"))
     x, y = train[0]
@@ -118,7 +118,7 @@ def test_two_process_distributed_run_with_gloo(tmp_path):
     assert summary["processes"] == 2 and summary["status"] == "finished" and summary["iterations_done"] == 4
     assert [m["iteration"] for m in store.read_metrics(runs[0])] == [2, 4]
 def test_loader_is_seeded_and_resumable(data_root):
-    from paper_repro.data import DeviceLoader, load_fashion_mnist, pixel_mean
+    from paper_repro.classification.data import DeviceLoader, load_fashion_mnist, pixel_mean
 
     d = load_fashion_mnist(data_root).subset(torch.arange(700))
     mean = pixel_mean(d.images)
@@ -134,7 +134,7 @@ def test_loader_is_seeded_and_resumable(data_root):
 
 
 def test_batch_crop_and_flip_are_real_crops_and_flips():
-    from paper_repro.data import random_crop_flip
+    from paper_repro.classification.data import random_crop_flip
 
     x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6)
     g = torch.Generator().manual_seed(0)

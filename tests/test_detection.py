@@ -12,12 +12,11 @@ import torchvision
 from PIL import Image
 
 from paper_repro.detection import backbones as B
-from paper_repro.detection.data import (COCOSet, FashionCanvases, VOCSet, build_detection_data, hflip, ink_box,
-                                        parse_detection_dataset, voc_dataset)
+from paper_repro.detection.data import COCOSet, FashionCanvases, VOCSet, build_detection_data, hflip, ink_box, parse_detection_dataset, voc_dataset
 from paper_repro.detection.evaluate import coco_map, voc07_ap, voc07_map
 from paper_repro.detection.config import DetectConfig, profile_config
 from paper_repro.detection.train import evaluate_detector, fit_detector, learning_rate, load_detector
-from paper_repro.engine import Diverged, resolve_speed
+from paper_repro.runs.engine import Diverged, resolve_speed
 
 torch.set_grad_enabled(True)
 
@@ -162,7 +161,7 @@ def test_c4_shapes_stride_16_trunk_and_flat_head():
 # --------------------------------------------------------------------------- datasets
 @pytest.fixture(scope="module")
 def fashion_test(data_root):
-    from paper_repro.data import load_fashion_mnist
+    from paper_repro.classification.data import load_fashion_mnist
 
     return load_fashion_mnist(data_root, train=False)
 
@@ -258,7 +257,7 @@ def test_voc_reader_on_a_tiny_vocdevkit(tmp_path):
     both = voc_dataset(tmp_path, "2007-trainval+2012-trainval")
     assert len(both) == 3 and both[2][1]["labels"].tolist() == [8]  # cat, from VOC 2012
     assert len({both[i][1]["image_id"] for i in range(3)}) == 3
-    from paper_repro.data import DataMissing
+    from paper_repro.classification.data import DataMissing
 
     with pytest.raises(DataMissing, match="VOCdevkit"):
         VOCSet(tmp_path / "nowhere", "2007", "test")
@@ -400,7 +399,7 @@ def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
         fit_detector(cfg, out=tmp_path, data_root=data_root, progress=False)
     d = cfg.run_dir(tmp_path)
     assert (d / "config.json").exists() and not (d / "summary.json").exists()
-    from paper_repro.store import read_metrics
+    from paper_repro.runs.store import read_metrics
 
     assert [m["iteration"] for m in read_metrics(d)] == [1, 2]
     monkeypatch.delenv("PAPER_REPRO_STOP_AT")
@@ -458,8 +457,8 @@ def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
 
 # --------------------------------------------------------------------------- the chapter's logic
 def _fake_runs(map50_resnet, map50_vgg):
-    from paper_repro.detection.experiment import DetectionRuns
-    from paper_repro.engine import Result
+    from paper_repro.book.detection import DetectionRuns
+    from paper_repro.runs.engine import Result
 
     runs = {}
     for b, m50 in (("resnet101", map50_resnet), ("vgg16", map50_vgg)):
@@ -471,7 +470,7 @@ def _fake_runs(map50_resnet, map50_vgg):
 
 
 def test_comparison_sentence_states_the_measured_numbers_and_no_verdict_from_one_seed():
-    from paper_repro.detection.experiment import comparison_sentence
+    from paper_repro.book.detection import comparison_sentence
 
     ahead = comparison_sentence(_fake_runs(0.229, 0.115))
     assert "22.9%" in ahead and "11.5%" in ahead and "+11.40 points, n = 1 seed per net: **one run: no verdict**" in ahead
@@ -481,7 +480,7 @@ def test_comparison_sentence_states_the_measured_numbers_and_no_verdict_from_one
 
 
 def test_report_rows_put_tables_7_and_8_beside_what_ran():
-    from paper_repro.detection.experiment import report_rows
+    from paper_repro.book.detection import report_rows
 
     rows = {r["quantity"]: r for r in report_rows(_fake_runs(0.2, 0.1))}
     voc = rows["VOC 2007 test mAP@.5, Faster R-CNN ResNet-101 (07+12)"]

@@ -2,9 +2,9 @@
 
 import pytest
 
-from paper_repro import findings, report
-from paper_repro.config import PROFILES, RunConfig
-from paper_repro.train import Result
+from paper_repro.book import findings, report
+from paper_repro.classification.config import PROFILES, RunConfig
+from paper_repro.classification.train import Result
 
 
 def fake(model, train, test, seed=0):

@@ -6,12 +6,12 @@ import sys
 
 import pytest
 
-from paper_repro.provenance import ROOT
+from paper_repro.runs.provenance import ROOT
 
 
 @pytest.mark.slow
 def test_every_step_writes_its_json_on_the_cpu(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "paper_repro.gpu_evidence", "--device", "cpu", "--quick", "--out",
+    r = subprocess.run([sys.executable, "-m", "paper_repro.tools.gpu_evidence", "--device", "cpu", "--quick", "--out",
                         str(tmp_path)], capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert r.returncode == 0, r.stderr
     bench = json.loads((tmp_path / "bench.json").read_text())
@@ -29,7 +29,7 @@ def test_without_a_gpu_cuda_is_refused_in_one_line(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
-    r = subprocess.run([sys.executable, "-m", "paper_repro.gpu_evidence", "--out", str(tmp_path)], capture_output=True,
+    r = subprocess.run([sys.executable, "-m", "paper_repro.tools.gpu_evidence", "--out", str(tmp_path)], capture_output=True,
                        text=True, cwd=ROOT, timeout=120)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no CUDA GPU" in r.stderr
     assert not any(tmp_path.iterdir())

@@ -5,9 +5,8 @@ import pytest
 import torch
 import torchvision
 
-from paper_repro.analysis import count_layers, multiply_adds, num_parameters, response_layers
-from paper_repro.models import (ShortcutA, build_model, cifar_plain, cifar_resnet, load_torchvision_state_dict,
-                                parse_model_name, plain, resnet)
+from paper_repro.models.measure import count_layers, multiply_adds, num_parameters, response_layers
+from paper_repro.models import ShortcutA, build_model, cifar_plain, cifar_resnet, load_torchvision_state_dict, parse_model_name, plain, resnet
 
 # Table 6 parameter counts, rounded as the paper rounds them (two significant figures below 1M,
 # 1.7M and 19.4M above).

@@ -43,7 +43,7 @@ def test_a_bad_value_ends_with_one_line_and_good_values_pass(tmp_path):
 
 
 def test_outside_papermill_nothing_counts_as_injected():
-    from paper_repro.parameters import check, injected_names
+    from paper_repro.book.parameters import check, injected_names
 
     assert injected_names() == []
     check({"profile": "cpu"}, {"profile": ("smoke", "cpu", "full")})

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from paper_repro.config import PROFILES
-from paper_repro.plan import plan
+from paper_repro.classification.config import PROFILES
+from paper_repro.book.plan import plan
 
 
 def test_the_plan_lists_every_net_and_seed_the_chapters_train(tmp_path):
@@ -38,7 +38,7 @@ def test_plan_command_marks_stored_runs_and_prints_json(cli, tmp_path):
 
 
 def test_each_chapter_lists_the_runs_it_reads_and_the_book_is_their_union():
-    from paper_repro.plan import CHAPTERS, chapter_runs, classification_runs, detection_runs
+    from paper_repro.book.plan import CHAPTERS, chapter_runs, classification_runs, detection_runs
 
     p = PROFILES["cpu"]
     depth = {(r.name, r.config.seed, r.config.iterations) for r in chapter_runs("cpu", "03_depth")}
@@ -58,7 +58,7 @@ def test_each_chapter_lists_the_runs_it_reads_and_the_book_is_their_union():
 
 
 def test_a_runs_flops_are_its_training_passes_and_evaluations_counted_from_the_net():
-    from paper_repro.plan import forward_flops, training_flops
+    from paper_repro.book.plan import forward_flops, training_flops
 
     f = forward_flops("resnet20", "cifar10")
     assert 80e6 < f < 82e6  # 2 x 40.6M multiply-adds of ResNet-20 on a 32x32 image (§4.2's 0.27M-parameter net)

@@ -1,7 +1,7 @@
 """plots.py: one function per figure kind."""
-from paper_repro import findings
-from paper_repro.config import RunConfig
-from paper_repro.engine import Result
+from paper_repro.book import findings
+from paper_repro.classification.config import RunConfig
+from paper_repro.runs.engine import Result
 
 
 def fake(model, train, test, seed=0):
@@ -10,7 +10,7 @@ def fake(model, train, test, seed=0):
 
 
 def test_table6_plot_labels_exactly_the_depths():
-    from paper_repro import plots
+    from paper_repro.book import plots
 
     rows = findings.depth_rows({20: [fake("resnet20", 0.1, 0.09)], 32: [fake("resnet32", 0.1, 0.08)],
                           110: [fake("resnet110", 0.1, 0.07)]})

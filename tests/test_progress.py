@@ -3,7 +3,7 @@ run by reproduce, the bar goes to the relay file, never into the notebook's outp
 import io
 import os
 
-from paper_repro.progress import ENV, bar, relay
+from paper_repro.runs.progress import ENV, bar, relay
 
 
 def test_no_bar_when_nothing_can_show_it(monkeypatch):

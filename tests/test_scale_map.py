@@ -1,9 +1,9 @@
 """The scale map: points appended once, claims judged per schedule length, the sentences and the figure."""
 import json
 
-from paper_repro import claims
-from paper_repro import plots
-from paper_repro import scale_map as sm
+from paper_repro.paper import claims
+from paper_repro.book import plots
+from paper_repro.book import scale_map as sm
 
 
 def rec(net, seed, n, train, test):

@@ -6,10 +6,11 @@ import os
 import pytest
 import torch
 
-from paper_repro import plan, store
+from paper_repro.book import plan
+from paper_repro.runs import store
 from paper_repro.__main__ import main
-from paper_repro.sweep import INSTALL_HINT, sweep
-from paper_repro.train import fit
+from paper_repro.runs.sweep import INSTALL_HINT, sweep
+from paper_repro.classification.train import fit
 
 ray = pytest.importorskip("ray")
 
@@ -138,7 +139,7 @@ def test_a_run_that_diverges_or_fails_is_listed_and_the_others_finish(tmp_path, 
 
 # ---------------------------------------------------------------------------- placement
 def test_cifar_runs_share_a_gpu_four_at_most_and_no_more_than_it_takes_to_start_them_all():
-    from paper_repro.sweep import placement
+    from paper_repro.runs.sweep import placement
 
     runs = plan.classification_runs("full") + plan.detection_runs("full")  # 14 CIFAR nets, 2 detectors
     cifar = [r.name.startswith(("plain", "resnet")) for r in runs]
@@ -153,8 +154,8 @@ def test_cifar_runs_share_a_gpu_four_at_most_and_no_more_than_it_takes_to_start_
 
 # ---------------------------------------------------------------------------- reproduce --sweep
 def test_reproduce_with_sweep_trains_the_plan_first_then_the_chapters_read_it_back(monkeypatch, data_root):
-    from paper_repro import book, experiments
-    from paper_repro import sweep as sweep_module
+    from paper_repro.book import build as book, experiments
+    from paper_repro.runs import sweep as sweep_module
 
     calls = []
     monkeypatch.setattr(sweep_module, "sweep_profile", lambda profile, out, data_root, **kw: calls.append(

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from paper_repro import store
-from paper_repro.config import PROFILES, RunConfig, scaled_milestones
-from paper_repro.train import WarmupRule, fit, learning_rate
+from paper_repro.runs import store
+from paper_repro.classification.config import PROFILES, RunConfig, scaled_milestones
+from paper_repro.classification.train import WarmupRule, fit, learning_rate
 
 TINY = dict(model="resnet8", dataset="fashion-mnist", train_subset=512, eval_subset=256, batch_size=64)
 

@@ -32,8 +32,8 @@ import torch
 from torch import nn
 from torchvision.ops import FrozenBatchNorm2d, MultiScaleRoIAlign, roi_align, roi_pool
 
-from ..models import resnet
-from ..models.imagenet import torchvision_key
+from paper_repro.models import resnet
+from paper_repro.models.imagenet import torchvision_key
 
 BACKBONES = ("resnet101", "vgg16")
 STRIDE = 16  # both trunks: conv4_x of ResNet-101, conv5_3 of VGG-16

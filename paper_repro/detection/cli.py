@@ -13,11 +13,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..cli import (device, existing_folder, non_negative_int, positive_float, positive_int, run_and_report, seed,
-                   validated, writable_folder)
-from .backbones import BACKBONES
-from .data import DATASETS_HELP, parse_detection_dataset
-from .config import PROFILE_NAMES
+from paper_repro.cli import device, existing_folder, non_negative_int, positive_float, positive_int, run_and_report, seed, validated, writable_folder
+from paper_repro.detection.backbones import BACKBONES
+from paper_repro.detection.data import DATASETS_HELP, parse_detection_dataset
+from paper_repro.detection.config import PROFILE_NAMES
 
 
 def _weights_file(s: str) -> str:
@@ -52,7 +51,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def config_from_args(args):
     """The DetectConfig the parsed ``detect`` arguments ask for (the profile's, then overrides)."""
-    from .config import profile_config
+    from paper_repro.detection.config import profile_config
 
     extra = {"lr": args.lr} if args.lr else {}
     return profile_config(args.profile, args.backbone, args.dataset, pretrained=args.pretrained or "",
@@ -62,8 +61,8 @@ def config_from_args(args):
 
 def cmd_detect(args) -> int:
     """Run ``python -m paper_repro detect``; 0 when the run finished, 1 when it diverged."""
-    from ..engine import Diverged
-    from .train import fit_detector
+    from paper_repro.runs.engine import Diverged
+    from paper_repro.detection.train import fit_detector
 
     try:
         cfg = config_from_args(args)

@@ -15,9 +15,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import check_common
-from .backbones import BACKBONES, DEFAULT_ROI_SIZE
-from .data import DEFAULT_SPLITS, parse_detection_dataset
+from paper_repro.classification.config import check_common
+from paper_repro.detection.backbones import BACKBONES, DEFAULT_ROI_SIZE
+from paper_repro.detection.data import DEFAULT_SPLITS, parse_detection_dataset
 
 
 @functools.lru_cache(maxsize=16)

@@ -4,7 +4,7 @@ A run lives in ``runs/<experiment>/<config hash>/`` with config.json, metrics.js
 ``log_interval`` iterations, mAP every ``eval_interval``), checkpoints (model, optimizer, loader
 position, RNG, elapsed time) and summary.json. A finished run returns its stored summary at
 once; an interrupted one resumes from its last good checkpoint; a NaN/inf loss writes a
-"diverged" summary and raises :class:`~paper_repro.train.Diverged`.
+"diverged" summary and raises :class:`~paper_repro.classification.train.Diverged`.
 
 The recipe (``full`` profile, VOC 07+12, Table 7) is Faster R-CNN's [Ren et al. 2015, §4]: SGD,
 momentum 0.9, weight decay 5e-4, lr 0.001 for 60k mini-batches then 0.0001 for 20k, one image
@@ -23,14 +23,14 @@ from pathlib import Path
 
 import torch
 
-from .. import engine, store
-from ..engine import Diverged, Result, autocast, resolve_speed
-from ..progress import bar as progress_bar
-from ..provenance import provenance
-from .backbones import build_faster_rcnn
-from .config import DetectConfig
-from .data import DetectionLoader, build_detection_data, training_target
-from .evaluate import coco_map, voc07_map
+from paper_repro.runs import engine, store
+from paper_repro.runs.engine import Diverged, Result, autocast, resolve_speed
+from paper_repro.runs.progress import bar as progress_bar
+from paper_repro.runs.provenance import provenance
+from paper_repro.detection.backbones import build_faster_rcnn
+from paper_repro.detection.config import DetectConfig
+from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
+from paper_repro.detection.evaluate import coco_map, voc07_map
 
 SAMPLE_IMAGES = 8  # held-out images whose detections are kept for the book's figure
 

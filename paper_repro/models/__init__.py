@@ -9,9 +9,9 @@ import re
 
 from torch import nn
 
-from .blocks import SHORTCUTS, BasicBlock, Bottleneck, ShortcutA, make_shortcut
-from .cifar import CifarResNet, check_cifar_depth, cifar_plain, cifar_resnet
-from .imagenet import ARCHITECTURES, PLAIN_DEPTHS, ImageNetResNet, load_torchvision_state_dict, plain, resnet
+from paper_repro.models.blocks import SHORTCUTS, BasicBlock, Bottleneck, ShortcutA, make_shortcut
+from paper_repro.models.cifar import CifarResNet, check_cifar_depth, cifar_plain, cifar_resnet
+from paper_repro.models.imagenet import ARCHITECTURES, PLAIN_DEPTHS, ImageNetResNet, load_torchvision_state_dict, plain, resnet
 
 __all__ = [
     "SHORTCUTS", "BasicBlock", "Bottleneck", "ShortcutA", "make_shortcut", "CifarResNet", "ImageNetResNet",

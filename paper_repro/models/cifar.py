@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import BasicBlock, check_shortcut, conv3x3, init_weights
+from paper_repro.models.blocks import BasicBlock, check_shortcut, conv3x3, init_weights
 
 WIDTHS = (16, 32, 64)
 

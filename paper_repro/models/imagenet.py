@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .blocks import BasicBlock, Bottleneck, check_shortcut, init_weights
+from paper_repro.models.blocks import BasicBlock, Bottleneck, check_shortcut, init_weights
 
 # depth: (block, blocks per stage conv2_x..conv5_x, multiply-adds reported in Table 1)
 ARCHITECTURES = {

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_repro.book import NOTEBOOKS
+from paper_repro.book.build import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,4 @@
-"""``python -m paper_repro.gpu_evidence``: the GPU issue's measurements, prepared as one command.
+"""``python -m paper_repro.tools.gpu_evidence``: the GPU issue's measurements, prepared as one command.
 
 A GPU is lent to this project's sessions only by chance and for minutes, so what to measure there
 is decided here in advance and tested on the CPU (``--device cpu --quick``). Each step writes
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .provenance import ROOT
+from paper_repro.runs.provenance import ROOT
 
 STEPS = ("cuda", "bench", "memory", "packing")
 
@@ -36,7 +36,7 @@ STEPS = ("cuda", "bench", "memory", "packing")
 def _stamp(device: str) -> dict:
     import torch
 
-    from .provenance import git_commit, hardware
+    from paper_repro.runs.provenance import git_commit, hardware
 
     return {"device": device, "hardware": hardware(device), "torch": torch.__version__, "commit": git_commit()}
 
@@ -52,7 +52,7 @@ def step_cuda(device: str, quick: bool) -> dict:
 
 def step_bench(device: str, quick: bool) -> dict:
     """Engine against the usual loop, eager, and the engine compiled, per net."""
-    from .bench import bench, engine_images_per_sec
+    from paper_repro.classification.bench import bench, engine_images_per_sec
 
     its, warm = (8, 4) if quick else (300, 50)
     rows = []
@@ -70,8 +70,8 @@ def step_memory(device: str, quick: bool) -> dict:
     """ResNet-1202 at batch 128 through the engine: peak memory and images/s."""
     import torch
 
-    from .config import RunConfig
-    from .train import fit
+    from paper_repro.classification.config import RunConfig
+    from paper_repro.classification.train import fit
 
     n = 4 if quick else 300
     cfg = RunConfig(model="resnet8" if quick else "resnet1202", dataset="synthetic", experiment="gpu-memory",
@@ -92,7 +92,7 @@ def step_packing(device: str, quick: bool) -> dict:
     its = 8 if quick else 400
     rows = []
     for k in (1, 2) if quick else (1, 2, 4, 8):
-        procs = [subprocess.Popen([sys.executable, "-m", "paper_repro.gpu_evidence", "--worker", "--device", device,
+        procs = [subprocess.Popen([sys.executable, "-m", "paper_repro.tools.gpu_evidence", "--worker", "--device", device,
                                    "--iterations", str(its)], stdout=subprocess.PIPE, text=True,
                                   env=dict(os.environ, OMP_NUM_THREADS="1" if not device.startswith("cuda") else
                                            os.environ.get("OMP_NUM_THREADS", "4")))
@@ -104,14 +104,14 @@ def step_packing(device: str, quick: bool) -> dict:
 
 def worker(device: str, iterations: int) -> None:
     """One packing process: the engine's steady images/s for ResNet-20, printed as one JSON line."""
-    from .bench import engine_images_per_sec
+    from paper_repro.classification.bench import engine_images_per_sec
 
     ips, _ = engine_images_per_sec("resnet20", "synthetic", 128, device, iterations, max(1, iterations // 8))
     print(json.dumps({"images_per_sec": ips}))
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m paper_repro.gpu_evidence", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m paper_repro.tools.gpu_evidence", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="gpu-evidence", help="folder for <step>.json (default: gpu-evidence)")
     p.add_argument("--device", default="cuda", help="cuda (default) or cpu, to test this script without a GPU")
     p.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS), help="default: all, in this order")
@@ -125,7 +125,7 @@ def main(argv=None) -> int:
     import torch
 
     if a.device.startswith("cuda") and not torch.cuda.is_available():
-        print("python -m paper_repro.gpu_evidence: error: no CUDA GPU here; use --device cpu --quick to test the "
+        print("python -m paper_repro.tools.gpu_evidence: error: no CUDA GPU here; use --device cpu --quick to test the "
               "script", file=sys.stderr)
         return 2
     out = Path(a.out)

@@ -102,7 +102,7 @@ def layer_responses(responses: dict[str, list[float]], label: str):
 def scale_map(points: dict[str, list[dict]], label: str):
     """One panel per claim: the difference (points) ± its 95% interval against the schedule length,
     the paper's side of zero shaded."""
-    from . import claims
+    from paper_repro.paper import claims
 
     keys = [k for k, pts in points.items() if pts]
     cols = min(3, max(1, len(keys)))

@@ -8,13 +8,13 @@ import statistics
 
 import torch
 
-from . import claims, paper
-from .analysis import num_parameters
-from .config import Profile
-from .data import parse_dataset
-from .engine import Result
-from .models import build_model
-from .report import report_row
+from paper_repro.paper import claims, classification as paper
+from paper_repro.models.measure import num_parameters
+from paper_repro.classification.config import Profile
+from paper_repro.classification.data import parse_dataset
+from paper_repro.runs.engine import Result
+from paper_repro.models import build_model
+from paper_repro.book.report import report_row
 
 DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "synthetic": "synthetic", "imagenet": "ImageNet"}
 
@@ -78,7 +78,7 @@ SHORTCUT_COLUMNS = [("net", "net"), ("option", "shortcut"), ("params_m", "parame
 
 def shortcut_rows(depths=(34, 50)) -> list[dict]:
     """Options A, B and C (§3.3) side by side: parameters and how many shortcuts project or zero-pad."""
-    from .models import ShortcutA, resnet
+    from paper_repro.models import ShortcutA, resnet
 
     rows = []
     for option in "ABC":
@@ -97,7 +97,7 @@ TABLE1_COLUMNS = [("net", "net"), ("block", "block"), ("stages", "blocks per sta
 
 
 def table1_rows() -> list[dict]:
-    from .analysis import architecture_table
+    from paper_repro.models.measure import architecture_table
 
     rows = []
     for r in architecture_table():

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .provenance import ROOT
-from .store import atomic_write_json
+from paper_repro.runs.provenance import ROOT
+from paper_repro.runs.store import atomic_write_json
 
 FIGURES = ROOT / "figures"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .figures import FIGURES
-from .store import atomic_write_json
+from paper_repro.book.figures import FIGURES
+from paper_repro.runs.store import atomic_write_json
 
 CHAPTER_ROWS = ("degradation", "depth", "responses", "detection")
 SCALE_MAP = "scale-map"  # the README block that says where each effect appeared
@@ -113,7 +113,7 @@ def report_markdown(rows: list[dict]) -> str:
 def scoreboard_rows(profile: str) -> list[dict]:
     """Each claim of :data:`claims.CLAIMS` with its verdict on ``profile``, read from the report rows
     the chapters wrote from the run store ("not run in this build" where no chapter measured it)."""
-    from .claims import CLAIMS
+    from paper_repro.paper.claims import CLAIMS
 
     by_claim = {r["claim"]: r for r in collect_rows(profile) if r.get("claim")}
     out = []
@@ -157,7 +157,7 @@ def _end(profile: str) -> str:
 def block_markdown(name: str) -> str:
     """What stands in the README's block ``name``: a profile's report rows, or the scale map."""
     if name == SCALE_MAP:
-        from .scale_map import readme_markdown
+        from paper_repro.book.scale_map import readme_markdown
 
         return readme_markdown()
     return summary_markdown(name)

@@ -17,13 +17,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from . import engine, store
-from .config import RunConfig
-from .data import Data, build_data
-from .engine import Diverged, Result, Speed, autocast, resolve_speed  # noqa: F401 - the engine's public names, re-exported for callers of fit
-from .models import build_model
-from .progress import bar as progress_bar
-from .provenance import provenance
+from paper_repro.runs import engine, store
+from paper_repro.classification.config import RunConfig
+from paper_repro.classification.data import Data, build_data
+from paper_repro.runs.engine import Diverged, Result, Speed, autocast, resolve_speed  # noqa: F401 - the engine's public names, re-exported for callers of fit
+from paper_repro.models import build_model
+from paper_repro.runs.progress import bar as progress_bar
+from paper_repro.runs.provenance import provenance
 
 # --------------------------------------------------------------------------- the schedule
 def learning_rate(iteration: int, cfg: RunConfig, warming_up: bool = False) -> float:

@@ -31,9 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import plan, store
-from .config import RunConfig
-from .models import parse_model_name
+from paper_repro.book import plan
+from paper_repro.runs import store
+from paper_repro.classification.config import RunConfig
+from paper_repro.models import parse_model_name
 
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'paper_repro[sweep]' (or: pip install ray)"
 RETRIES = 3  # a run whose worker dies is started again this often, from its last checkpoint
@@ -66,16 +67,16 @@ def train_one(cfg, out: str, data_root: str, threads: int) -> dict:
     """One run, inside a Ray worker: the chapters' own entry point, into the same run store."""
     import torch
 
-    from .train import Diverged
+    from paper_repro.classification.train import Diverged
 
     torch.set_num_threads(threads)
     t = time.perf_counter()
     try:
         if isinstance(cfg, RunConfig):
-            from .train import fit
+            from paper_repro.classification.train import fit
             r = fit(cfg, out=out, data_root=data_root, progress=False)
         else:
-            from .detection.train import fit_detector
+            from paper_repro.detection.train import fit_detector
             r = fit_detector(cfg, out=out, data_root=data_root, progress=False)
         return {"status": "finished", "summary": r.summary, "seconds": time.perf_counter() - t,
                 "resumed_from": r.resumed_from}
@@ -174,7 +175,7 @@ def placement(runs, gpus_per_run: float | None, gpus: float) -> list[float]:
 
 def _ensure_data(runs, data_root) -> None:
     """Download or unpack each data set once, here, before the workers read it concurrently."""
-    from .data import ensure_fashion_mnist, load_cifar10, parse_dataset
+    from paper_repro.classification.data import ensure_fashion_mnist, load_cifar10, parse_dataset
 
     names = {parse_dataset(c.dataset)[0] if isinstance(c, RunConfig) else c.dataset.partition(":")[0]
              for c in (r.config for r in runs)}
@@ -245,7 +246,7 @@ def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, 
         refs[task.options(**options).remote(r.config, out, data_root, cpus_per_run)] = r
     say(f"{name}: {len(todo)} of {total} runs to train; each asks for {cpus_per_run} core(s)"
         + (f" and {' or '.join(f'{g:g}' for g in sorted(set(asks)))} GPU" if any(asks) else ""), flush=True)
-    on = progress if progress is not None else sys.stderr.isatty()  # as paper_repro.progress: none in CI
+    on = progress if progress is not None else sys.stderr.isatty()  # as paper_repro.runs.progress: none in CI
     bar = tqdm(total=len(todo), desc=name, unit="run", disable=not on, file=sys.stderr, dynamic_ncols=True)
     outcomes, waiting = [], list(refs)
     t0 = time.perf_counter()

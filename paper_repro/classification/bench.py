@@ -16,7 +16,7 @@ Two measurements:
   iterations and evaluation excluded;
 * accuracy (``bench_accuracy``): the same RunConfig (a profile's recipe) trained by both loops for
   the same iterations and seeds, final test error of each, and the difference engine − usual with
-  the 95% Welch interval of :func:`paper_repro.claims.verdict`. The device loader, bf16 and
+  the 95% Welch interval of :func:`paper_repro.paper.claims.verdict`. The device loader, bf16 and
   channels_last must change speed, not results (issue 10, §7).
 """
 from __future__ import annotations
@@ -31,12 +31,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from . import claims, store
-from .config import RunConfig, get_profile
-from .data import first_n, load_tensor_dataset, pixel_mean
-from .models import build_model
-from .provenance import provenance
-from .train import WarmupRule, fit, learning_rate, resolve_speed
+from paper_repro.paper import claims
+from paper_repro.runs import store
+from paper_repro.classification.config import RunConfig, get_profile
+from paper_repro.classification.data import first_n, load_tensor_dataset, pixel_mean
+from paper_repro.models import build_model
+from paper_repro.runs.provenance import provenance
+from paper_repro.classification.train import WarmupRule, fit, learning_rate, resolve_speed
 
 ACCURACY_EXPERIMENT = "bench-accuracy"
 NO_DIFFERENCE = "no difference beyond seed noise"

@@ -20,9 +20,9 @@ from pathlib import Path
 
 import torch
 
-from . import claims
-from .config import get_profile
-from .figures import FIGURES
+from paper_repro.paper import claims
+from paper_repro.classification.config import get_profile
+from paper_repro.book.figures import FIGURES
 
 RECORDS = FIGURES / "scale-map" / "records.jsonl"
 NETS = ("plain20", "plain56", "resnet20", "resnet56")
@@ -56,9 +56,9 @@ def fig7_statistics(result, n_images: int, data_root: str = "data") -> dict:
     """The final net's Fig. 7 statistics: every 3x3 layer's response std (after BN, before ReLU or
     the addition) on ``n_images`` test images, and the mean |gamma| of the BN it follows, in
     forward order."""
-    from .analysis import bn_gammas, layer_responses
-    from .data import build_data
-    from .train import load_model, resolve_speed
+    from paper_repro.models.measure import bn_gammas, layer_responses
+    from paper_repro.classification.data import build_data
+    from paper_repro.classification.train import load_model, resolve_speed
 
     speed = resolve_speed(result.config)
     data = build_data(result.config, speed, data_root)
@@ -90,7 +90,7 @@ def record(result, fig7: dict | None = None) -> dict:
 def extend(profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), out="runs", data_root="data",
            path: Path = RECORDS, log=print) -> list[dict]:
     """Train (or read back) every point not yet in ``path`` and append its record; return the new ones."""
-    from .train import fit
+    from paper_repro.classification.train import fit
 
     n_images = get_profile(profile).response_images
     have = {r["config_hash"] for r in read_records(path)}

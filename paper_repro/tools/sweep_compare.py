@@ -1,7 +1,7 @@
 """Does a sweep gain on this machine? The same runs trained one after another (torch using every
 core) and as a sweep (one run per core, one thread each), in fresh temporary run stores:
 
-    python -m paper_repro.sweep_compare [--profile cpu] [--nets plain20 resnet20] [--seeds 0 1]
+    python -m paper_repro.tools.sweep_compare [--profile cpu] [--nets plain20 resnet20] [--seeds 0 1]
 
 prints the wall time of each, Ray's start-up, the load average before and after (other work on
 the machine perturbs the times), and whether the two give the same numbers. They need not: on a
@@ -27,11 +27,11 @@ def compare(profile: str = "cpu", nets=("plain20", "resnet20"), seeds=(0, 1), da
     import ray
     import torch
 
-    from .config import get_profile
-    from .plan import PlannedRun
-    from .provenance import cpu_name
-    from .sweep import local_resources, sweep
-    from .train import fit
+    from paper_repro.classification.config import get_profile
+    from paper_repro.book.plan import PlannedRun
+    from paper_repro.runs.provenance import cpu_name
+    from paper_repro.runs.sweep import local_resources, sweep
+    from paper_repro.classification.train import fit
 
     p = get_profile(profile)
     runs = [PlannedRun("compare", p.run_config(n, "compare", seed=s)) for n in nets for s in seeds]
@@ -70,11 +70,11 @@ def compare(profile: str = "cpu", nets=("plain20", "resnet20"), seeds=(0, 1), da
 
 
 def main(argv=None) -> int:
-    from .cli import Parser, existing_folder, seed, validated
-    from .config import PROFILES
-    from .models import MODEL_NAME_HELP, parse_model_name
+    from paper_repro.cli import Parser, existing_folder, seed, validated
+    from paper_repro.classification.config import PROFILES
+    from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 
-    ap = Parser(prog="python -m paper_repro.sweep_compare", description=__doc__.split("\n\n")[0])
+    ap = Parser(prog="python -m paper_repro.tools.sweep_compare", description=__doc__.split("\n\n")[0])
     ap.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="the recipe and data")
     ap.add_argument("--nets", nargs="+", type=validated(parse_model_name), default=["plain20", "resnet20"],
                     help=MODEL_NAME_HELP)

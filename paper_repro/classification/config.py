@@ -12,8 +12,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from .data import parse_dataset
-from .models import parse_model_name
+from paper_repro.classification.data import parse_dataset
+from paper_repro.models import parse_model_name
 
 PROFILES_HELP = "smoke, cpu or full"
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import store
-from .provenance import cpu_flags
+from paper_repro.runs import store
+from paper_repro.runs.provenance import cpu_flags
 
 
 # --------------------------------------------------------------------------- results

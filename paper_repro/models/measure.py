@@ -114,7 +114,7 @@ def layer_responses(model: nn.Module, batches: Iterable, device: str | torch.dev
 def architecture_table(depths: Iterable[int] = (18, 34, 50, 101, 152)) -> list[dict]:
     """Table 1 regenerated from the code: layers, parameters and multiply-adds of each net,
     beside the paper's multiply-adds."""
-    from .models import ARCHITECTURES, resnet
+    from paper_repro.models import ARCHITECTURES, resnet
 
     rows = []
     for d in depths:

@@ -12,7 +12,7 @@ import sys
 import time
 from pathlib import Path
 
-from .provenance import ROOT
+from paper_repro.runs.provenance import ROOT
 
 BOOK = ROOT / "book"
 CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report", "07_scale_map")
@@ -67,11 +67,11 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
 
 
 def _progress_relay():
-    """On a terminal, the kernel's progress bars are relayed here (see paper_repro.progress)."""
+    """On a terminal, the kernel's progress bars are relayed here (see paper_repro.runs.progress)."""
     import contextlib
     import tempfile
 
-    from .progress import relay
+    from paper_repro.runs.progress import relay
 
     if not sys.stderr.isatty():
         return contextlib.nullcontext()
@@ -109,13 +109,13 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
     The data paths are forwarded to the chapters that declare them as parameters: ``imagenet`` to
     the degradation chapter (Table 2), ``voc_root``/``coco_root``/``pretrained_dir`` to the
     detection chapter (Tables 7 and 8). Empty means "not given". With ``sweep``, every run of the
-    profile's plan is first trained as Ray tasks on this machine (``paper_repro.sweep``): the
+    profile's plan is first trained as Ray tasks on this machine (``paper_repro.runs.sweep``): the
     chapters then read them back instead of training them one after another.
     """
-    from .experiments import RUNS, DATA, setup
+    from paper_repro.book.experiments import RUNS, DATA, setup
 
     if sweep:
-        from .sweep import import_ray
+        from paper_repro.runs.sweep import import_ray
         try:
             import_ray()
         except ValueError as e:
@@ -138,7 +138,7 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
             return 2
         sources = [s for s in sources if s.stem in only]
     if sweep:
-        from .sweep import sweep_profile
+        from paper_repro.runs.sweep import sweep_profile
         failed = [o for o in sweep_profile(profile, RUNS, DATA) if o.status == "failed"]
         if failed:
             print(f"reproduce [{profile}]: {len(failed)} run(s) failed in the sweep; the chapters try them again",

@@ -19,9 +19,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import store
-from .config import RunConfig, get_profile
-from .models import parse_model_name
+from paper_repro.runs import store
+from paper_repro.classification.config import RunConfig, get_profile
+from paper_repro.models import parse_model_name
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,8 @@ def classification_runs(profile: str) -> list[PlannedRun]:
 
 def detection_runs(profile: str) -> list[PlannedRun]:
     """Chapter 5's two detectors on the canvases (VOC and COCO need folders the plan cannot see)."""
-    from .detection.backbones import BACKBONES
-    from .detection.config import profile_config
+    from paper_repro.detection.backbones import BACKBONES
+    from paper_repro.detection.config import profile_config
 
     return [PlannedRun("05_detection", profile_config(profile, b, "fashion-canvas")) for b in BACKBONES]
 
@@ -149,8 +149,8 @@ H100_BF16_PEAK_TFLOPS = 989  # H100 SXM, dense bf16 tensor cores (NVIDIA's data 
 def forward_flops(model: str, dataset: str) -> float:
     """FLOPs of one forward pass of one 32x32 image: convolutions and matrix products, as
     ``torch.utils.flop_counter`` counts them (2 FLOPs per multiply-add of Table 1)."""
-    from .analysis import multiply_adds
-    from .models import build_model
+    from paper_repro.models.measure import multiply_adds
+    from paper_repro.models import build_model
 
     channels = 1 if dataset == "fashion-mnist" else 3
     return 2 * multiply_adds(build_model(model, in_channels=channels), (1, channels, 32, 32))

@@ -10,16 +10,16 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..data import ensure_fashion_mnist
-from ..figures import save_figure
-from ..report import report_row, write_report_rows
-from .. import plots
-from ..provenance import ROOT
-from .backbones import BACKBONES, build_backbone
-from .paper import BACKBONE_NAMES, TABLE7, TABLE8, VOC07_TEST
-from ..engine import Result
-from .config import profile_config
-from .train import fit_detector
+from paper_repro.classification.data import ensure_fashion_mnist
+from paper_repro.book.figures import save_figure
+from paper_repro.book.report import report_row, write_report_rows
+from paper_repro.book import plots
+from paper_repro.runs.provenance import ROOT
+from paper_repro.detection.backbones import BACKBONES, build_backbone
+from paper_repro.paper.detection import BACKBONE_NAMES, TABLE7, TABLE8, VOC07_TEST
+from paper_repro.runs.engine import Result
+from paper_repro.detection.config import profile_config
+from paper_repro.detection.train import fit_detector
 
 RUNS, DATA = ROOT / "runs", ROOT / "data"  # the run store and data of the whole book
 WEIGHT_FILES = {"resnet101": "resnet101*.pth", "vgg16": "vgg16-*.pth"}  # torchvision's file names
@@ -216,7 +216,7 @@ def results_markdown(res: DetectionRuns) -> str:
 
 def judge(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict | None:
     """The detection claim (ResNet-101 above VGG-16 at mAP@.5) by the book's one verdict rule."""
-    from ..claims import judge as judge_claim
+    from paper_repro.paper.claims import judge as judge_claim
 
     r, v = res.get(dataset, "resnet101"), res.get(dataset, "vgg16")
     if r is None or v is None:
@@ -226,7 +226,7 @@ def judge(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict | None:
 
 def comparison_sentence(res: DetectionRuns, dataset: str = "fashion-canvas") -> str:
     """The measured numbers, from the runs, and the claim's verdict (one seed per backbone: none)."""
-    from ..findings import claim_sentence
+    from paper_repro.book.findings import claim_sentence
 
     r, v = res.get(dataset, "resnet101"), res.get(dataset, "vgg16")
     if r is None or v is None:
@@ -280,8 +280,8 @@ def sample_detections(res: DetectionRuns, dataset: str = "fashion-canvas", n: in
                       data_root: str | os.PathLike = DATA) -> tuple[dict[str, list[dict]], list[str]]:
     """Per backbone, the first ``n`` held-out images with their ground truth and the detections
     :func:`shown_detections` keeps (from each run's samples.json), and the class names."""
-    from ..store import read_json
-    from .data import build_detection_data
+    from paper_repro.runs.store import read_json
+    from paper_repro.detection.data import build_detection_data
 
     by_backbone = res.runs[dataset]
     data = build_detection_data(next(iter(by_backbone.values())).config, data_root)
@@ -350,7 +350,7 @@ def report_rows(res: DetectionRuns) -> list[dict]:
                                             "with Tables 7/8", **meta(r)))
     r, v = canvas.get("resnet101"), canvas.get("vgg16")
     if r is not None and v is not None:
-        from ..claims import describe
+        from paper_repro.paper.claims import describe
 
         j = judge(res)
         row = report_row("ResNet-101 − VGG-16 mAP@.5 (canvases)", TABLE7[("resnet101", VOC07_TEST)]

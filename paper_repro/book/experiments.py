@@ -8,14 +8,14 @@ import time
 
 import torch
 
-from .analysis import layer_responses
-from .config import Profile, get_profile
-from .data import build_data, ensure_fashion_mnist
-from .engine import Result, resolve_speed
-from .findings import pct
-from .provenance import ROOT
-from .report import write_report_rows
-from .train import fit, load_model
+from paper_repro.models.measure import layer_responses
+from paper_repro.classification.config import Profile, get_profile
+from paper_repro.classification.data import build_data, ensure_fashion_mnist
+from paper_repro.runs.engine import Result, resolve_speed
+from paper_repro.book.findings import pct
+from paper_repro.runs.provenance import ROOT
+from paper_repro.book.report import write_report_rows
+from paper_repro.classification.train import fit, load_model
 
 RUNS = ROOT / "runs"
 DATA = ROOT / "data"
@@ -25,8 +25,8 @@ def setup(profile: str, **folders: str) -> Profile:
     set is on disk, and return the profile."""
     from pathlib import Path
 
-    from .config import PROFILES
-    from .parameters import ParameterError, check
+    from paper_repro.classification.config import PROFILES
+    from paper_repro.book.parameters import ParameterError, check
 
     check({"profile": profile, **folders}, {"profile": tuple(PROFILES)})
     for name, path in folders.items():
@@ -64,7 +64,7 @@ class ChapterRuns:
 
 def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> ChapterRuns:
     """Train (or read back) every run the plan lists for ``chapter``; print one line per run."""
-    from .plan import chapter_runs as planned
+    from paper_repro.book.plan import chapter_runs as planned
 
     results = []
     for run in planned(profile.name, chapter):
@@ -103,7 +103,7 @@ def responses(results: dict[str, Result], n_images: int) -> dict[str, list[float
 def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[dict, dict]:
     """Fig. 7's summary per net and seed, from one load of each run's network: the mean over its
     3x3 layers of the response std, and the mean |gamma| of the BN layers those responses follow."""
-    from .analysis import bn_gammas
+    from paper_repro.models.measure import bn_gammas
 
     means, gammas = {}, {}
     for m, rs in by_model.items():

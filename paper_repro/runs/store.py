@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from .config import RunConfig
+from paper_repro.classification.config import RunConfig
 
 KEEP_CHECKPOINTS = 2
 
