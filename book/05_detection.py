@@ -40,7 +40,7 @@ from paper_repro.book import experiments as ex
 from paper_repro.book import detection as dx
 
 P = ex.setup(profile, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
-res = dx.run_detection(P.name, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
+res = ex.run_detection(P.name, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
 print(dx.describe_runs(res))
 
 # %% [markdown]

@@ -6,13 +6,21 @@ argument types every command shares live in paper_repro.cli.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from pathlib import Path
 
 from paper_repro.cli import Parser, device, existing_folder, fraction, non_negative_int, positive_float, positive_int, run_and_report, seed, validated, writable_folder
-from paper_repro.classification.config import PROFILES, PROFILES_HELP, get_profile
-from paper_repro.classification.data import DATASETS_HELP, DataMissing, imagenet_missing, parse_dataset
+from paper_repro.classification.config import PROFILES, PROFILES_HELP, SPLITS, WARMUPS, RunConfig, get_profile
+from paper_repro.classification.data import DATASETS_HELP, imagenet_missing, parse_dataset
+from paper_repro.runs.datasets import DataMissing
+from paper_repro.detection.backbones import BACKBONES
+from paper_repro.detection.config import PROFILE_NAMES, DetectConfig, profile_config
+from paper_repro.detection.data import DATASETS_HELP as DETECTION_DATASETS_HELP
+from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
+from paper_repro.runs.spec import SPEED_CHOICES
 
 def _check_dataset(spec: str) -> None:
     name, path = parse_dataset(spec)
@@ -36,18 +44,18 @@ def build_parser() -> Parser:
     t.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help=f"scale of data and schedule: {PROFILES_HELP}")
     t.add_argument("--dataset", type=_dataset, help=f"{DATASETS_HELP} (default: the profile's)")
     t.add_argument("--iterations", type=positive_int("iterations"), help="default: the profile's; lr milestones at 50%% and 75%%")
-    t.add_argument("--batch-size", type=positive_int("batch size"), default=128, help="mini-batch, all processes together (§4.2)")
-    t.add_argument("--lr", type=positive_float("lr"), default=0.1, help="initial learning rate (§4.2)")
-    t.add_argument("--seed", type=seed, default=0, help="seed of the initialisation and the data order")
-    t.add_argument("--split", choices=("test", "val"), default="test", help="evaluate on the test set or a 5k val split")
+    t.add_argument("--batch-size", type=positive_int("batch size"), default=RunConfig.batch_size, help="mini-batch, all processes together (§4.2)")
+    t.add_argument("--lr", type=positive_float("lr"), default=RunConfig.lr, help="initial learning rate (§4.2)")
+    t.add_argument("--seed", type=seed, default=RunConfig.seed, help="seed of the initialisation and the data order")
+    t.add_argument("--split", choices=SPLITS, default=RunConfig.split, help="evaluate on the test set or a 5k val split")
     t.add_argument("--eval-interval", type=positive_int("eval interval"), help="iterations between evaluations (default: the profile's)")
-    t.add_argument("--warmup", choices=("auto", "on", "off"), default="auto",
+    t.add_argument("--warmup", choices=WARMUPS, default=RunConfig.warmup,
                    help="lr 0.01 until the training error is below 80%% (§4.2); auto: ResNet-110/1202 only")
-    t.add_argument("--device", type=device, default="auto", help="auto, cpu, cuda or cuda:N")
-    t.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="bf16 autocast where the hardware has it")
-    t.add_argument("--channels-last", choices=("auto", "on", "off"), default="auto", help="channels_last memory format")
+    t.add_argument("--device", type=device, default=RunConfig.device, help="auto, cpu, cuda or cuda:N")
+    t.add_argument("--precision", choices=SPEED_CHOICES["precision"], default=RunConfig.precision, help="bf16 autocast where the hardware has it")
+    t.add_argument("--channels-last", choices=SPEED_CHOICES["channels_last"], default=RunConfig.channels_last, help="channels_last memory format")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
-    t.add_argument("--workers", type=non_negative_int("workers"), default=8, help="DataLoader workers (ImageNet folders only)")
+    t.add_argument("--workers", type=non_negative_int("workers"), default=RunConfig.workers, help="DataLoader workers (ImageNet folders only)")
     t.add_argument("--experiment", default="cli", help="run-store folder that groups related runs")
     t.add_argument("--out", type=writable_folder, default="runs", help="run store root")
     t.add_argument("--data-root", type=existing_folder, default=None,
@@ -126,12 +134,9 @@ def build_parser() -> Parser:
     rp.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose numbers")
     rp.add_argument("--readme", help="rewrite this file's report block for the profile instead of printing")
 
-    try:  # the detection command (§4.3) lives in its own subpackage
-        from paper_repro.detection.cli import add_parser as add_detect_parser
-    except ImportError:
-        pass
-    else:
-        add_detect_parser(sub)
+    add_detect_parser(sub)
+    for name, handler in HANDLERS.items():
+        sub.choices[name].set_defaults(handler=handler)
     return p
 
 
@@ -148,9 +153,8 @@ def cmd_train(a) -> int:
         cfg = cfg.replace(eval_interval=min(a.eval_interval, cfg.iterations))
         cfg = cfg.replace(checkpoint_interval=max(cfg.eval_interval, cfg.checkpoint_interval // cfg.eval_interval * cfg.eval_interval))
     cfg.validate()
-    from paper_repro.runs.store import run_dir
 
-    return run_and_report(run_dir(cfg, a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or "data"))
+    return run_and_report(cfg.folder(a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or "data"))
 
 
 def cmd_bench(a) -> int:
@@ -174,7 +178,7 @@ def cmd_bench(a) -> int:
 
 
 def cmd_data(a) -> int:
-    from paper_repro.classification.data import ensure_fashion_mnist, load_cifar10
+    from paper_repro.runs.datasets import ensure_fashion_mnist, load_cifar10
 
     if a.dataset == "fashion-mnist":
         print(f"fashion-mnist: {ensure_fashion_mnist(a.root)}")
@@ -206,7 +210,7 @@ def cmd_scale_map(a) -> int:
 
 
 def cmd_sweep(a) -> int:
-    from paper_repro.runs.sweep import sweep_profile
+    from paper_repro.book.plan import sweep_profile
 
     outcomes = sweep_profile(a.profile, a.out, a.data_root or "data", address=a.address,
                              gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run)
@@ -236,15 +240,62 @@ def cmd_report(a) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- detect (§4.3)
+def _weights_file(s: str) -> str:
+    if not Path(s).is_file():
+        raise argparse.ArgumentTypeError(
+            f"pretrained weights {s!r} not found: give a torchvision ImageNet state-dict file "
+            "(resnet101-63fe2227.pth or vgg16-397923af.pth), or leave --pretrained out to train from scratch")
+    return s
+
+
+def add_detect_parser(subparsers) -> argparse.ArgumentParser:
+    """The ``detect`` subcommand (§4.3): train and evaluate one Faster R-CNN through the run store."""
+    d = subparsers.add_parser("detect", help="Faster R-CNN with a ResNet-101 (C4) or VGG-16 backbone (§4.3, Tables 7/8)")
+    d.add_argument("--backbone", choices=BACKBONES, default=DetectConfig.backbone, help="resnet101 (C4) or vgg16 (conv5_3, fc6/fc7)")
+    d.add_argument("--dataset", type=validated(parse_detection_dataset), default="fashion-canvas", help=DETECTION_DATASETS_HELP)
+    d.add_argument("--profile", choices=PROFILE_NAMES, default="cpu", help="smoke, cpu or full")
+    d.add_argument("--iterations", type=positive_int("iterations"), help="default: the profile's (lr steps scale with it)")
+    d.add_argument("--lr", type=positive_float("lr"), help="base learning rate (default: the profile's)")
+    d.add_argument("--pretrained", type=_weights_file, default=None,
+                   help="torchvision ImageNet state dict of the backbone; without it: from scratch")
+    d.add_argument("--seed", type=seed, default=DetectConfig.seed, help="seed of the initialisation and the data order")
+    d.add_argument("--device", type=device, default=DetectConfig.device, help="auto, cpu, cuda or cuda:N")
+    d.add_argument("--precision", choices=SPEED_CHOICES["precision"], default=DetectConfig.precision, help="bf16 autocast where the hardware has it")
+    d.add_argument("--workers", type=non_negative_int("workers"), default=DetectConfig.workers, help="DataLoader workers for VOC/COCO images")
+    d.add_argument("--experiment", default=DetectConfig.experiment, help="run-store folder that groups related runs")
+    d.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    d.add_argument("--data-root", type=existing_folder, default=None,
+                   help="an existing folder with Fashion-MNIST (default: data/, created when needed)")
+    return d
+
+
+def config_from_args(args):
+    """The DetectConfig the parsed ``detect`` arguments ask for (the profile's, then overrides)."""
+    extra = {"lr": args.lr} if args.lr else {}
+    return profile_config(args.profile, args.backbone, args.dataset, pretrained=args.pretrained or "",
+                          experiment=args.experiment, seed=args.seed, iterations=args.iterations,
+                          device=args.device, precision=args.precision, workers=args.workers, **extra)
+
+
+def cmd_detect(args) -> int:
+    """Run ``python -m paper_repro detect``; 0 when the run finished, 1 when it diverged."""
+    try:
+        cfg = config_from_args(args)
+    except ValueError as e:
+        print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
+        return 2
+    return run_and_report(cfg.folder(args.out), lambda: cfg.fit(out=args.out, data_root=args.data_root or "data"))
+
+
+HANDLERS = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
+            "scale-map": cmd_scale_map, "plan": cmd_plan, "sweep": cmd_sweep, "detect": cmd_detect}
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    handlers = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
-                "scale-map": cmd_scale_map, "plan": cmd_plan, "sweep": cmd_sweep}
-    if args.command == "detect":
-        from paper_repro.detection.cli import cmd_detect
-        handlers["detect"] = cmd_detect
     try:
-        return handlers[args.command](args)
+        return args.handler(args)
     except DataMissing as e:
         print(f"paper_repro: {e}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ def cli():
 @pytest.fixture(scope="session")
 def data_root():
     """The real Fashion-MNIST files in torchvision's layout (from Debian's package or a download)."""
-    from paper_repro.classification.data import ensure_fashion_mnist
+    from paper_repro.runs.datasets import ensure_fashion_mnist
 
     root = ROOT / "data"
     ensure_fashion_mnist(root)

@@ -67,7 +67,7 @@ def test_help_lists_every_command_and_every_option_says_what_it_does(cli):
 
 
 def test_missing_data_says_how_to_get_it(tmp_path, cli, monkeypatch):
-    from paper_repro.classification import data
+    from paper_repro.runs import datasets as data
 
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
     with pytest.raises(data.DataMissing, match="apt-get install dataset-fashion-mnist"):

@@ -8,7 +8,8 @@ import torch
 
 from paper_repro.runs import store
 from paper_repro.classification.config import RunConfig
-from paper_repro.classification.data import DeviceLoader, make_synthetic, pixel_mean
+from paper_repro.classification.data import DeviceLoader
+from paper_repro.runs.datasets import make_synthetic, pixel_mean
 from paper_repro.classification.train import fit, make_optimizer
 
 pytestmark = [pytest.mark.cuda,

@@ -60,7 +60,7 @@ def tiny_cifar(tmp_path, monkeypatch):
 
 
 def test_cifar10_reader_and_a_training_run_on_the_true_format(tiny_cifar, tmp_path):
-    from paper_repro.classification.data import load_cifar10
+    from paper_repro.runs.datasets import load_cifar10
 
     train, test = load_cifar10(tiny_cifar, train=True, download=False), load_cifar10(tiny_cifar, train=False, download=False)
     assert train.images.shape == (40, 3, 32, 32) and test.images.shape == (20, 3, 32, 32)
@@ -118,7 +118,8 @@ def test_two_process_distributed_run_with_gloo(tmp_path):
     assert summary["processes"] == 2 and summary["status"] == "finished" and summary["iterations_done"] == 4
     assert [m["iteration"] for m in store.read_metrics(runs[0])] == [2, 4]
 def test_loader_is_seeded_and_resumable(data_root):
-    from paper_repro.classification.data import DeviceLoader, load_fashion_mnist, pixel_mean
+    from paper_repro.classification.data import DeviceLoader
+    from paper_repro.runs.datasets import load_fashion_mnist, pixel_mean
 
     d = load_fashion_mnist(data_root).subset(torch.arange(700))
     mean = pixel_mean(d.images)

@@ -93,7 +93,7 @@ def test_vgg16_key_mapping_loads_strictly_and_reproduces_torchvision(tv_vgg16):
 
 # --------------------------------------------------------------------------- frozen BN
 def test_frozen_bn_really_frozen_after_a_training_step(tv_resnet101):
-    model = B.build_faster_rcnn("resnet101", 3, tv_resnet101.state_dict(), roi_size=6, roi_op="align",
+    model = B.build_faster_rcnn("resnet101", 3, tv_resnet101.state_dict(), B.BackboneOptions(roi_size=6, roi_op="align"),
                                 anchor_sizes=(16, 32, 64), min_size=64, max_size=64, rpn_batch_size_per_image=16,
                                 box_batch_size_per_image=8, rpn_post_nms_top_n_train=20)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
@@ -131,7 +131,7 @@ def test_freeze_batchnorm_equals_bn_in_eval_mode():
 
 # --------------------------------------------------------------------------- C4 shapes
 def test_c4_shapes_stride_16_trunk_and_flat_head():
-    model = B.build_faster_rcnn("resnet101", 11, roi_size=14, anchor_sizes=(16, 32, 64), min_size=128, max_size=160,
+    model = B.build_faster_rcnn("resnet101", 11, options=B.BackboneOptions(roi_size=14), anchor_sizes=(16, 32, 64), min_size=128, max_size=160,
                                 rpn_post_nms_top_n_test=10)
     trunk, head, roi = model.backbone, model.roi_heads.box_head, model.roi_heads.box_roi_pool.output_size[0]
     assert isinstance(trunk, B.ResNetC4Trunk) and isinstance(head, B.ResNetC4Head)
@@ -161,7 +161,7 @@ def test_c4_shapes_stride_16_trunk_and_flat_head():
 # --------------------------------------------------------------------------- datasets
 @pytest.fixture(scope="module")
 def fashion_test(data_root):
-    from paper_repro.classification.data import load_fashion_mnist
+    from paper_repro.runs.datasets import load_fashion_mnist
 
     return load_fashion_mnist(data_root, train=False)
 
@@ -257,7 +257,7 @@ def test_voc_reader_on_a_tiny_vocdevkit(tmp_path):
     both = voc_dataset(tmp_path, "2007-trainval+2012-trainval")
     assert len(both) == 3 and both[2][1]["labels"].tolist() == [8]  # cat, from VOC 2012
     assert len({both[i][1]["image_id"] for i in range(3)}) == 3
-    from paper_repro.classification.data import DataMissing
+    from paper_repro.runs.datasets import DataMissing
 
     with pytest.raises(DataMissing, match="VOCdevkit"):
         VOCSet(tmp_path / "nowhere", "2007", "test")
@@ -376,11 +376,11 @@ def test_cli_bad_argument_exit_code_in_a_real_process(cli, tmp_path):
 
 def test_cli_handler_is_importable_and_registered():
     from paper_repro.__main__ import build_parser
-    from paper_repro.detection.cli import cmd_detect
+    from paper_repro.__main__ import cmd_detect
 
     args = build_parser().parse_args(["detect", "--backbone", "vgg16", "--profile", "smoke"])
     assert args.handler is cmd_detect and args.backbone == "vgg16" and args.dataset == "fashion-canvas"
-    from paper_repro.detection.cli import config_from_args
+    from paper_repro.__main__ import config_from_args
 
     assert config_from_args(args).lr == profile_config("smoke", "vgg16").lr
     cfg = config_from_args(build_parser().parse_args(["detect", "--profile", "smoke", "--lr", "0.02", "--iterations", "8"]))
@@ -397,7 +397,7 @@ def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
     monkeypatch.setenv("PAPER_REPRO_STOP_AT", "2")
     with pytest.raises(KeyboardInterrupt):
         fit_detector(cfg, out=tmp_path, data_root=data_root, progress=False)
-    d = cfg.run_dir(tmp_path)
+    d = cfg.folder(tmp_path)
     assert (d / "config.json").exists() and not (d / "summary.json").exists()
     from paper_repro.runs.store import read_metrics
 
@@ -457,7 +457,7 @@ def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
 
 # --------------------------------------------------------------------------- the chapter's logic
 def _fake_runs(map50_resnet, map50_vgg):
-    from paper_repro.book.detection import DetectionRuns
+    from paper_repro.book.experiments import DetectionRuns
     from paper_repro.runs.engine import Result
 
     runs = {}
@@ -465,7 +465,7 @@ def _fake_runs(map50_resnet, map50_vgg):
         cfg = profile_config("cpu", b)
         s = {"map50": m50, "map": m50 / 3, "iterations_done": cfg.iterations, "eval_images": cfg.eval_images,
              "pretrained": False, "wall_time_s": 60.0, "commit": "abc", "hardware": "test"}
-        runs[b] = Result(cfg.run_dir("/nowhere"), cfg, s)
+        runs[b] = Result(cfg.folder("/nowhere"), cfg, s)
     return DetectionRuns("cpu", {"fashion-canvas": runs})
 
 

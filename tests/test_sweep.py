@@ -115,7 +115,7 @@ def test_a_sweep_whose_workers_are_killed_gives_the_numbers_of_sequential_runs(t
 def curve(cfg, out):
     """Training and test error and loss at every logged iteration (not images/s)."""
     return [(m["iteration"], m["train_error"], m["train_loss"], m["eval_error"], m["eval_loss"])
-            for m in store.read_metrics(plan.run_folder(cfg, out))]
+            for m in store.read_metrics(cfg.folder(out))]
 
 
 # ---------------------------------------------------------------------------- failures are listed, not fatal
@@ -129,7 +129,7 @@ def test_a_run_that_diverges_or_fails_is_listed_and_the_others_finish(tmp_path, 
     status = {o.run.config.hash(): o.status for o in outcomes}
     assert status == {diverges.config.hash(): "diverged", good.config.hash(): "finished",
                       fails.config.hash(): "failed"}
-    assert store.finished_summary(plan.run_folder(good.config, tmp_path))["status"] == "finished"
+    assert store.finished_summary(good.config.folder(tmp_path))["status"] == "finished"
     # the end of the sweep: a count, then one line per run that did not finish, saying why
     end = lines[lines.index(next(m for m in lines if m.startswith("sweep: 3 runs in"))):]
     assert end[0].endswith("1 finished, 2 did not:") and len(end) == 3
@@ -155,10 +155,10 @@ def test_cifar_runs_share_a_gpu_four_at_most_and_no_more_than_it_takes_to_start_
 # ---------------------------------------------------------------------------- reproduce --sweep
 def test_reproduce_with_sweep_trains_the_plan_first_then_the_chapters_read_it_back(monkeypatch, data_root):
     from paper_repro.book import build as book, experiments
-    from paper_repro.runs import sweep as sweep_module
+    from paper_repro.book import plan as plan_module
 
     calls = []
-    monkeypatch.setattr(sweep_module, "sweep_profile", lambda profile, out, data_root, **kw: calls.append(
+    monkeypatch.setattr(plan_module, "sweep_profile", lambda profile, out, data_root, **kw: calls.append(
         ("sweep", profile, out, data_root)) or [])
     monkeypatch.setattr(book, "execute", lambda src, profile, extra=None: calls.append(("execute", src.stem)))
     assert book.reproduce("smoke", only=["02_degradation", "03_depth"], build_book=False, sweep=True) == 0

@@ -138,7 +138,7 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
             return 2
         sources = [s for s in sources if s.stem in only]
     if sweep:
-        from paper_repro.runs.sweep import sweep_profile
+        from paper_repro.book.plan import sweep_profile
         failed = [o for o in sweep_profile(profile, RUNS, DATA) if o.status == "failed"]
         if failed:
             print(f"reproduce [{profile}]: {len(failed)} run(s) failed in the sweep; the chapters try them again",

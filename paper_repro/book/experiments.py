@@ -3,19 +3,26 @@ store (or read them back), and measure trained nets (Fig. 7). Turning runs into 
 and report rows is ``findings.py``'s job; notebooks hold prose and calls."""
 from __future__ import annotations
 
+import glob
+import os
 import statistics
 import time
+from dataclasses import dataclass, field
 
 import torch
 
 from paper_repro.models.measure import layer_responses
 from paper_repro.classification.config import Profile, get_profile
-from paper_repro.classification.data import build_data, ensure_fashion_mnist
+from paper_repro.classification.data import build_data
+from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.engine import Result, resolve_speed
 from paper_repro.book.findings import pct
 from paper_repro.runs.provenance import ROOT
 from paper_repro.book.report import write_report_rows
 from paper_repro.classification.train import fit, load_model
+from paper_repro.detection.backbones import BACKBONES
+from paper_repro.detection.config import profile_config
+from paper_repro.detection.train import fit_detector
 
 RUNS = ROOT / "runs"
 DATA = ROOT / "data"
@@ -138,3 +145,55 @@ def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[st
             how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
             print(f"{model:>10}: {how}; top-1 val error (10-crop) {pct(r.summary['final_eval_error'])}")
     return results
+
+
+# --------------------------------------------------------------------------- chapter 5: the detectors
+WEIGHT_FILES = {"resnet101": "resnet101*.pth", "vgg16": "vgg16-*.pth"}  # torchvision's file names
+
+
+def pretrained_path(pretrained_dir: str, backbone: str) -> str:
+    """The torchvision ImageNet weights of ``backbone`` in ``pretrained_dir`` ("" if none):
+    ``resnet101-63fe2227.pth`` / ``resnet101-cd907fc2.pth``, ``vgg16-397923af.pth``."""
+    if not pretrained_dir:
+        return ""
+    found = sorted(glob.glob(os.path.join(pretrained_dir, WEIGHT_FILES[backbone])))
+    return found[0] if found else ""
+
+
+@dataclass
+class DetectionRuns:
+    """The runs of one profile: ``runs[dataset][backbone]`` -> Result."""
+
+    profile: str
+    runs: dict = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    def get(self, dataset: str, backbone: str) -> Result | None:
+        return self.runs.get(dataset, {}).get(backbone)
+
+
+def run_detection(profile: str, voc_root: str = "", coco_root: str = "", pretrained_dir: str = "",
+                  out: str | os.PathLike = RUNS, data_root: str | os.PathLike = DATA,
+                  progress: bool | None = None) -> DetectionRuns:
+    """Both backbones on the Fashion-MNIST canvases (every profile, from scratch), and, in the
+    ``full`` profile, on VOC 07+12 (Table 7) and COCO (Table 8) where their folders and the
+    ImageNet weights are given."""
+    res = DetectionRuns(profile)
+    ensure_fashion_mnist(data_root)
+    res.runs["fashion-canvas"] = {
+        b: fit_detector(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES}
+    for name, root in (("voc", voc_root), ("coco", coco_root)):
+        if not root:
+            continue
+        if profile != "full":
+            res.skipped.append(f"{name}: the {profile} profile trains on the canvases only; use profile full")
+            continue
+        weights = {b: pretrained_path(pretrained_dir, b) for b in BACKBONES}
+        missing = [b for b, w in weights.items() if not w]
+        if missing:
+            res.skipped.append(f"{name}: no ImageNet weights for {', '.join(missing)} in {pretrained_dir or '(not given)'} "
+                               f"(expected {', '.join(WEIGHT_FILES[b] for b in missing)})")
+            continue
+        res.runs[name] = {b: fit_detector(profile_config(profile, b, f"{name}:{root}", pretrained=weights[b]), out,
+                                          data_root, progress) for b in BACKBONES}
+    return res

@@ -17,9 +17,9 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from paper_repro.runs import store
+from paper_repro.runs.sweep import sweep
 from paper_repro.classification.config import RunConfig, get_profile
 from paper_repro.models import parse_model_name
 
@@ -31,8 +31,7 @@ class PlannedRun:
 
     @property
     def name(self) -> str:
-        c = self.config
-        return getattr(c, "model", None) or f"faster-rcnn-{c.backbone}"
+        return self.config.name
 
 
 CHAPTERS = ("02_degradation", "03_depth", "04_responses", "05_detection")
@@ -89,10 +88,6 @@ def detection_runs(profile: str) -> list[PlannedRun]:
     return [PlannedRun("05_detection", profile_config(profile, b, "fashion-canvas")) for b in BACKBONES]
 
 
-def run_folder(cfg, out) -> Path:
-    return store.run_dir(cfg, out) if isinstance(cfg, RunConfig) else cfg.run_dir(out)
-
-
 def seconds_per_iteration(out) -> dict[tuple, float]:
     """Measured cost: (net, data set, batch) -> mean wall seconds per iteration of finished runs."""
     seen: dict[tuple, list[float]] = {}
@@ -112,7 +107,7 @@ def plan(profile: str, out="runs") -> list[dict]:
     rows = []
     for r in classification_runs(profile) + detection_runs(profile):
         c = r.config
-        folder = run_folder(c, out)
+        folder = c.folder(out)
         done = store.finished_summary(folder)
         stored = bool(done and done.get("status") in ("finished", "diverged"))
         net = getattr(c, "model", None) or getattr(c, "backbone")
@@ -142,7 +137,6 @@ def table(rows: list[dict]) -> str:
 
 # --------------------------------------------------------------------------- cost from FLOPs (no GPU measured)
 TEST_IMAGES = 10_000  # CIFAR-10 and Fashion-MNIST both test on 10,000 images
-H100_BF16_PEAK_TFLOPS = 989  # H100 SXM, dense bf16 tensor cores (NVIDIA's data sheet)
 
 
 @functools.lru_cache(maxsize=None)
@@ -183,3 +177,9 @@ def gpu_hours_table(profile: str = "full", tflops=(100, 20)) -> str:
                 [f"**{total / (t * 1e12) / 3600:.1f}**" for t in tflops])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+
+
+def sweep_profile(profile: str, out="runs", data_root="data", **kw) -> list:
+    """Every run of the book for ``profile`` (chapters 2-5) as a sweep (:func:`paper_repro.runs.sweep.sweep`)."""
+    runs = classification_runs(profile) + detection_runs(profile)
+    return sweep(runs, out, data_root, name=f"sweep [{profile}]", **kw)

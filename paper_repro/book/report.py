@@ -37,8 +37,8 @@ def write_report_rows(chapter: str, profile: str, rows: list[dict]) -> Path:
     return path
 
 
-def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
-    """A Markdown table; ``columns`` is [(key, header)]; floats get two decimals; a "|" inside a cell
+def markdown_table(rows: list[dict], columns: list[tuple[str, str]], digits: int = 2) -> str:
+    """A Markdown table; ``columns`` is [(key, header)]; floats get ``digits`` decimals; a "|" inside a cell
     (|γ|) is escaped so that it cannot split the cell."""
     def cell(text: str) -> str:
         return text.replace("\\|", "|").replace("|", "\\|")
@@ -49,7 +49,7 @@ def markdown_table(rows: list[dict], columns: list[tuple[str, str]]) -> str:
         if isinstance(v, bool):  # never a raw True/False on a page
             return "yes" if v else "no"
         if isinstance(v, float):
-            return f"{v:.2f}"
+            return f"{v:.{digits}f}"
         return cell(str(v))
     head = "| " + " | ".join(cell(h) for _, h in columns) + " |"
     sep = "|" + "|".join("---" for _ in columns) + "|"

@@ -34,7 +34,7 @@ from PIL import Image
 from paper_repro.paper import claims
 from paper_repro.runs import store
 from paper_repro.classification.config import RunConfig, get_profile
-from paper_repro.classification.data import first_n, load_tensor_dataset, pixel_mean
+from paper_repro.runs.datasets import seeded_subset, load_tensor_dataset, pixel_mean
 from paper_repro.models import build_model
 from paper_repro.runs.provenance import provenance
 from paper_repro.classification.train import WarmupRule, fit, learning_rate, resolve_speed
@@ -133,8 +133,8 @@ def usual_loop_data(cfg: RunConfig, data_root: str = "data"):
     ``cfg`` (the same seeded subsets: ``train_subset`` and ``final_eval_subset``)."""
     if cfg.split != "test":
         raise ValueError(f"the accuracy bench evaluates on the test split, got split {cfg.split!r}")
-    train = first_n(load_tensor_dataset(cfg.dataset, data_root, train=True), cfg.train_subset, 0)
-    test = first_n(load_tensor_dataset(cfg.dataset, data_root, train=False), cfg.final_eval_subset, 1)
+    train = seeded_subset(load_tensor_dataset(cfg.dataset, data_root, train=True), cfg.train_subset, 0)
+    test = seeded_subset(load_tensor_dataset(cfg.dataset, data_root, train=False), cfg.final_eval_subset, 1)
     return train, test, pixel_mean(train.images)
 
 

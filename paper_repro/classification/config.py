@@ -7,19 +7,20 @@ exactly: 64k iterations, milestones at 32k and 48k.
 """
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from dataclasses import dataclass
 
 from paper_repro.classification.data import parse_dataset
+from paper_repro.runs.datasets import ensure_fashion_mnist, load_cifar10
 from paper_repro.models import parse_model_name
+from paper_repro.runs.spec import RunSpec, check_common, scaled_milestones
 
 PROFILES_HELP = "smoke, cpu or full"
+WARMUPS = ("auto", "on", "off")   # §4.2's warm-up: auto = on for CIFAR nets of depth >= 110
+SPLITS = ("test", "val")          # evaluate on the test set, or on the seeded 45k/5k split's 5k
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(RunSpec):
     """Everything that decides a run's result. Saved as config.json in every run directory."""
 
     model: str = "resnet20"             # a build_model name: resnet20, plain56, resnet1202, resnet50 ...
@@ -52,30 +53,30 @@ class RunConfig:
     compile: bool = False               # torch.compile (opt-in)
     workers: int = 8                    # DataLoader workers, ImageNet folders only
 
-    # ---- derived
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        d["milestones"] = list(self.milestones)
-        return d
+    TUPLE_FIELDS = ("milestones",)
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "RunConfig":
-        d = dict(d)
-        if "milestones" in d:
-            d["milestones"] = tuple(d["milestones"])
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    # ---- the run interface (runs.spec.RunSpec)
+    @property
+    def name(self) -> str:
+        return self.model
 
-    def replace(self, **kw) -> "RunConfig":
-        return dataclasses.replace(self, **kw)
+    def fit(self, out="runs", data_root: str = "data", progress: bool | None = None):
+        from paper_repro.classification.train import fit  # train imports this module: looked up at call time
 
-    def hash(self) -> str:
-        """Identity of a run: every field that can change its result (not where data lives)."""
-        d = self.to_dict()
-        d.pop("experiment")
-        d.pop("checkpoint_interval")  # when checkpoints are taken does not change the numbers
-        d.pop("workers")
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+        return fit(self, out=out, data_root=data_root, progress=progress)
+
+    def ensure_data(self, data_root: str) -> None:
+        name, _ = parse_dataset(self.dataset)
+        if name == "fashion-mnist":
+            ensure_fashion_mnist(data_root)
+        elif name == "cifar10":
+            load_cifar10(data_root, train=True)
+
+    def work(self) -> float:
+        return self.iterations * parse_model_name(self.model)[2]
+
+    def shares_gpu(self) -> bool:
+        return parse_model_name(self.model)[0] == "cifar"
 
     def uses_warmup(self) -> bool:
         if self.warmup == "on":
@@ -101,39 +102,9 @@ class RunConfig:
             raise ValueError(f"lr_decay must be in (0, 1], got {self.lr_decay!r}")
         if self.weight_decay < 0 or not 0 <= self.momentum < 1:
             raise ValueError("weight_decay must be >= 0 and momentum in [0, 1)")
-        check_common(self, {"warmup": ("auto", "on", "off"), "split": ("test", "val")},
+        check_common(self, {"warmup": WARMUPS, "split": SPLITS},
                      optional_counts=("train_subset", "eval_subset", "final_eval_subset"), log_every="eval_interval")
         return self
-
-
-SPEED_CHOICES = {"precision": ("auto", "fp32", "bf16"), "channels_last": ("auto", "on", "off")}
-
-
-def check_common(cfg, choices: dict, optional_counts=(), log_every: str = "eval_interval") -> None:
-    """The checks every run config shares (classification and detection): increasing milestones,
-    optional positive counts, named choices (plus the speed switches), the device, and checkpoints
-    on a logging boundary. Raises ValueError with one line naming what is allowed."""
-    if list(cfg.milestones) != sorted(cfg.milestones) or any(m <= 0 for m in cfg.milestones):
-        raise ValueError(f"milestones must be increasing positive iterations, got {list(cfg.milestones)}")
-    for name in optional_counts:
-        v = getattr(cfg, name)
-        if v is not None and (not isinstance(v, int) or v <= 0):
-            raise ValueError(f"{name} must be a positive integer or None, got {v!r}")
-    for name, allowed in {**choices, **SPEED_CHOICES}.items():
-        if getattr(cfg, name) not in allowed:
-            raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
-    if not (cfg.device in ("auto", "cpu", "cuda") or cfg.device.startswith("cuda:")):
-        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}")
-    every = getattr(cfg, log_every)
-    if cfg.checkpoint_interval % every:
-        raise ValueError(f"checkpoint_interval ({cfg.checkpoint_interval}) must be a multiple of "
-                         f"{log_every} ({every})")
-
-
-def scaled_milestones(iterations: int) -> tuple[int, int]:
-    """The paper's milestones (32k and 48k of 64k: 50% and 75%) for any schedule length;
-    64000 gives exactly (32000, 48000)."""
-    return (max(1, iterations // 2), max(1, iterations * 3 // 4))
 
 
 @dataclass(frozen=True)

@@ -11,23 +11,16 @@ augmentation and 10-crop testing.
 """
 from __future__ import annotations
 
-import gzip
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+from paper_repro.runs.datasets import (DataMissing, TensorData, load_tensor_dataset, pixel_mean, seeded_subset,
+                                       train_val_split)
+
 DATASETS_HELP = "cifar10, fashion-mnist, synthetic or imagenet:PATH (an ImageFolder root with train/ and val/)"
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-
-
-class DataMissing(RuntimeError):
-    """The data set is not on disk and could not be downloaded; the message says how to get it."""
 
 
 def parse_dataset(spec: str) -> tuple[str, str | None]:
@@ -42,124 +35,6 @@ def parse_dataset(spec: str) -> tuple[str, str | None]:
     raise ValueError(f"unknown dataset {spec!r}; allowed: {DATASETS_HELP}")
 
 
-# --------------------------------------------------------------------------- raw tensors
-@dataclass
-class TensorData:
-    """A whole image classification split as tensors: uint8 images (N, C, H, W), int64 labels."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-    classes: tuple[str, ...]
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def subset(self, index: torch.Tensor) -> "TensorData":
-        return TensorData(self.images[index], self.labels[index], self.classes)
-
-
-def _fashion_raw_folder(root: Path) -> Path:
-    return Path(root) / "FashionMNIST" / "raw"
-
-
-def ensure_fashion_mnist(root: str | os.PathLike = "data", download: bool = True) -> Path:
-    """Make torchvision's FashionMNIST layout exist under ``root``; return the raw folder.
-
-    Looks, in order, in ``root`` itself, in Debian's package ``dataset-fashion-mnist``
-    (``/usr/share/datasets/fashion-mnist``: the original gzip files, unpacked here once), then
-    asks torchvision to download the same files.
-    """
-    raw = _fashion_raw_folder(Path(root))
-    if all((raw / f).exists() for f in FASHION_FILES):
-        return raw
-    if all((DEBIAN_FASHION_MNIST / f"{f}.gz").exists() for f in FASHION_FILES):
-        raw.mkdir(parents=True, exist_ok=True)
-        for f in FASHION_FILES:
-            tmp = raw / f"{f}.tmp"
-            with gzip.open(DEBIAN_FASHION_MNIST / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            os.replace(tmp, raw / f)
-        return raw
-    if download:
-        import torchvision
-
-        try:
-            torchvision.datasets.FashionMNIST(str(root), train=True, download=True)
-            torchvision.datasets.FashionMNIST(str(root), train=False, download=True)
-            return raw
-        except Exception:  # noqa: BLE001 - any download failure means "offline"
-            pass
-    raise DataMissing(
-        f"Fashion-MNIST not found in {raw} or {DEBIAN_FASHION_MNIST} and the download failed; "
-        "install it with `apt-get install dataset-fashion-mnist` (Debian) or run once with internet "
-        f"(torchvision downloads it to {raw})")
-
-
-def load_fashion_mnist(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
-    """Fashion-MNIST through torchvision, zero-padded from 28x28 to 32x32 (one channel)."""
-    import torchvision
-
-    ensure_fashion_mnist(root, download)
-    ds = torchvision.datasets.FashionMNIST(str(root), train=train, download=False)
-    images = torch.nn.functional.pad(ds.data, (2, 2, 2, 2)).unsqueeze(1).contiguous()
-    return TensorData(images, ds.targets.long(), FASHION_CLASSES)
-
-
-def load_cifar10(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
-    """CIFAR-10 through torchvision's dataset class (downloaded when online)."""
-    import torchvision
-
-    try:
-        ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download)
-    except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found or corrupted"; offline download
-        raise DataMissing(
-            f"CIFAR-10 not found in {Path(root) / 'cifar-10-batches-py'} and the download failed ({e.__class__.__name__}); "
-            f"run once with internet, or copy the python version of CIFAR-10 there") from None
-    images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
-    return TensorData(images, torch.tensor(ds.targets, dtype=torch.long), tuple(ds.classes))
-
-
-def make_synthetic(n: int = 10000, channels: int = 3, size: int = 32, num_classes: int = 10, seed: int = 0) -> TensorData:
-    """A learnable synthetic set (class-dependent pattern plus noise), for benchmarks and tests."""
-    g = torch.Generator().manual_seed(seed)
-    prototypes = torch.rand(num_classes, channels, size, size, generator=g) * 255
-    labels = torch.randint(0, num_classes, (n,), generator=g)
-    noise = torch.randn(n, channels, size, size, generator=g) * 40
-    images = (prototypes[labels] * 0.5 + 64 + noise).clamp(0, 255).to(torch.uint8)
-    return TensorData(images, labels, tuple(f"class {i}" for i in range(num_classes)))
-
-
-def load_tensor_dataset(name: str, root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
-    if name == "fashion-mnist":
-        return load_fashion_mnist(root, train, download)
-    if name == "cifar10":
-        return load_cifar10(root, train, download)
-    if name == "synthetic":
-        # the synthetic "test" set is drawn from the same distribution with another seed
-        return make_synthetic(n=10000 if train else 2000, seed=0 if train else 1)
-    raise ValueError(f"not a tensor dataset: {name!r}")
-
-
-def train_val_split(n: int, val_size: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A seeded split of range(n) into train and val indices (45k/5k on CIFAR-10, §4.2)."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    return perm[val_size:].sort().values, perm[:val_size].sort().values
-
-
-def first_n(data: TensorData, n: int | None, seed: int) -> TensorData:
-    """A seeded random subset of n images (the smoke and cpu profiles' smaller data)."""
-    if n is None or n >= len(data):
-        return data
-    perm = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed + 7919))
-    return data.subset(perm[:n].sort().values)
-
-
-def pixel_mean(images: torch.Tensor) -> torch.Tensor:
-    """The per-pixel mean (C, H, W) of the training images, in [0, 1] units (§4.2)."""
-    return images.double().mean(0).div(255).float()
-
-
-# --------------------------------------------------------------------------- the loader
 def _batch_generator(seed: int, epoch: int, batch: int) -> torch.Generator:
     # Every random choice of a batch comes from a generator seeded by (seed, epoch, batch):
     # the loader's whole state is two counters, and resuming is exact.
@@ -322,8 +197,8 @@ def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 
         held_out, eval_name = load_tensor_dataset(name, data_root, train=False), "test"
     # fixed subsets (seed 0): every seed and every depth of a profile sees the same images
     whole = held_out
-    train, held_out = first_n(train, cfg.train_subset, 0), first_n(held_out, cfg.eval_subset, 1)
-    final = first_n(whole, cfg.final_eval_subset, 1)
+    train, held_out = seeded_subset(train, cfg.train_subset, 0), seeded_subset(held_out, cfg.eval_subset, 1)
+    final = seeded_subset(whole, cfg.final_eval_subset, 1)
     mean = pixel_mean(train.images)
     tl = DeviceLoader(train, (cfg.batch_size // world) * world, mean, speed.device, train=True, seed=cfg.seed,
                       channels_last=speed.channels_last, rank=rank, world_size=world)

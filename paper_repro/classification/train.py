@@ -106,7 +106,7 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} must be divisible by the number of processes ({world})")
     log = log or engine.log_to_stderr
-    directory = store.run_dir(cfg, out)
+    directory = cfg.folder(out)
     stored = engine.stored_result(directory, cfg)
     if stored is not None:
         return stored

@@ -28,6 +28,8 @@ reproduce torchvision's outputs.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import nn
 from torchvision.ops import FrozenBatchNorm2d, MultiScaleRoIAlign, roi_align, roi_pool
@@ -205,13 +207,24 @@ class StrideRoIPool(MultiScaleRoIAlign):
 
 
 # --------------------------------------------------------------------------- builders
-def build_backbone(name: str, state_dict: dict | None = None, frozen_bn: bool | None = None,
-                   roi_size: int | None = None, freeze_early: bool | None = None,
-                   torchvision_strides: bool | None = None, zero_init_residual: bool = False):
+@dataclass(frozen=True)
+class BackboneOptions:
+    """How a backbone is built around its weights (see :func:`build_backbone`); None = the default
+    that follows from whether ImageNet weights are given."""
+
+    frozen_bn: bool | None = None
+    roi_size: int | None = None            # None: DEFAULT_ROI_SIZE of the backbone
+    roi_op: str = "pool"                   # pool: Fast R-CNN's RoI pooling (the paper) | align
+    freeze_early: bool | None = None
+    torchvision_strides: bool | None = None
+    zero_init_residual: bool = False
+
+
+def build_backbone(name: str, state_dict: dict | None = None, options: BackboneOptions = BackboneOptions()):
     """(trunk, head, roi_size) for ``name`` in BACKBONES.
 
     ``state_dict``: a torchvision ImageNet state dict, or None to train from scratch (He
-    initialisation). ``frozen_bn`` (ResNet only) defaults to True with pretrained weights, as in
+    initialisation). The ``options``: ``frozen_bn`` (ResNet only) defaults to True with pretrained weights, as in
     the paper; from scratch BN must learn its statistics (frozen at initialisation BN is the
     identity and a 101-layer net without normalisation does not train). ``freeze_early`` fixes
     the first layers when pretrained (VGG: conv1_x, conv2_x, as Fast R-CNN does; ResNet: conv1
@@ -226,13 +239,13 @@ def build_backbone(name: str, state_dict: dict | None = None, frozen_bn: bool | 
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; allowed: {', '.join(BACKBONES)}")
     pretrained = state_dict is not None
-    frozen_bn = pretrained if frozen_bn is None else frozen_bn
-    freeze_early = pretrained if freeze_early is None else freeze_early
-    torchvision_strides = pretrained if torchvision_strides is None else torchvision_strides
-    roi_size = roi_size or DEFAULT_ROI_SIZE[name]
+    frozen_bn = pretrained if options.frozen_bn is None else options.frozen_bn
+    freeze_early = pretrained if options.freeze_early is None else options.freeze_early
+    torchvision_strides = pretrained if options.torchvision_strides is None else options.torchvision_strides
+    roi_size = options.roi_size or DEFAULT_ROI_SIZE[name]
     if name == "resnet101":
         net = resnet(101, "B", num_classes=1000, in_channels=3)  # Table 1; its fc is not used
-        if zero_init_residual:
+        if options.zero_init_residual:
             for m in net.modules():
                 if hasattr(m, "bn3"):
                     nn.init.zeros_(m.bn3.weight)
@@ -261,23 +274,22 @@ def build_backbone(name: str, state_dict: dict | None = None, frozen_bn: bool | 
     return trunk, head, roi_size
 
 
-def build_faster_rcnn(name: str, num_classes: int, state_dict: dict | None = None, *, frozen_bn: bool | None = None,
-                      roi_size: int | None = None, roi_op: str = "pool", torchvision_strides: bool | None = None,
-                      freeze_early: bool | None = None, zero_init_residual: bool = False, anchor_sizes=(128, 256, 512),
-                      aspect_ratios=(0.5, 1.0, 2.0), min_size: int = 600, max_size: int = 1000, **kwargs):
+def build_faster_rcnn(name: str, num_classes: int, state_dict: dict | None = None,
+                      options: BackboneOptions = BackboneOptions(), anchor_sizes=(128, 256, 512),
+                      aspect_ratios=(0.5, 1.0, 2.0), **faster_rcnn):
     """torchvision's FasterRCNN on one of our backbones. ``num_classes`` counts the background.
 
-    ``kwargs`` go to FasterRCNN unchanged (RPN and RoI sampling budgets, thresholds). Anchors: 3
-    scales x 3 aspect ratios at stride 16, as in Faster R-CNN (128^2, 256^2, 512^2 on VOC).
+    ``faster_rcnn`` goes to FasterRCNN unchanged (image sizes, RPN and RoI sampling budgets,
+    thresholds); the image sizes default to Faster R-CNN's (shorter side 600, longer at most 1000).
+    Anchors: 3 scales x 3 aspect ratios at stride 16, as in Faster R-CNN (128^2, 256^2, 512^2 on VOC).
     """
     from torchvision.models.detection import FasterRCNN
     from torchvision.models.detection.anchor_utils import AnchorGenerator
     from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 
-    trunk, head, roi_size = build_backbone(name, state_dict, frozen_bn, roi_size, freeze_early, torchvision_strides,
-                                           zero_init_residual)
+    trunk, head, roi_size = build_backbone(name, state_dict, options)
+    faster_rcnn = {"min_size": 600, "max_size": 1000, **faster_rcnn}
     anchors = AnchorGenerator(sizes=(tuple(anchor_sizes),), aspect_ratios=(tuple(aspect_ratios),))
     return FasterRCNN(
-        trunk, num_classes=None, min_size=min_size, max_size=max_size, rpn_anchor_generator=anchors,
-        box_roi_pool=StrideRoIPool(roi_size, roi_op), box_head=head,
-        box_predictor=FastRCNNPredictor(head.out_features, num_classes), **kwargs)
+        trunk, num_classes=None, rpn_anchor_generator=anchors, box_roi_pool=StrideRoIPool(roi_size, options.roi_op),
+        box_head=head, box_predictor=FastRCNNPredictor(head.out_features, num_classes), **faster_rcnn)

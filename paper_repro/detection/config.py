@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from paper_repro.classification.config import check_common
 from paper_repro.detection.backbones import BACKBONES, DEFAULT_ROI_SIZE
+from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.detection.data import DEFAULT_SPLITS, parse_detection_dataset
+from paper_repro.runs.spec import RunSpec, check_common
 
 
 @functools.lru_cache(maxsize=16)
@@ -35,7 +35,7 @@ def file_digest(path: str) -> str:
 
 
 @dataclass(frozen=True)
-class DetectConfig:
+class DetectConfig(RunSpec):
     """Everything that decides a detection run's result; saved as config.json."""
 
     backbone: str = "resnet101"        # resnet101 | vgg16
@@ -90,36 +90,31 @@ class DetectConfig:
     channels_last: str = "off"
     workers: int = 4                   # DataLoader workers for VOC/COCO images
 
-    # ---- derived
-    def to_dict(self) -> dict:
-        d = dataclasses.asdict(self)
-        for k in ("milestones", "anchor_sizes", "aspect_ratios"):
-            d[k] = list(d[k])
+    TUPLE_FIELDS = ("milestones", "anchor_sizes", "aspect_ratios")
+    NOT_IDENTITY = ("experiment", "checkpoint_interval", "workers", "log_interval")
+
+    def identity(self) -> dict:
+        """The pretrained weights count by their content (a sha256), not by where the file lies."""
+        d = super().identity()
+        d["pretrained"] = file_digest(self.pretrained) if self.pretrained else ""
         return d
 
-    @classmethod
-    def from_dict(cls, d: dict) -> "DetectConfig":
-        d = dict(d)
-        for k in ("milestones", "anchor_sizes", "aspect_ratios"):
-            if k in d:
-                d[k] = tuple(d[k])
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+    # ---- the run interface (runs.spec.RunSpec)
+    @property
+    def name(self) -> str:
+        return f"faster-rcnn-{self.backbone}"
 
-    def replace(self, **kw) -> "DetectConfig":
-        return dataclasses.replace(self, **kw)
+    def fit(self, out="runs", data_root: str = "data", progress: bool | None = None):
+        from paper_repro.detection.train import fit_detector  # train imports this module: looked up at call time
 
-    def hash(self) -> str:
-        """Identity of a run: every field that can change its result. The pretrained weights
-        count by their content (a sha256), not by where the file lies."""
-        d = self.to_dict()
-        for k in ("experiment", "checkpoint_interval", "workers", "log_interval"):
-            d.pop(k)
-        d["pretrained"] = file_digest(self.pretrained) if self.pretrained else ""
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+        return fit_detector(self, out=out, data_root=data_root, progress=progress)
 
-    def run_dir(self, out: str | os.PathLike = "runs") -> Path:
-        return Path(out) / self.experiment / self.hash()
+    def ensure_data(self, data_root: str) -> None:
+        if parse_detection_dataset(self.dataset)[0] == "fashion-canvas":
+            ensure_fashion_mnist(data_root)
+
+    def work(self) -> float:
+        return self.iterations * int("".join(ch for ch in self.backbone if ch.isdigit()) or 1)
 
     def splits(self) -> tuple[str, str]:
         name, _ = parse_detection_dataset(self.dataset)

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from paper_repro.classification.data import FASHION_CLASSES, DataMissing, load_fashion_mnist
+from paper_repro.runs.datasets import FASHION_CLASSES, DataMissing, load_fashion_mnist
 
 DATASETS_HELP = ("fashion-canvas, voc:PATH (PATH/VOCdevkit/VOC2007 [and VOC2012], torchvision's VOCDetection layout) "
                  "or coco:PATH (PATH/annotations/instances_<split>.json and PATH/<split>/, CocoDetection layout)")

@@ -27,7 +27,7 @@ from paper_repro.runs import engine, store
 from paper_repro.runs.engine import Diverged, Result, autocast, resolve_speed
 from paper_repro.runs.progress import bar as progress_bar
 from paper_repro.runs.provenance import provenance
-from paper_repro.detection.backbones import build_faster_rcnn
+from paper_repro.detection.backbones import BackboneOptions, build_faster_rcnn
 from paper_repro.detection.config import DetectConfig
 from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
 from paper_repro.detection.evaluate import coco_map, voc07_map
@@ -53,11 +53,11 @@ def load_pretrained(path: str) -> dict | None:
 
 def build_detector(cfg: DetectConfig, num_classes: int, state_dict: dict | None = None) -> torch.nn.Module:
     """The Faster R-CNN of ``cfg``; ``num_classes`` object classes (the background is added)."""
+    options = BackboneOptions(frozen_bn=cfg.uses_frozen_bn(), roi_size=cfg.roi(), roi_op=cfg.roi_op,
+                              freeze_early=bool(cfg.pretrained), torchvision_strides=bool(cfg.pretrained),
+                              zero_init_residual=cfg.zero_init_residual and not cfg.pretrained)
     return build_faster_rcnn(
-        cfg.backbone, num_classes + 1, state_dict, frozen_bn=cfg.uses_frozen_bn(), roi_size=cfg.roi(),
-        torchvision_strides=bool(cfg.pretrained), freeze_early=bool(cfg.pretrained),
-        zero_init_residual=cfg.zero_init_residual and not cfg.pretrained,
-        roi_op=cfg.roi_op, anchor_sizes=cfg.anchor_sizes, aspect_ratios=cfg.aspect_ratios, min_size=cfg.min_size,
+        cfg.backbone, num_classes + 1, state_dict, options, anchor_sizes=cfg.anchor_sizes, aspect_ratios=cfg.aspect_ratios, min_size=cfg.min_size,
         max_size=cfg.max_size, rpn_pre_nms_top_n_train=cfg.rpn_pre_nms_top_n_train,
         rpn_post_nms_top_n_train=cfg.rpn_post_nms_top_n_train, rpn_pre_nms_top_n_test=cfg.rpn_pre_nms_top_n_test,
         rpn_post_nms_top_n_test=cfg.rpn_post_nms_top_n_test, rpn_batch_size_per_image=cfg.rpn_batch_size_per_image,
@@ -120,7 +120,7 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
     """Train ``cfg`` to the end, or return its stored result, or resume it."""
     cfg.validate()
     log = log or engine.log_to_stderr
-    directory = cfg.run_dir(out)
+    directory = cfg.folder(out)
     stored = engine.stored_result(directory, cfg)
     if stored is not None:
         return stored

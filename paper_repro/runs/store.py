@@ -19,13 +19,7 @@ from pathlib import Path
 
 import torch
 
-from paper_repro.classification.config import RunConfig
-
 KEEP_CHECKPOINTS = 2
-
-
-def run_dir(cfg: RunConfig, out: str | os.PathLike = "runs") -> Path:
-    return Path(out) / cfg.experiment / cfg.hash()
 
 
 @contextlib.contextmanager

@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from paper_repro.book import plan
+import torch
+
 from paper_repro.runs import store
-from paper_repro.classification.config import RunConfig
-from paper_repro.models import parse_model_name
+from paper_repro.runs.engine import Diverged
 
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'paper_repro[sweep]' (or: pip install ray)"
 RETRIES = 3  # a run whose worker dies is started again this often, from its last checkpoint
@@ -42,7 +42,7 @@ RETRIES = 3  # a run whose worker dies is started again this often, from its las
 
 @dataclass
 class Outcome:
-    run: plan.PlannedRun
+    run: object                # anything with a ``name`` and a ``config`` (a runs.spec.RunSpec)
     status: str                # finished | diverged | failed
     summary: dict | None = None
     error: str = ""
@@ -65,19 +65,10 @@ def _result(s: dict) -> str:
 
 def train_one(cfg, out: str, data_root: str, threads: int) -> dict:
     """One run, inside a Ray worker: the chapters' own entry point, into the same run store."""
-    import torch
-
-    from paper_repro.classification.train import Diverged
-
     torch.set_num_threads(threads)
     t = time.perf_counter()
     try:
-        if isinstance(cfg, RunConfig):
-            from paper_repro.classification.train import fit
-            r = fit(cfg, out=out, data_root=data_root, progress=False)
-        else:
-            from paper_repro.detection.train import fit_detector
-            r = fit_detector(cfg, out=out, data_root=data_root, progress=False)
+        r = cfg.fit(out=out, data_root=data_root, progress=False)
         return {"status": "finished", "summary": r.summary, "seconds": time.perf_counter() - t,
                 "resumed_from": r.resumed_from}
     except Diverged as e:
@@ -168,34 +159,25 @@ def placement(runs, gpus_per_run: float | None, gpus: float) -> list[float]:
         return [0.0] * len(runs)
     if gpus_per_run is not None:
         return [gpus_per_run] * len(runs)
-    cifar = [isinstance(r.config, RunConfig) and parse_model_name(r.config.model)[0] == "cifar" for r in runs]
-    share = 1 / min(4, max(1, math.ceil(sum(cifar) / gpus)))
-    return [share if c else 1.0 for c in cifar]
+    small = [r.config.shares_gpu() for r in runs]
+    share = 1 / min(4, max(1, math.ceil(sum(small) / gpus)))
+    return [share if c else 1.0 for c in small]
 
 
 def _ensure_data(runs, data_root) -> None:
     """Download or unpack each data set once, here, before the workers read it concurrently."""
-    from paper_repro.classification.data import ensure_fashion_mnist, load_cifar10, parse_dataset
-
-    names = {parse_dataset(c.dataset)[0] if isinstance(c, RunConfig) else c.dataset.partition(":")[0]
-             for c in (r.config for r in runs)}
-    if names & {"fashion-mnist", "fashion-canvas"}:
-        ensure_fashion_mnist(data_root)
-    if "cifar10" in names:
-        load_cifar10(data_root, train=True)
+    for cfg in {r.config.dataset: r.config for r in runs}.values():
+        cfg.ensure_data(data_root)
 
 
 # --------------------------------------------------------------------------- the sweep
-def pending(runs, out) -> list[plan.PlannedRun]:
+def pending(runs, out) -> list:
     """The runs without a stored result (finished or diverged), longest first (iterations x depth)."""
     def stored(r):
-        s = store.finished_summary(plan.run_folder(r.config, out))
+        s = store.finished_summary(r.config.folder(out))
         return bool(s and s.get("status") in ("finished", "diverged"))
 
-    def work(r):
-        net = getattr(r.config, "model", None) or r.config.backbone  # resnet1202, vgg16 ...
-        return r.config.iterations * int("".join(ch for ch in net if ch.isdigit()) or 1)
-    return sorted((r for r in runs if not stored(r)), key=work, reverse=True)
+    return sorted((r for r in runs if not stored(r)), key=lambda r: r.config.work(), reverse=True)
 
 
 def sweep(runs, out="runs", data_root="data", address: str | None = None, gpus_per_run: float | None = None,
@@ -267,9 +249,3 @@ def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, 
     for o in bad:
         say("  " + o.line(), flush=True)
     return outcomes
-
-
-def sweep_profile(profile: str, out="runs", data_root="data", **kw) -> list[Outcome]:
-    """Every run of the book for ``profile`` (the plan: chapters 2-5), as :func:`sweep`."""
-    runs = plan.classification_runs(profile) + plan.detection_runs(profile)
-    return sweep(runs, out, data_root, name=f"sweep [{profile}]", **kw)

@@ -1,4 +1,4 @@
-"""analysis.py: Fig. 7's layer responses as the paper defines them, and BN's |gamma|."""
+"""models/measure.py: Fig. 7's layer responses as the paper defines them, and BN's |gamma|."""
 
 import pytest
 import torch

@@ -1,0 +1,72 @@
+"""The package's three layers (README, Layout): each imports only the layers below it, and the two
+tasks share the run machinery instead of importing each other."""
+import ast
+from pathlib import Path
+
+import paper_repro
+
+PACKAGE = Path(paper_repro.__file__).parent
+# 0: the paper, 1: its architectures, 2: the run machinery, 3: the two tasks, 4: the book, 5: entry points
+LAYER = {"paper": 0, "models": 1, "runs": 2, "classification": 3, "detection": 3, "book": 4, "tools": 5,
+         "cli": 5, "__main__": 5, "__init__": 5}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path, module_level_only: bool = False):
+    """Every paper_repro module ``path`` imports, at module level or (unless ``module_level_only``)
+    inside a function."""
+    tree = ast.parse(path.read_text())
+    for node in tree.body if module_level_only else ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("paper_repro"):
+            for a in node.names:  # `from paper_repro.runs import store` imports the module runs.store
+                sub = f"{node.module}.{a.name}"
+                yield sub if sub in MODULES else node.module
+        elif isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.startswith("paper_repro"))
+
+
+MODULES = {_module(p) for p in PACKAGE.rglob("*.py")}
+
+
+def _part(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def test_each_layer_imports_only_the_layers_below_it_and_the_tasks_not_each_other():
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        here = _module(path)
+        assert _part(here) in LAYER, f"{here}: a module outside the layers of the README's Layout"
+        for there in _imports(path):
+            a, b = LAYER[_part(here)], LAYER[_part(there)]
+            if b > a or (a == b == 3 and _part(here) != _part(there)):
+                wrong.append(f"{here} imports {there}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_import_cycle_between_modules():
+    """At import time. Inside a function a config may name the module that trains it (RunConfig.fit
+    imports classification.train, which imports the config): that runs after both are loaded."""
+    modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
+    assert len(modules) > 30
+    graph = {m: {t for t in _imports(p, module_level_only=True) if t in modules and t != m}
+             for m, p in modules.items()}
+    state: dict[str, int] = {}
+
+    def visit(m, path):
+        state[m] = 1
+        for t in graph[m]:
+            if state.get(t) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(t):] + [t]))
+            if t not in state:
+                visit(t, path + [t])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [m])
