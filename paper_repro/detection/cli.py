@@ -17,6 +17,7 @@ from paper_repro.cli import device, existing_folder, non_negative_int, positive_
 from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.data import DATASETS_HELP, parse_detection_dataset
 from paper_repro.detection.config import PROFILE_NAMES
+from paper_repro.runs.home import default
 
 
 def _weights_file(s: str) -> str:
@@ -42,7 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     d.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto", help="bf16 autocast where the hardware has it")
     d.add_argument("--workers", type=non_negative_int("workers"), default=4, help="DataLoader workers for VOC/COCO images")
     d.add_argument("--experiment", default="detection", help="run-store folder that groups related runs")
-    d.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    d.add_argument("--out", type=writable_folder, default=default("runs"), help="run store root")
     d.add_argument("--data-root", type=existing_folder, default=None,
                    help="an existing folder with Fashion-MNIST (default: data/, created when needed)")
     d.set_defaults(handler=cmd_detect)
@@ -69,5 +70,5 @@ def cmd_detect(args) -> int:
     except ValueError as e:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
-    return run_and_report(cfg.run_dir(args.out), lambda: fit_detector(cfg, out=args.out, data_root=args.data_root or "data"),
+    return run_and_report(cfg.run_dir(args.out), lambda: fit_detector(cfg, out=args.out, data_root=args.data_root or default("data")),
                           Diverged)
