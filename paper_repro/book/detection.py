@@ -14,14 +14,14 @@ from paper_repro.classification.data import ensure_fashion_mnist
 from paper_repro.book.figures import save_figure
 from paper_repro.book.report import report_row, write_report_rows
 from paper_repro.book import plots
-from paper_repro.runs.provenance import ROOT
+from paper_repro.runs.home import home
 from paper_repro.detection.backbones import BACKBONES, build_backbone
 from paper_repro.paper.detection import BACKBONE_NAMES, TABLE7, TABLE8, VOC07_TEST
 from paper_repro.runs.engine import Result
 from paper_repro.detection.config import profile_config
 from paper_repro.detection.train import fit_detector
 
-RUNS, DATA = ROOT / "runs", ROOT / "data"  # the run store and data of the whole book
+RUNS, DATA = home() / "runs", home() / "data"  # the run store and data of the whole book
 WEIGHT_FILES = {"resnet101": "resnet101*.pth", "vgg16": "vgg16-*.pth"}  # torchvision's file names
 
 
