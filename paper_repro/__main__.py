@@ -21,6 +21,8 @@ from paper_repro.detection.data import DATASETS_HELP as DETECTION_DATASETS_HELP
 from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.spec import SPEED_CHOICES
+from paper_repro.runs.home import default
+from paper_repro.runs.store import StoreWriteError
 
 def _check_dataset(spec: str) -> None:
     name, path = parse_dataset(spec)
@@ -57,9 +59,9 @@ def build_parser() -> Parser:
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
     t.add_argument("--workers", type=non_negative_int("workers"), default=RunConfig.workers, help="DataLoader workers (ImageNet folders only)")
     t.add_argument("--experiment", default="cli", help="run-store folder that groups related runs")
-    t.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    t.add_argument("--out", type=writable_folder, default=default("runs"), help="run store root")
     t.add_argument("--data-root", type=existing_folder, default=None,
-                   help="an existing folder with the data sets (default: data/, created when needed)")
+                   help="an existing folder with the data sets (default: data/ in the project folder, created when needed)")
 
     b = sub.add_parser("bench", help="images/s, or with --accuracy test error, of this engine against the usual DataLoader loop")
     b.add_argument("--model", type=_model_name, default="resnet20", help="the net both loops train")
@@ -76,12 +78,12 @@ def build_parser() -> Parser:
                    help="train the net with both loops (cpu profile's recipe) for each seed and compare final test "
                         "errors: engine - usual with its 95%% Welch interval")
     b.add_argument("--seeds", nargs="+", type=seed, default=[0, 1, 2], help="with --accuracy: seeds trained by both loops")
-    b.add_argument("--out", type=writable_folder, default="runs",
+    b.add_argument("--out", type=writable_folder, default=default("runs"),
                    help="with --accuracy: run store root; the runs go to <out>/bench-accuracy, cached and resumable")
 
     d = sub.add_parser("data", help="make sure a data set is on disk; print where")
     d.add_argument("dataset", choices=("fashion-mnist", "cifar10"), help="the data set")
-    d.add_argument("--root", type=writable_folder, default="data", help="where data sets live")
+    d.add_argument("--root", type=writable_folder, default=default("data"), help="where data sets live")
 
     from paper_repro.book.build import NOTEBOOKS
 
@@ -106,9 +108,9 @@ def build_parser() -> Parser:
     sm.add_argument("--iterations", nargs="+", type=positive_int("iterations"), default=[300],
                     help="schedule lengths; the lr milestones scale with each")
     sm.add_argument("--seeds", nargs="+", type=seed, default=[0, 1, 2], help="seeds per point")
-    sm.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    sm.add_argument("--out", type=writable_folder, default=default("runs"), help="run store root")
     sm.add_argument("--data-root", type=existing_folder, default=None,
-                    help="an existing folder with the data sets (default: data/, created when needed)")
+                    help="an existing folder with the data sets (default: data/ in the project folder, created when needed)")
     sm.add_argument("--records", help="the records file to extend (default figures/scale-map/records.jsonl)")
 
     sw = sub.add_parser("sweep", help="train every run of the plan that is not stored yet, many at once, as Ray tasks")
@@ -120,14 +122,14 @@ def build_parser() -> Parser:
                          "GPUs are enough to start every run at once; 1 for a detector; none without GPUs)")
     sw.add_argument("--cpus-per-run", type=positive_int("cpus per run"), default=1,
                     help="cores each run asks for; torch uses as many threads")
-    sw.add_argument("--out", type=writable_folder, default="runs",
+    sw.add_argument("--out", type=writable_folder, default=default("runs"),
                     help="run store root (on a cluster: one shared folder, the same path on every node)")
     sw.add_argument("--data-root", type=existing_folder, default=None,
-                    help="an existing folder with the data sets (default: data/, created when needed)")
+                    help="an existing folder with the data sets (default: data/ in the project folder, created when needed)")
 
     pl = sub.add_parser("plan", help="every run the book trains for a profile: stored or to run, with a measured cost")
     pl.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose runs")
-    pl.add_argument("--out", default="runs", help="run store root to look in")
+    pl.add_argument("--out", default=default("runs"), help="run store root to look in")
     pl.add_argument("--json", action="store_true", help="one JSON object per run instead of the table")
 
     rp = sub.add_parser("report", help="print the reproduced numbers of a profile as a Markdown table")
@@ -154,7 +156,7 @@ def cmd_train(a) -> int:
         cfg = cfg.replace(checkpoint_interval=max(cfg.eval_interval, cfg.checkpoint_interval // cfg.eval_interval * cfg.eval_interval))
     cfg.validate()
 
-    return run_and_report(cfg.folder(a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or "data"))
+    return run_and_report(cfg.folder(a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or default("data")))
 
 
 def cmd_bench(a) -> int:
@@ -204,7 +206,7 @@ def cmd_scale_map(a) -> int:
     if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
         print(f"python -m paper_repro scale-map: error: --records {path}: not a file", file=sys.stderr)
         return 2
-    new = extend(a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root or "data", path=path)
+    new = extend(a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root or default("data"), path=path)
     print(f"{path}: {len(new)} new point(s), {len(read_records(path))} in all")
     return 0
 
@@ -212,7 +214,7 @@ def cmd_scale_map(a) -> int:
 def cmd_sweep(a) -> int:
     from paper_repro.book.plan import sweep_profile
 
-    outcomes = sweep_profile(a.profile, a.out, a.data_root or "data", address=a.address,
+    outcomes = sweep_profile(a.profile, a.out, a.data_root or default("data"), address=a.address,
                              gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run)
     return 1 if any(o.status != "finished" for o in outcomes) else 0
 
@@ -264,7 +266,7 @@ def add_detect_parser(subparsers) -> argparse.ArgumentParser:
     d.add_argument("--precision", choices=SPEED_CHOICES["precision"], default=DetectConfig.precision, help="bf16 autocast where the hardware has it")
     d.add_argument("--workers", type=non_negative_int("workers"), default=DetectConfig.workers, help="DataLoader workers for VOC/COCO images")
     d.add_argument("--experiment", default=DetectConfig.experiment, help="run-store folder that groups related runs")
-    d.add_argument("--out", type=writable_folder, default="runs", help="run store root")
+    d.add_argument("--out", type=writable_folder, default=default("runs"), help="run store root")
     d.add_argument("--data-root", type=existing_folder, default=None,
                    help="an existing folder with Fashion-MNIST (default: data/, created when needed)")
     return d
@@ -285,7 +287,7 @@ def cmd_detect(args) -> int:
     except ValueError as e:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
-    return run_and_report(cfg.folder(args.out), lambda: cfg.fit(out=args.out, data_root=args.data_root or "data"))
+    return run_and_report(cfg.folder(args.out), lambda: cfg.fit(out=args.out, data_root=args.data_root or default("data")))
 
 
 HANDLERS = {"train": cmd_train, "bench": cmd_bench, "data": cmd_data, "reproduce": cmd_reproduce, "report": cmd_report,
@@ -298,6 +300,10 @@ def main(argv=None) -> int:
         return args.handler(args)
     except DataMissing as e:
         print(f"paper_repro: {e}", file=sys.stderr)
+        return 1
+    except StoreWriteError as e:  # a full disk, a run store that became read-only
+        print(f"paper_repro: {e.strerror}; run the same command again once it can be written: it resumes",
+              file=sys.stderr)
         return 1
     except ValueError as e:  # a bad value that only the full config could see
         print(f"python -m paper_repro {args.command}: error: {e}", file=sys.stderr)

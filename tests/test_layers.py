@@ -7,7 +7,7 @@ import paper_repro
 
 PACKAGE = Path(paper_repro.__file__).parent
 # 0: the paper, 1: its architectures, 2: the run machinery, 3: the two tasks, 4: the book, 5: entry points
-LAYER = {"paper": 0, "models": 1, "runs": 2, "classification": 3, "detection": 3, "book": 4, "tools": 5,
+LAYER = {"_version": 0, "paper": 0, "models": 1, "runs": 2, "classification": 3, "detection": 3, "book": 4, "tools": 5,
          "cli": 5, "__main__": 5, "__init__": 5}
 
 

@@ -12,9 +12,11 @@ import sys
 import time
 from pathlib import Path
 
+from paper_repro.runs.home import home
 from paper_repro.runs.provenance import ROOT
 
-BOOK = ROOT / "book"
+HOME = home()  # the project folder: its book/ is executed and built into its _build/
+BOOK = HOME / "book"
 CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report", "07_scale_map")
 # The intro's scoreboard reads what the chapters measured: it is executed last.
 NOTEBOOKS = CHAPTERS + ("intro",)
@@ -95,11 +97,11 @@ def build() -> Path:
     """`jupyter-book build book/` with warnings as errors; return the path of index.html."""
     exe = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(exe), "build", str(BOOK), "--warningiserror", "--keep-going", "--quiet"]
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(cmd, cwd=HOME, capture_output=True, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stdout[-6000:] + r.stderr[-6000:])
         raise NotebookFailed("jupyter-book build book/ failed (warnings count as errors); see above")
-    return ROOT / "_build" / "html" / "index.html"
+    return HOME / "_build" / "html" / "index.html"
 
 
 def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet: str = "",
@@ -114,6 +116,10 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
     """
     from paper_repro.book.experiments import RUNS, DATA, setup
 
+    if not (BOOK / "_toc.yml").is_file():
+        print(f"reproduce: error: {HOME} holds no book/ (the chapters); run it in a checkout of the project, or set "
+              f"PAPER_REPRO_HOME to one", file=sys.stderr)
+        return 2
     if sweep:
         from paper_repro.runs.sweep import import_ray
         try:
@@ -146,7 +152,7 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
     t_all = time.perf_counter()
     for src in sources:
         t = time.perf_counter()
-        print(f"reproduce [{profile}]: executing {src.relative_to(ROOT)} ...", flush=True)
+        print(f"reproduce [{profile}]: executing {src.relative_to(HOME)} ...", flush=True)
         try:
             execute(src, profile, {"imagenet": imagenet, "voc_root": voc_root, "coco_root": coco_root,
                                     "pretrained_dir": pretrained_dir})

@@ -17,15 +17,15 @@ from paper_repro.classification.data import build_data
 from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.engine import Result, resolve_speed
 from paper_repro.book.findings import pct
-from paper_repro.runs.provenance import ROOT
+from paper_repro.runs.home import home
 from paper_repro.book.report import write_report_rows
 from paper_repro.classification.train import fit, load_model
 from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.config import profile_config
 from paper_repro.detection.train import fit_detector
 
-RUNS = ROOT / "runs"
-DATA = ROOT / "data"
+RUNS = home() / "runs"  # the project folder's (paper_repro.runs.home), never the package's
+DATA = home() / "data"
 def setup(profile: str, **folders: str) -> Profile:
     """A chapter's first call: check its parameters (``profile`` and any data folders it declares,
     passed by name; "" = not given) with one clear line for a bad one, make sure the profile's data

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paper_repro.runs.provenance import ROOT
+from paper_repro.runs.home import home
 from paper_repro.runs.store import atomic_write_json
 
-FIGURES = ROOT / "figures"
+FIGURES = home() / "figures"  # the project folder's (paper_repro.runs.home)
 
 
 def save_figure(fig, name: str, profile: str, data, provenance: dict) -> Path:

@@ -15,7 +15,7 @@ FLOPs and an assumed throughput, and says so.
 from __future__ import annotations
 
 import functools
-import json
+import sys
 from dataclasses import dataclass
 
 from paper_repro.runs import store
@@ -95,7 +95,11 @@ def seconds_per_iteration(out) -> dict[tuple, float]:
         s = store.finished_summary(d)
         if not s or s.get("status") != "finished" or not s.get("iterations_done"):
             continue
-        cfg = json.loads((d / "config.json").read_text())
+        cfg, _ = store.read_json_object(d / "config.json")
+        why = store.config_problem(d, RunConfig) if cfg and "model" in cfg else None
+        if cfg is None or why:
+            print(f"paper_repro: ignoring run {d}: config.json: {why or 'not a JSON object'}", file=sys.stderr)
+            continue
         key = (cfg.get("model") or cfg.get("backbone"), cfg.get("dataset"), cfg.get("batch_size"))
         seen.setdefault(key, []).append(s["wall_time_s"] / s["iterations_done"])
     return {k: sum(v) / len(v) for k, v in seen.items()}

@@ -31,9 +31,12 @@ MAP_CLAIMS = ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_
 
 
 def read_records(path: Path = RECORDS) -> list[dict]:
+    """The records of ``path``; a damaged line is reported in one line and skipped (``store.read_jsonl``)."""
+    from paper_repro.runs.store import read_jsonl
+
     if not Path(path).exists():
         return []
-    return [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+    return read_jsonl(path)
 
 
 def plan(profile: str, nets, lengths, seeds) -> list:

@@ -45,10 +45,18 @@ def learning_rate(iteration: int, cfg: DetectConfig) -> float:
 
 
 def load_pretrained(path: str) -> dict | None:
+    """The ImageNet weights in ``path`` (a state dict of tensors), loaded safely: a file that holds
+    anything else is refused with one line (ValueError), and nothing in it is executed."""
     if not path:
         return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    return state.get("state_dict", state) if isinstance(state, dict) else state
+    try:
+        state = store.safe_torch_load(path, "weights file")
+    except ValueError as e:
+        raise ValueError(f"pretrained weights {path}: {e}") from None
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError(f"pretrained weights {path}: not a state dict of tensors")
+    return state
 
 
 def build_detector(cfg: DetectConfig, num_classes: int, state_dict: dict | None = None) -> torch.nn.Module:

@@ -170,13 +170,23 @@ def seed_everything(seed: int) -> None:
 
 
 def rng_state() -> dict:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+    """Every generator's state as tensors and plain Python data (what ``torch.load(weights_only=True)``
+    reads back): numpy's MT19937 key array travels as an int64 tensor."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"torch": torch.get_rng_state(), "python": random.getstate(),
+            "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
             "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
 
 
 def set_rng_state(s: dict) -> None:
     torch.set_rng_state(s["torch"])
-    np.random.set_state(s["numpy"])
+    n = s["numpy"]
+    if isinstance(n, dict):
+        np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
+                             n["cached_gaussian"]))
+    else:  # a checkpoint written before: numpy's own tuple
+        np.random.set_state(n)
     random.setstate(s["python"])
     if s.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(s["cuda"])
@@ -195,9 +205,16 @@ def sole_writer(directory: Path, log, main: bool = True, world: int = 1):
 def open_run(directory: Path, cfg, main: bool = True, world: int = 1) -> None:
     """The run's folder with its config.json (written once, by rank 0)."""
     if main:
-        directory.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise store.StoreWriteError(e.errno, f"cannot create the run folder {directory}: {e.strerror or e}") from e
         if not (directory / "config.json").exists():
             store.atomic_write_json(directory / "config.json", cfg.to_dict())
+        else:
+            why = store.config_problem(directory, type(cfg))
+            if why:
+                raise store.StoreCorrupt(f"{directory / 'config.json'}: {why}")
     barrier(world)
 
 
@@ -213,14 +230,29 @@ class RunState:
 
 def restore(directory: Path, parts: dict, log, main: bool = True, world: int = 1) -> RunState:
     """Load the newest good checkpoint into ``parts`` (name -> object with ``load_state_dict``:
-    model, optimizer, loader, ...) and the RNGs; drop the metrics recorded after it."""
-    state = store.load_latest_checkpoint(directory, log) if directory.exists() else None
+    model, optimizer, loader, ...) and the RNGs; drop the metrics recorded after it. A checkpoint
+    that does not fit (a missing part, a wrong shape) is skipped like a corrupted one, and the parts
+    are left as they were before it was tried."""
+    import copy
+
+    def accept(state: dict) -> None:
+        before = {name: copy.deepcopy(part.state_dict()) for name, part in parts.items()}
+        rng_before = rng_state()
+        try:
+            for name, part in parts.items():
+                part.load_state_dict(state[name])
+            set_rng_state(state["rng"])
+            int(state["iteration"]), float(state["elapsed"])
+        except BaseException:
+            for name, part in parts.items():
+                part.load_state_dict(before[name])
+            set_rng_state(rng_before)
+            raise
+
+    state = store.load_latest_checkpoint(directory, log, accept) if directory.exists() else None
     run = RunState()
     if state is not None:
-        for name, part in parts.items():
-            part.load_state_dict(state[name])
-        set_rng_state(state["rng"])
-        run = RunState(state["iteration"], state["elapsed"], state["iteration"])
+        run = RunState(int(state["iteration"]), float(state["elapsed"]), int(state["iteration"]))
         if main:
             store.truncate_metrics(directory, run.start)
             log(f"paper_repro: resuming run {directory.parent.name}/{directory.name} from iteration {run.start}")

@@ -8,12 +8,38 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]  # the folder the package lies in: read, never written
+
+
+def built_from() -> tuple[str, str]:
+    """(version, commit) that setuptools-scm wrote into ``paper_repro/_version.py`` when this package
+    was built; ("unknown", "unknown") when it was not (a checkout used without installing it)."""
+    try:
+        from paper_repro import _version
+    except ImportError:
+        return "unknown", "unknown"
+    commit = str(getattr(_version, "commit", None) or "unknown")
+    commit = commit[1:8] if commit.startswith("g") else commit[:7]
+    return str(getattr(_version, "version", "unknown")), commit + ("+dirty" if getattr(_version, "dirty", False) else "")
+
+
+def package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("paper_repro")
+    except PackageNotFoundError:
+        return built_from()[0]
 
 
 @functools.lru_cache(maxsize=None)
 def git_commit() -> str:
-    """The short commit of this checkout, with '+dirty' when the package has uncommitted changes."""
+    """The short commit of this checkout, with '+dirty' when the package has uncommitted changes;
+    for an installed package (no checkout around it), the commit it was built from."""
+    from paper_repro.runs.home import is_checkout
+
+    if not is_checkout(ROOT):  # never ask git in whatever folder an installed package lies in
+        return built_from()[1]
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                              timeout=10).stdout.strip()
@@ -57,4 +83,4 @@ def hardware(device: str | torch.device = "cpu") -> str:
 
 def provenance(device: str | torch.device = "cpu") -> dict:
     return {"commit": git_commit(), "hardware": hardware(device), "torch": torch.__version__,
-            "python": platform.python_version()}
+            "python": platform.python_version(), "version": package_version()}

@@ -5,6 +5,13 @@ Every file is written atomically (a temporary file in the same folder, fsync, th
 run killed at any instant leaves either the old file or the new one, never half of one. Each
 checkpoint has a sha256 beside it; a checkpoint whose bytes do not match is reported in one line
 and never loaded.
+
+A run store may lie on a shared disk (a Ray cluster's ``--out``), so everything read from it is
+data, never code: checkpoints load with ``torch.load(weights_only=True)`` (tensors, numbers,
+strings, lists, dicts; nothing that can run on unpickling), and a file that does not load that way,
+a JSON file that does not parse, or a config.json whose hash does not match its folder is reported
+in one line and never used. A write that fails (a full disk, a store that became read-only) raises
+``StoreWriteError`` naming the file, and leaves the previous version of that file as it was.
 """
 from __future__ import annotations
 
@@ -13,6 +20,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -20,6 +28,15 @@ from pathlib import Path
 import torch
 
 KEEP_CHECKPOINTS = 2
+
+
+class StoreWriteError(OSError):
+    """A file of the run store could not be written (disk full, read-only, ...); the previous
+    version of the file is untouched."""
+
+
+class StoreCorrupt(ValueError):
+    """A file of the run store is not what the project writes there (edited by hand, or damaged)."""
 
 
 @contextlib.contextmanager
@@ -31,33 +48,48 @@ def run_lock(directory: Path, log=None):
     from filelock import FileLock, Timeout
 
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _write_failed(directory.parent, e) from e
     lock = FileLock(str(directory) + ".lock")
     try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        if log:
-            log(f"paper_repro: run {directory.parent.name}/{directory.name} is being trained by another process; "
-                "waiting for it")
-        lock.acquire()
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            if log:
+                log(f"paper_repro: run {directory.parent.name}/{directory.name} is being trained by another process; "
+                    "waiting for it")
+            lock.acquire()
+    except OSError as e:
+        raise _write_failed(Path(lock.lock_file), e) from e
     try:
         yield lock
     finally:
         lock.release()
 
 
+def _write_failed(path: Path, e: OSError) -> StoreWriteError:
+    return StoreWriteError(e.errno, f"cannot write {path}: {e.strerror or e}; what was stored before is kept")
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise _write_failed(path, e) from e
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and not isinstance(e, StoreWriteError):
+            raise _write_failed(path, e) from e
         raise
 
 
@@ -70,25 +102,64 @@ def read_json(path: Path):
         return json.load(f)
 
 
-def read_metrics(directory: Path) -> list[dict]:
-    """The metrics.jsonl records; a torn last line (a kill mid-append) is ignored."""
-    path = Path(directory) / "metrics.jsonl"
-    if not path.exists():
-        return []
+def read_json_object(path: Path) -> tuple[dict | None, str | None]:
+    """(the JSON object in ``path``, None), or (None, why it is not one): missing, unreadable, not
+    JSON, or JSON that is not an object."""
+    try:
+        obj = json.loads(Path(path).read_bytes())
+    except FileNotFoundError:
+        return None, "it does not exist"
+    except OSError as e:
+        return None, f"it cannot be read ({e.strerror or e})"
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return None, f"it is not valid JSON ({e})"
+    if not isinstance(obj, dict):
+        return None, f"it holds a JSON {type(obj).__name__}, not an object"
+    return obj, None
+
+
+def read_jsonl(path: Path, log=None) -> list[dict]:
+    """The JSON objects of a .jsonl file, one a line. A torn last line (a kill mid-append) is
+    ignored silently; any other line that is not a JSON object is skipped with one line naming the
+    file and line, and every good line around it is kept."""
+    log = log or log_to_stderr
+    lines = Path(path).read_bytes().split(b"\n")
     records = []
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
         try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
+            obj = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            obj = None
+        if isinstance(obj, dict):
+            records.append(obj)
+        elif number < len(lines):  # not a last line without its newline (torn by a kill mid-append)
+            log(f"paper_repro: {path}, line {number}: not a JSON record; skipped (the other lines are kept)")
     return records
 
 
+def log_to_stderr(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def read_metrics(directory: Path, log=None) -> list[dict]:
+    """The metrics.jsonl records (``read_jsonl``: a damaged line is skipped, never the rest)."""
+    path = Path(directory) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    return [r for r in read_jsonl(path, log) if isinstance(r.get("iteration"), int)]
+
+
 def append_metrics(directory: Path, record: dict) -> None:
-    with open(Path(directory) / "metrics.jsonl", "a") as f:
-        f.write(json.dumps(record, sort_keys=True) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
+    path = Path(directory) / "metrics.jsonl"
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        raise _write_failed(path, e) from e
 
 
 def truncate_metrics(directory: Path, last_iteration: int) -> None:
@@ -119,36 +190,100 @@ def save_checkpoint(directory: Path, iteration: int, state: dict) -> Path:
     return path
 
 
-def load_latest_checkpoint(directory: Path, log=None) -> dict | None:
-    """The newest checkpoint whose bytes match its sha256 and that loads; None if there is none.
+def _legacy_numpy_globals() -> list:
+    """What checkpoints written before the RNG state was stored as plain data hold besides
+    tensors: numpy's MT19937 key array (a uint32 ndarray). Only these are let through."""
+    import numpy as np
+
+    return [np.zeros(1).__reduce__()[0], np.ndarray, np.dtype, type(np.dtype(np.uint32))]
+
+
+def safe_torch_load(source, what: str = "file") -> object:
+    """``torch.load`` that never runs code: ``weights_only=True``, plus the uint32 arrays of old
+    checkpoints' numpy RNG state. Raises ValueError with one line saying why a file was refused."""
+    with torch.serialization.safe_globals(_legacy_numpy_globals()):
+        try:
+            return torch.load(source, map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001  (every way a file can fail to load is one refusal)
+            text = str(e)
+            unsafe = re.search(r"GLOBAL (\S+)", text)
+            if unsafe:
+                raise ValueError(f"it is refused by the safe loader: it would import {unsafe.group(1)}, which a "
+                                 f"{what} never holds (nothing was executed)") from None
+            first = text.strip().splitlines()[0] if text.strip() else ""
+            raise ValueError(f"it does not load ({e.__class__.__name__}{': ' + first[:200] if first else ''})") from None
+
+
+CHECKPOINT_KEYS = ("iteration", "rng", "elapsed")
+
+
+def load_latest_checkpoint(directory: Path, log=None, accept=None) -> dict | None:
+    """The newest checkpoint whose bytes match its sha256 and that loads safely (``safe_torch_load``);
+    None if there is none. ``accept(state)``, when given, applies the state and raises (ValueError,
+    KeyError, TypeError, RuntimeError) if it does not fit.
 
     A bad one is reported in one line and skipped (the previous good one is used instead).
     """
-    log = log or (lambda msg: print(msg, file=sys.stderr))
+    log = log or log_to_stderr
     for path in list_checkpoints(directory):
         digest_file = path.with_suffix(".pt.sha256")
-        data = path.read_bytes()
         reason = None
-        if not digest_file.exists():
+        try:
+            data = path.read_bytes()
+            digest = digest_file.read_text().strip() if digest_file.exists() else None
+        except OSError as e:
+            data, digest, reason = b"", None, f"it cannot be read ({e.strerror or e})"
+        if reason:
+            pass
+        elif digest is None:
             reason = "its sha256 file is missing"
-        elif hashlib.sha256(data).hexdigest() != digest_file.read_text().strip():
+        elif hashlib.sha256(data).hexdigest() != digest:
             reason = "its bytes do not match its sha256 (truncated or corrupted)"
         else:
             try:
-                return torch.load(io.BytesIO(data), map_location="cpu", weights_only=False)
-            except Exception as e:  # noqa: BLE001
-                reason = f"it does not load ({e.__class__.__name__})"
+                state = safe_torch_load(io.BytesIO(data), "checkpoint")
+                if not isinstance(state, dict) or any(k not in state for k in CHECKPOINT_KEYS):
+                    raise ValueError(f"it is not a checkpoint of this project (a {type(state).__name__} without "
+                                     f"{', '.join(CHECKPOINT_KEYS)})")
+                if accept is not None:
+                    try:
+                        accept(state)
+                    except (KeyError, TypeError, RuntimeError, ValueError, IndexError) as e:
+                        raise ValueError(f"it does not fit this run ({e.__class__.__name__}: "
+                                         f"{str(e).strip().splitlines()[0][:200] if str(e).strip() else ''})") from None
+                return state
+            except ValueError as e:
+                reason = str(e)
         log(f"paper_repro: ignoring checkpoint {path}: {reason}; falling back to an older one or a fresh start")
     return None
 
 
-def finished_summary(directory: Path) -> dict | None:
+def finished_summary(directory: Path, log=None) -> dict | None:
+    """The run's summary.json, or None when it has none; a summary that is not a JSON object (a
+    damaged or hand-edited file) is reported in one line and treated as absent."""
     path = Path(directory) / "summary.json"
-    if path.exists():
-        try:
-            return read_json(path)
-        except json.JSONDecodeError:
-            return None
+    if not path.exists():
+        return None
+    summary, why = read_json_object(path)
+    if why:
+        (log or log_to_stderr)(f"paper_repro: ignoring {path}: {why}")
+    return summary
+
+
+def config_problem(directory: Path, config_cls) -> str | None:
+    """Why ``directory``/config.json is not the config of the run stored there (None when it is):
+    not a JSON object, not a ``config_cls``, or a config whose hash is not the folder's name (a
+    config.json edited by hand)."""
+    d, why = read_json_object(Path(directory) / "config.json")
+    if why:
+        return why
+    try:
+        h = config_cls.from_dict(d).hash()
+    except (TypeError, ValueError, OSError) as e:
+        return f"it is not a {config_cls.__name__} ({e})"
+    if h != Path(directory).name:
+        return (f"its hash {h} does not match its folder {Path(directory).name} (edited by hand?); restore it, or "
+                "delete it and the run writes it again")
     return None
 
 

@@ -1,0 +1,227 @@
+"""The run store as a shared disk sees it: a file anyone can put there is data, never code (a crafted
+checkpoint runs nothing), and every failure (a full disk, a store that turns read-only, a damaged
+line, a hand-edited config) is one line, a clear exit code, and no loss of what was stored."""
+import errno
+import hashlib
+import io
+import json
+import os
+import pickle
+import random
+import tempfile
+
+import numpy as np
+import pytest
+import torch
+
+from paper_repro.__main__ import main
+from paper_repro.runs import engine, store
+
+ARGS = ["train", "resnet8", "--profile", "smoke", "--iterations", "6", "--eval-interval", "2", "--precision", "fp32"]
+
+
+def _train(tmp_path, data_root, capsys, out="runs"):
+    """The smoke run of ARGS in ``tmp_path/out``: (exit code, stdout, stderr)."""
+    code = main([*ARGS, "--out", str(tmp_path / out), "--data-root", str(data_root)])
+    o = capsys.readouterr()
+    return code, o.out, o.err
+
+
+class Payload:
+    """A pickle that would create ``marker`` if it were ever unpickled by a full unpickler."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def _plant(directory, iteration, data: bytes):
+    path = directory / f"checkpoint-{iteration:08d}.pt"
+    path.write_bytes(data)
+    path.with_suffix(".pt.sha256").write_text(hashlib.sha256(data).hexdigest())
+    return path
+
+
+def _torch_bytes(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- a crafted checkpoint
+def test_a_crafted_checkpoint_executes_nothing_and_the_run_resumes_from_the_good_one(tmp_path, data_root, capsys):
+    code, _, _ = _train(tmp_path, data_root, capsys)
+    assert code == 0
+    run = store.find_runs(tmp_path / "runs")[0]
+    reference = json.loads((run / "summary.json").read_text())
+    (run / "summary.json").unlink()  # as if the run had been interrupted
+    marker = tmp_path / "pwned"
+    evil = _plant(run, 99999999, _torch_bytes({"model": Payload(marker), "iteration": 1, "rng": {}, "elapsed": 0.0}))
+    _plant(run, 99999998, pickle.dumps(Payload(marker)))  # a bare pickle, not torch's zip format
+    code, out, err = _train(tmp_path, data_root, capsys)
+    assert not marker.exists()
+    assert code == 0, err
+    assert "Traceback" not in err
+    refusals = [line for line in err.splitlines() if "ignoring checkpoint" in line]
+    assert len(refusals) == 2 and str(evil) in refusals[0] and "posix.system" in refusals[0]
+    assert "nothing was executed" in refusals[0]
+    assert "from iteration 6" in err  # the newest good checkpoint
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["final_eval_error"] == reference["final_eval_error"]
+
+
+def test_safe_loader_refuses_code_and_still_reads_old_checkpoints(tmp_path):
+    marker = tmp_path / "pwned"
+    _plant(tmp_path, 2, _torch_bytes({"iteration": 2, "rng": {}, "elapsed": 0.0, "x": Payload(marker)}))
+    lines = []
+    assert store.load_latest_checkpoint(tmp_path, lines.append) is None
+    assert not marker.exists() and len(lines) == 1 and "refused by the safe loader" in lines[0]
+    # a checkpoint written before the RNG state was plain data: numpy's tuple with a uint32 array
+    old = {"iteration": 1, "elapsed": 0.5, "model": {"w": torch.ones(2)},
+           "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                   "cuda": None}}
+    _plant(tmp_path, 1, _torch_bytes(old))
+    expected = np.random.rand()  # the draw that follows the saved state
+    state = store.load_latest_checkpoint(tmp_path, lines.append)
+    assert state is not None and state["iteration"] == 1
+    np.random.seed(5)
+    engine.set_rng_state(state["rng"])
+    assert np.random.rand() == expected
+
+
+def test_rng_state_is_plain_data_and_round_trips():
+    np.random.seed(3), random.seed(3), torch.manual_seed(3)
+    s = engine.rng_state()
+    loaded = torch.load(io.BytesIO(_torch_bytes(s)), weights_only=True)  # no allow-list needed
+    expected = (np.random.rand(), random.random(), torch.rand(1).item())
+    engine.set_rng_state(loaded)
+    assert (np.random.rand(), random.random(), torch.rand(1).item()) == expected
+
+
+# --------------------------------------------------------------------------- writes that fail
+def _fail_writes_of(monkeypatch, name_part, err=errno.ENOSPC):
+    """Every atomic write of a file whose name contains ``name_part`` fails with ``err`` at fsync."""
+    real = os.fsync
+
+    def fsync(fd):
+        if name_part in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(err, os.strerror(err))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+
+
+@pytest.mark.parametrize("victim, resumed_from", [("checkpoint-00000004", 2), ("summary.json", 6)])
+def test_a_full_disk_keeps_the_last_good_state(tmp_path, data_root, capsys, monkeypatch, victim, resumed_from):
+    code, out, _ = _train(tmp_path, data_root, capsys, out="ref")
+    reference = json.loads(out.splitlines()[-1])
+    with monkeypatch.context() as m:
+        _fail_writes_of(m, victim)
+        code, out, err = _train(tmp_path, data_root, capsys)
+    assert code == 1
+    assert len(err.strip().splitlines()) == 1 and "No space left on device" in err and victim in err
+    run = store.find_runs(tmp_path / "runs")[0]
+    assert not list(run.glob(".*.tmp")) and not (run / "summary.json").exists()
+    assert store.load_latest_checkpoint(run)["iteration"] == resumed_from
+    code, out, err = _train(tmp_path, data_root, capsys)  # space again: it resumes and ends as it should
+    assert code == 0 and f"from iteration {resumed_from}" in err
+    assert json.loads(out.splitlines()[-1])["final_eval_error"] == reference["final_eval_error"]
+
+
+def test_a_store_that_turns_read_only_mid_run_keeps_its_checkpoint(tmp_path, data_root, capsys, monkeypatch):
+    real_mkstemp, real_open = tempfile.mkstemp, open
+    read_only = {"on": False}
+
+    def mkstemp(*a, **kw):
+        if read_only["on"]:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_mkstemp(*a, **kw)
+
+    def opener(path, mode="r", *a, **kw):
+        if read_only["on"] and any(c in mode for c in "aw+"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_open(path, mode, *a, **kw)
+
+    real_stop = engine.maybe_test_stop
+
+    def stop(iteration):
+        if iteration == 3:  # after the checkpoint at 2
+            read_only["on"] = True
+        real_stop(iteration)
+
+    with monkeypatch.context() as m:
+        m.setattr(store.tempfile, "mkstemp", mkstemp)
+        m.setattr(store, "open", opener, raising=False)
+        m.setattr(engine, "maybe_test_stop", stop)
+        code, out, err = _train(tmp_path, data_root, capsys)
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Read-only file system" in err
+    run = store.find_runs(tmp_path / "runs")[0]
+    assert store.load_latest_checkpoint(run)["iteration"] == 2
+    assert [r["iteration"] for r in store.read_metrics(run)] == [2]
+    code, _, err = _train(tmp_path, data_root, capsys)
+    assert code == 0 and "from iteration 2" in err
+
+
+# --------------------------------------------------------------------------- damaged files
+def test_a_damaged_line_in_the_middle_of_a_jsonl_keeps_every_other_line(tmp_path):
+    lines = [json.dumps({"iteration": i, "x": i}) for i in (2, 4, 6, 8)]
+    lines[1] = lines[1][:7] + "\x00garbage"
+    (tmp_path / "metrics.jsonl").write_text("\n".join(lines) + "\n" + '{"iteration": 10, "x"')  # + a torn last line
+    logged = []
+    assert [r["iteration"] for r in store.read_metrics(tmp_path, logged.append)] == [2, 6, 8]
+    assert len(logged) == 1 and "line 2" in logged[0] and "metrics.jsonl" in logged[0]
+    store.truncate_metrics(tmp_path, 6)
+    assert [r["iteration"] for r in store.read_metrics(tmp_path)] == [2, 6]
+
+
+def test_a_damaged_record_of_the_scale_map_is_skipped_not_fatal(tmp_path, capsys):
+    from paper_repro.book.scale_map import read_records
+
+    path = tmp_path / "records.jsonl"
+    path.write_text('{"net": "a"}\n{"net": \n["not", "a", "record"]\n{"net": "b"}\n')
+    assert [r["net"] for r in read_records(path)] == ["a", "b"]
+    err = capsys.readouterr().err
+    assert "line 2" in err and "line 3" in err and len(err.strip().splitlines()) == 2
+
+
+def test_a_hand_edited_config_is_refused_and_nothing_is_overwritten(tmp_path, data_root, capsys):
+    from paper_repro.book.plan import seconds_per_iteration
+
+    code, _, _ = _train(tmp_path, data_root, capsys)
+    assert code == 0
+    run = store.find_runs(tmp_path / "runs")[0]
+    assert list(seconds_per_iteration(tmp_path / "runs")) == [("resnet8", "fashion-mnist", 128)]
+    cfg = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**cfg, "lr": 0.5}))
+    # the plan reads that store without failing, and does not count a run whose config is not its own
+    assert seconds_per_iteration(tmp_path / "runs") == {}
+    assert "does not match its folder" in capsys.readouterr().err
+    (run / "summary.json").unlink()
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    code, out, err = _train(tmp_path, data_root, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "config.json" in err and "does not match its folder" in err and run.name in err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+def test_a_summary_that_is_not_an_object_is_treated_as_absent(tmp_path):
+    (tmp_path / "summary.json").write_text("[1, 2]")
+    logged = []
+    assert store.finished_summary(tmp_path, logged.append) is None
+    assert len(logged) == 1 and "not an object" in logged[0]
+
+
+def test_crafted_pretrained_weights_are_refused_in_one_line(tmp_path):
+    from paper_repro.detection.train import load_pretrained
+
+    marker = tmp_path / "pwned"
+    evil = tmp_path / "resnet101-evil.pth"
+    evil.write_bytes(_torch_bytes({"conv1.weight": Payload(marker)}))
+    with pytest.raises(ValueError, match=r"resnet101-evil.pth: it is refused by the safe loader") as e:
+        load_pretrained(str(evil))
+    assert not marker.exists() and "\n" not in str(e.value)
+    good = tmp_path / "resnet101-good.pth"
+    good.write_bytes(_torch_bytes({"state_dict": {"conv1.weight": torch.ones(1)}}))
+    assert list(load_pretrained(str(good))) == ["conv1.weight"]
