@@ -16,7 +16,8 @@ from paper_repro.detection.data import COCOSet, FashionCanvases, VOCSet, build_d
 from paper_repro.detection.evaluate import coco_map, voc07_ap, voc07_map
 from paper_repro.detection.config import DetectConfig, profile_config
 from paper_repro.detection.train import evaluate_detector, fit_detector, learning_rate, load_detector
-from paper_repro.runs.engine import Diverged, resolve_speed
+from paper_repro.runs.run import Diverged
+from paper_repro.runs.speed import resolve_speed
 
 torch.set_grad_enabled(True)
 
@@ -458,7 +459,7 @@ def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
 # --------------------------------------------------------------------------- the chapter's logic
 def _fake_runs(map50_resnet, map50_vgg):
     from paper_repro.book.experiments import DetectionRuns
-    from paper_repro.runs.engine import Result
+    from paper_repro.runs.run import Result
 
     runs = {}
     for b, m50 in (("resnet101", map50_resnet), ("vgg16", map50_vgg)):

@@ -24,7 +24,7 @@ def _imports(path: Path, module_level_only: bool = False):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("paper_repro"):
             for a in node.names:  # `from paper_repro.runs import store` imports the module runs.store
                 sub = f"{node.module}.{a.name}"
-                yield sub if sub in MODULES else node.module
+                yield sub if sub in MODULES or node.module == "paper_repro" else node.module
         elif isinstance(node, ast.Import):
             yield from (a.name for a in node.names if a.name.startswith("paper_repro"))
 

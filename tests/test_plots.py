@@ -1,7 +1,7 @@
 """plots.py: one function per figure kind."""
 from paper_repro.book import findings
 from paper_repro.classification.config import RunConfig
-from paper_repro.runs.engine import Result
+from paper_repro.runs.run import Result
 
 
 def fake(model, train, test, seed=0):

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from paper_repro.__main__ import main
-from paper_repro.runs import engine, store
+from paper_repro.runs import run as run_module
+from paper_repro.runs import store
 
 ARGS = ["train", "resnet8", "--profile", "smoke", "--iterations", "6", "--eval-interval", "2", "--precision", "fp32"]
 
@@ -87,16 +88,16 @@ def test_safe_loader_refuses_code_and_still_reads_old_checkpoints(tmp_path):
     state = store.load_latest_checkpoint(tmp_path, lines.append)
     assert state is not None and state["iteration"] == 1
     np.random.seed(5)
-    engine.set_rng_state(state["rng"])
+    run_module.set_rng_state(state["rng"])
     assert np.random.rand() == expected
 
 
 def test_rng_state_is_plain_data_and_round_trips():
     np.random.seed(3), random.seed(3), torch.manual_seed(3)
-    s = engine.rng_state()
+    s = run_module.rng_state()
     loaded = torch.load(io.BytesIO(_torch_bytes(s)), weights_only=True)  # no allow-list needed
     expected = (np.random.rand(), random.random(), torch.rand(1).item())
-    engine.set_rng_state(loaded)
+    run_module.set_rng_state(loaded)
     assert (np.random.rand(), random.random(), torch.rand(1).item()) == expected
 
 
@@ -144,7 +145,7 @@ def test_a_store_that_turns_read_only_mid_run_keeps_its_checkpoint(tmp_path, dat
             raise OSError(errno.EROFS, os.strerror(errno.EROFS))
         return real_open(path, mode, *a, **kw)
 
-    real_stop = engine.maybe_test_stop
+    real_stop = run_module.maybe_test_stop
 
     def stop(iteration):
         if iteration == 3:  # after the checkpoint at 2
@@ -154,7 +155,7 @@ def test_a_store_that_turns_read_only_mid_run_keeps_its_checkpoint(tmp_path, dat
     with monkeypatch.context() as m:
         m.setattr(store.tempfile, "mkstemp", mkstemp)
         m.setattr(store, "open", opener, raising=False)
-        m.setattr(engine, "maybe_test_stop", stop)
+        m.setattr(run_module, "maybe_test_stop", stop)
         code, out, err = _train(tmp_path, data_root, capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Read-only file system" in err
     run = store.find_runs(tmp_path / "runs")[0]

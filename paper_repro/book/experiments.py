@@ -15,7 +15,8 @@ from paper_repro.models.measure import layer_responses
 from paper_repro.classification.config import Profile, get_profile
 from paper_repro.classification.data import build_data
 from paper_repro.runs.datasets import ensure_fashion_mnist
-from paper_repro.runs.engine import Result, resolve_speed
+from paper_repro.runs.run import Result
+from paper_repro.runs.speed import resolve_speed
 from paper_repro.book.findings import pct
 from paper_repro.runs.home import home
 from paper_repro.book.report import write_report_rows

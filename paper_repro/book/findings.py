@@ -12,7 +12,7 @@ from paper_repro.paper import claims, classification as paper
 from paper_repro.models.measure import num_parameters
 from paper_repro.classification.config import Profile
 from paper_repro.classification.data import parse_dataset
-from paper_repro.runs.engine import Result
+from paper_repro.runs.run import Result
 from paper_repro.models import build_model
 from paper_repro.book.report import report_row
 

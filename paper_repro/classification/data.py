@@ -185,7 +185,7 @@ class Data:
 
 
 def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 1) -> Data:
-    """The loaders a RunConfig asks for, on ``speed.device`` (``engine.resolve_speed``)."""
+    """The loaders a RunConfig asks for, on ``speed.device`` (``runs.speed.resolve_speed``)."""
     name, path = parse_dataset(cfg.dataset)
     if name == "imagenet":
         return _imagenet_data(cfg, path, speed, rank, world)

@@ -4,26 +4,25 @@ The recipe: SGD with momentum 0.9 and weight decay 1e-4, batch 128, lr 0.1 divid
 and 48k iterations, stop at 64k; for ResNet-110/1202 lr 0.01 until the training error is below
 80%, then back to 0.1 and the normal schedule. Speed switches (bf16 autocast, channels_last,
 torch.compile, cudnn.benchmark, fused/foreach SGD) change how fast the recipe runs, not what it
-is. What a run is (the run store, resume, the lock, divergence) lives in ``engine.py``, shared
+is. What a run is (the run store, resume, the lock, divergence) lives in ``runs/run.py``, shared
 with the detectors of §4.3.
 """
 from __future__ import annotations
 
-import math
 import os
 from collections import deque
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from paper_repro.runs import engine, store
+from paper_repro.runs import store
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.data import Data, build_data
-from paper_repro.runs.engine import Diverged, Result, Speed, autocast, resolve_speed  # noqa: F401 - the engine's public names, re-exported for callers of fit
+from paper_repro.runs.distributed import all_sum, distributed
+from paper_repro.runs.run import (Diverged, Result, Run, Tally, log_to_stderr, seed_everything, set_lr, sole_writer,
+                                  step_decay, stored_result)
+from paper_repro.runs.speed import Speed, autocast, resolve_speed
 from paper_repro.models import build_model
-from paper_repro.runs.progress import bar as progress_bar
-from paper_repro.runs.provenance import provenance
 
 # --------------------------------------------------------------------------- the schedule
 def learning_rate(iteration: int, cfg: RunConfig, warming_up: bool = False) -> float:
@@ -35,7 +34,7 @@ def learning_rate(iteration: int, cfg: RunConfig, warming_up: bool = False) -> f
     """
     if warming_up:
         return cfg.warmup_lr
-    return cfg.lr * cfg.lr_decay ** sum(iteration >= m for m in cfg.milestones)
+    return step_decay(iteration, cfg)
 
 
 class WarmupRule:
@@ -89,7 +88,7 @@ def evaluate(model: torch.nn.Module, loader, speed: Speed, world: int = 1) -> di
         sums += torch.stack([torch.tensor(float(len(y)), device=speed.device, dtype=torch.float64), loss.double(),
                              (top[:, 0] != y).sum().double(), (~(top == y[:, None]).any(1)).sum().double()])
     model.train(was_training)
-    n, loss, wrong1, wrong5 = engine.all_sum(sums, world).tolist()
+    n, loss, wrong1, wrong5 = all_sum(sums, world).tolist()
     out = {"eval_error": wrong1 / n, "eval_loss": loss / n}
     if logp.shape[1] > 5:
         out["eval_top5_error"] = wrong5 / n
@@ -102,163 +101,107 @@ def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data"
     """Train ``cfg`` to the end, or return its stored result, or resume it from its last good
     checkpoint. Raises :class:`Diverged` (after writing the summary) when the loss is NaN/inf."""
     cfg.validate()
-    rank, world = engine.distributed()
+    rank, world = distributed()
     if cfg.batch_size % world:
         raise ValueError(f"batch size {cfg.batch_size} must be divisible by the number of processes ({world})")
-    log = log or engine.log_to_stderr
+    log = log or log_to_stderr
     directory = cfg.folder(out)
-    stored = engine.stored_result(directory, cfg)
+    stored = stored_result(directory, cfg)
     if stored is not None:
         return stored
     speed = resolve_speed(cfg)
     if speed.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     data = build_data(cfg, speed, data_root, rank, world)  # data first: a missing data set writes nothing
-    with engine.sole_writer(directory, log, main=rank == 0, world=world):
+    with sole_writer(directory, log, main=rank == 0, world=world):
         # another process may have finished the run while this one waited for its lock
-        return engine.stored_result(directory, cfg) or _train(cfg, directory, data, speed, rank, world, log, progress)
+        return stored_result(directory, cfg) or _train(Run(cfg, directory, log, rank, world), data, speed, progress)
 
 
-def _train(cfg: RunConfig, directory: Path, data: Data, speed: Speed, rank: int, world: int, log, progress) -> Result:
+def _train(run: Run, data: Data, speed: Speed, progress) -> Result:
     """§4.2, one iteration at a time, by the one process that holds the run's lock."""
-    main = rank == 0
-    engine.open_run(directory, cfg, main, world)
-    engine.seed_everything(cfg.seed)  # decides the He initialisation
+    cfg = run.cfg
+    seed_everything(cfg.seed)  # decides the He initialisation
     model = build_model(cfg.model, num_classes=data.num_classes, in_channels=data.in_channels).to(speed.device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, cfg, speed.device)
     warmup = WarmupRule(cfg)
-    parts = {"model": model, "optimizer": optimizer, "warmup": warmup, "loader": data.train}
-    run = engine.restore(directory, parts, log, main, world)
-    net = _parallel(model, cfg, speed, world)
-    tally, batches = Tally(speed.device, world), data.train.forever()
-    with progress_bar(cfg.iterations, run.start, f"{cfg.model} seed {cfg.seed}", progress, enabled=main) as bar:
-        for it in range(run.start, cfg.iterations):
-            lr = engine.set_lr(optimizer, learning_rate(it, cfg, warmup.active))
-            x, y = next(batches)
-            with autocast(speed):
-                logits = net(x)
-                loss = F.cross_entropy(logits.float(), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            wrong = tally.add(logits, y, loss)
-            if warmup.active:  # §4.2: lr 0.01 until the training error is below 80%
-                warmup.update(it, tally.batch_error(wrong, len(y)))
-            done = it + 1
-            at_eval = done % cfg.eval_interval == 0 or done == cfg.iterations
-            bad = tally.first_nonfinite(done, force=at_eval)
-            if bad is not None:
-                summary = _summary(cfg, directory, data, speed, world, main, warmup, run, "diverged", bad, bad)
-                raise Diverged(bad, summary)
-            _show(bar, done, lr, loss)
-            if at_eval:
-                _end_interval(cfg, directory, done, lr, net, data, speed, world, tally, run, parts, bar, main)
-            engine.maybe_test_stop(done)
-    summary = _summary(cfg, directory, data, speed, world, main, warmup, run, "finished", cfg.iterations)
-    return Result(directory, cfg, summary, run.records, cached=False, resumed_from=run.resumed_from)
+    run.open({"model": model, "optimizer": optimizer, "warmup": warmup, "loader": data.train})
+    net = _parallel(model, cfg, speed, run.world)
+    tally, batches = Tally(speed.device, run.world), data.train.forever()
+    for it in run.steps(f"{cfg.model} seed {cfg.seed}", progress):
+        lr = set_lr(optimizer, learning_rate(it, cfg, warmup.active))
+        x, y = next(batches)
+        with autocast(speed):
+            logits = net(x)
+            loss = F.cross_entropy(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        wrong = (logits.detach().argmax(1) != y).sum()
+        tally.add(len(y), loss, loss=loss.detach().double() * len(y), wrong=wrong)
+        if warmup.active:  # §4.2: lr 0.01 until the training error is below 80%
+            warmup.update(it, _batch_error(wrong, len(y), run.world))
+        done = it + 1
+        bad = tally.first_nonfinite(done, force=run.at_interval(done, cfg.eval_interval))
+        if bad is not None:
+            raise Diverged(bad, _summary(run, data, speed, warmup, "diverged", bad))
+        run.show(lr=f"{lr:g}", loss=loss)
+        if run.at_interval(done, cfg.eval_interval):
+            _end_interval(run, done, lr, net, data, speed, tally)
+    return run.result(_summary(run, data, speed, warmup, "finished", cfg.iterations))
 
 
 def _parallel(model: torch.nn.Module, cfg: RunConfig, speed: Speed, world: int) -> torch.nn.Module:
     """The module the step calls: DistributedDataParallel across processes, compiled when asked."""
     net = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[speed.device.index] if speed.device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[speed.device.index] if speed.device.type == "cuda" else None)
     return torch.compile(net) if cfg.compile else net
 
 
-class Tally:
-    """The training interval's running sums (images, loss, wrong) kept on the device, and the
-    losses not yet checked for NaN/inf: the host waits for the device only every ``check_every``
-    steps (every step on a CPU, where nothing is queued)."""
-
-    def __init__(self, device: torch.device, world: int):
-        self.device, self.world = device, world
-        self.sums = torch.zeros(3, dtype=torch.float64, device=device)
-        self.pending: list[torch.Tensor] = []
-        self.images, self.check_every = 0, 1 if device.type == "cpu" else 25
-        self.clock = engine.Stopwatch(device)
-
-    def add(self, logits: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> torch.Tensor:
-        wrong = (logits.detach().argmax(1) != y).sum()
-        n = torch.tensor(float(len(y)), dtype=torch.float64, device=self.device)
-        self.sums += torch.stack([n, loss.detach().double() * len(y), wrong.double()])
-        self.pending.append(loss.detach())
-        self.images += len(y) * self.world
-        return wrong
-
-    def batch_error(self, wrong: torch.Tensor, n: int) -> float:
-        """The global batch's training error (the warm-up rule's input), summed over processes."""
-        both = torch.stack([wrong.double(), torch.tensor(float(n), dtype=torch.float64, device=self.device)])
-        both = engine.all_sum(both, self.world)
-        return float(both[0] / both[1])
-
-    def first_nonfinite(self, done: int, force: bool) -> int | None:
-        """The iteration whose loss was NaN/inf (all processes agree), or None; checks every
-        ``check_every`` steps, or now when ``force``."""
-        if not (force or len(self.pending) >= self.check_every):
-            return None
-        finite = torch.isfinite(torch.stack(self.pending).float())
-        idx = torch.nonzero(~finite)
-        first = torch.tensor([float(idx[0, 0]) if len(idx) else math.inf], dtype=torch.float64, device=self.device)
-        bad = float(engine.all_min(first, self.world))
-        n, self.pending = len(self.pending), []
-        return None if math.isinf(bad) else done - n + int(bad)
-
-    def reset(self) -> tuple[float, float, float, int]:
-        """(images, loss sum, wrong) over all processes and the images seen; zero for the next interval."""
-        totals = engine.all_sum(self.sums.clone(), self.world).tolist()
-        images, self.images = self.images, 0
-        self.sums.zero_()
-        return (*totals, images)
+def _batch_error(wrong: torch.Tensor, n: int, world: int) -> float:
+    """The global batch's training error (the warm-up rule's input), summed over processes."""
+    both = all_sum(torch.stack([wrong.double(), torch.tensor(float(n), dtype=torch.float64, device=wrong.device)]),
+                   world)
+    return float(both[0] / both[1])
 
 
-def _show(bar, done: int, lr: float, loss: torch.Tensor) -> None:
-    if not bar.disable and done % 10 == 0:
-        bar.set_postfix(lr=f"{lr:g}", loss=f"{float(loss):.3f}", refresh=False)
-    bar.update(1)
-
-
-def _end_interval(cfg, directory, done, lr, net, data, speed, world, tally, run, parts, bar, main) -> None:
+def _end_interval(run: Run, done: int, lr: float, net, data: Data, speed: Speed, tally: Tally) -> None:
     """Every ``eval_interval`` iterations: held-out error, one metrics line, a checkpoint when due."""
     dt = tally.clock.lap()
     run.elapsed += dt
-    n, loss_sum, wrong, images = tally.reset()
-    ev = evaluate(net, data.eval, speed, world)
-    if done == cfg.iterations and data.final_eval is not None:
-        ev.update({f"final_{k}": v for k, v in evaluate(net, data.final_eval, speed, world).items()})
-    record = {"iteration": done, "lr": lr, "train_error": wrong / n, "train_loss": loss_sum / n, **ev,
-              "images_per_sec": images / dt, "epoch": data.train.epoch + data.train.position / max(1, len(data.train))}
-    engine.record_interval(directory, run, record, main)
-    bar.set_postfix(lr=f"{lr:g}", err=f"{record['train_error']:.3f}", eval=f"{ev['eval_error']:.3f}",
-                    ips=f"{record['images_per_sec']:.0f}")
-    if main and (done % cfg.checkpoint_interval == 0 or done == cfg.iterations):
-        engine.save_checkpoint(directory, done, parts, run, cfg)
-    engine.barrier(world)
+    means, images = tally.means()
+    ev = evaluate(net, data.eval, speed, run.world)
+    if done == run.cfg.iterations and data.final_eval is not None:
+        ev.update({f"final_{k}": v for k, v in evaluate(net, data.final_eval, speed, run.world).items()})
+    run.record({"iteration": done, "lr": lr, "train_error": means["wrong"], "train_loss": means["loss"], **ev,
+                "images_per_sec": images / dt, "epoch": data.train.epoch + data.train.position / max(1, len(data.train))})
+    run.bar.set_postfix(lr=f"{lr:g}", err=f"{means['wrong']:.3f}", eval=f"{ev['eval_error']:.3f}",
+                        ips=f"{images / dt:.0f}")
+    run.checkpoint(done)
     tally.clock.restart()
 
 
-def _summary(cfg, directory, data, speed, world, main, warmup, run, status, iteration, diverged_at=None) -> dict:
+def _summary(run: Run, data: Data, speed: Speed, warmup: WarmupRule, status: str, iteration: int) -> dict:
     """summary.json: the final errors (on the whole split where the curves used a subset), the
-    warm-up, the speed, and where the run ran."""
+    warm-up and the speed."""
     records = run.records
     last = records[-1] if records else {}
     steady = [r["images_per_sec"] for r in records][1:] or [r["images_per_sec"] for r in records]
-    return engine.write_summary(directory, {
-        "status": status, "diverged_at": diverged_at, "iterations_done": iteration,
-        "model": cfg.model, "dataset": cfg.dataset, "eval_split": data.eval_name, "seed": cfg.seed,
-        "train_images": data.train_size, "eval_images": data.eval_size,
-        "final_train_error": last.get("train_error"), "final_train_loss": last.get("train_loss"),
+    return run.finish(status, iteration, speed, {
+        "model": run.cfg.model, "eval_split": data.eval_name, "train_images": data.train_size,
+        "eval_images": data.eval_size, "final_train_error": last.get("train_error"),
+        "final_train_loss": last.get("train_loss"),
         "final_eval_error": last.get("final_eval_error", last.get("eval_error")),
         "final_eval_loss": last.get("final_eval_loss", last.get("eval_loss")),
         "final_eval_top5_error": last.get("final_eval_top5_error", last.get("eval_top5_error")),
         "final_eval_images": data.final_eval_size or data.eval_size,
         "best_eval_error": min((r["eval_error"] for r in records), default=None),
         "warmup_ended_at": warmup.ended_at, "images_per_sec": (sum(steady) / len(steady)) if steady else None,
-        "wall_time_s": run.elapsed, "device": str(speed.device), "precision": speed.precision,
-        "channels_last": speed.channels_last, "processes": world, "config_hash": cfg.hash(), **provenance(speed.device),
-    }, main)
+        "channels_last": speed.channels_last, "processes": run.world})
 
 
 def load_model(result: Result, device: str | torch.device = "cpu") -> torch.nn.Module:

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from paper_repro.runs import engine, store
-from paper_repro.runs.engine import Diverged, Result, autocast, resolve_speed
-from paper_repro.runs.progress import bar as progress_bar
-from paper_repro.runs.provenance import provenance
+from paper_repro.runs import store
+from paper_repro.runs.run import (Diverged, Result, Run, Tally, log_to_stderr, seed_everything, set_lr, sole_writer,
+                                  step_decay, stored_result)
+from paper_repro.runs.speed import Speed, autocast, resolve_speed
 from paper_repro.detection.backbones import BackboneOptions, build_faster_rcnn
 from paper_repro.detection.config import DetectConfig
 from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
@@ -38,7 +38,7 @@ SAMPLE_IMAGES = 8  # held-out images whose detections are kept for the book's fi
 # --------------------------------------------------------------------------- the run
 def learning_rate(iteration: int, cfg: DetectConfig) -> float:
     """Step schedule (divide by 10 at each milestone) with an optional linear warm-up."""
-    lr = cfg.lr * cfg.lr_decay ** sum(iteration >= m for m in cfg.milestones)
+    lr = step_decay(iteration, cfg)
     if iteration < cfg.warmup_iterations:
         lr *= 0.1 + 0.9 * iteration / cfg.warmup_iterations
     return lr
@@ -127,101 +127,75 @@ def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: 
                  progress: bool | None = None, log=None) -> Result:
     """Train ``cfg`` to the end, or return its stored result, or resume it."""
     cfg.validate()
-    log = log or engine.log_to_stderr
+    log = log or log_to_stderr
     directory = cfg.folder(out)
-    stored = engine.stored_result(directory, cfg)
+    stored = stored_result(directory, cfg)
     if stored is not None:
         return stored
     speed = resolve_speed(cfg)
     data = build_detection_data(cfg, data_root)  # data first: a missing data set writes nothing
-    with engine.sole_writer(directory, log):
+    with sole_writer(directory, log):
         # another process may have finished the run while this one waited for its lock
-        return engine.stored_result(directory, cfg) or _train_detector(cfg, directory, data, speed, log, progress)
+        return stored_result(directory, cfg) or _train_detector(Run(cfg, directory, log), data, speed, progress)
 
 
-def _train_detector(cfg: DetectConfig, directory: Path, data, speed, log, progress) -> Result:
+def _train_detector(run: Run, data, speed: Speed, progress) -> Result:
     """Faster R-CNN's joint training, one mini-batch at a time, by the process holding the lock."""
-    engine.open_run(directory, cfg)
-    engine.seed_everything(cfg.seed)
+    cfg = run.cfg
+    seed_everything(cfg.seed)
     num_classes = len(data.classes)
     model = build_detector(cfg, num_classes, load_pretrained(cfg.pretrained)).to(speed.device)
     optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, momentum=cfg.momentum,
                                 weight_decay=cfg.weight_decay)
-    workers = 0 if data.name == "fashion-canvas" else cfg.workers
-    loader = DetectionLoader(data.train, cfg.batch_size, seed=cfg.seed, train=True, flip=cfg.hflip, workers=workers)
-    parts = {"model": model, "optimizer": optimizer, "loader": loader}
-    run = engine.restore(directory, parts, log)
-    losses_so_far, batches, final = LossTally(speed.device), loader.forever(), None
-    with progress_bar(cfg.iterations, run.start, f"detect {cfg.backbone}", progress) as bar:
-        for it in range(run.start, cfg.iterations):
-            lr = engine.set_lr(optimizer, learning_rate(it, cfg))
-            images, targets = next(batches)
-            images, targets = _move(images, [training_target(t) for t in targets], speed.device)
-            with autocast(speed):
-                losses = {k: v.float() for k, v in model(images, targets).items()}
-            loss = sum(losses.values())
-            if not torch.isfinite(loss):
-                raise Diverged(it + 1, _summary(cfg, directory, data, speed, run, "diverged", it + 1, it + 1))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses_so_far.add(losses, loss, len(images))
-            done = it + 1
-            _show(bar, done, lr, loss)
-            if done % cfg.log_interval == 0 or done == cfg.iterations:
-                final = _end_interval(cfg, directory, done, lr, model, data, speed, workers, losses_so_far, run, parts,
-                                      loader) or final
-            engine.maybe_test_stop(done)
+    loader = DetectionLoader(data.train, cfg.batch_size, seed=cfg.seed, train=True, flip=cfg.hflip,
+                             workers=_workers(cfg, data))
+    run.open({"model": model, "optimizer": optimizer, "loader": loader})
+    tally, batches, final = Tally(speed.device), loader.forever(), None
+    for it in run.steps(f"detect {cfg.backbone}", progress):
+        lr = set_lr(optimizer, learning_rate(it, cfg))
+        images, targets = next(batches)
+        images, targets = _move(images, [training_target(t) for t in targets], speed.device)
+        with autocast(speed):
+            losses = {k: v.float() for k, v in model(images, targets).items()}
+        loss = sum(losses.values())
+        if not torch.isfinite(loss):
+            raise Diverged(it + 1, _summary(run, data, speed, "diverged", it + 1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        n = len(images)
+        tally.add(n, loss, loss=loss.detach().double() * n, **{k: v.detach().double() * n for k, v in losses.items()})
+        run.show(every=5, lr=f"{lr:g}", loss=loss)
+        if run.at_interval(it + 1, cfg.log_interval):
+            final = _end_interval(run, it + 1, lr, model, data, speed, tally) or final
     extra_eval_s = 0.0
     if final is None:  # resumed exactly at the end: evaluate the stored model
-        final = evaluate_detector(model, data.eval, num_classes, speed, data.name == "voc", workers)
+        final = evaluate_detector(model, data.eval, num_classes, speed, data.name == "voc", _workers(cfg, data))
         extra_eval_s = final["eval_time_s"]
-    _save_samples(directory, model, data, speed)
-    summary = _summary(cfg, directory, data, speed, run, "finished", cfg.iterations, final=final, extra_eval_s=extra_eval_s)
-    return Result(directory, cfg, summary, run.records, cached=False, resumed_from=run.resumed_from)
+    _save_samples(run.directory, model, data, speed)
+    return run.result(_summary(run, data, speed, "finished", cfg.iterations, final, extra_eval_s))
 
 
-class LossTally:
-    """The logging interval's mean losses (each of the four Faster R-CNN losses and their sum)."""
-
-    def __init__(self, device: torch.device):
-        self.clock = engine.Stopwatch(device)
-        self.reset()
-
-    def add(self, losses: dict, loss: torch.Tensor, images: int) -> None:
-        for k, v in losses.items():
-            self.sums[k] = self.sums.get(k, 0.0) + float(v.detach())
-        self.sums["loss"] = self.sums.get("loss", 0.0) + float(loss.detach())
-        self.count, self.images = self.count + 1, self.images + images
-
-    def reset(self) -> None:
-        self.sums, self.count, self.images = {}, 0, 0
-
-    def means(self) -> dict:
-        return {k: v / self.count for k, v in self.sums.items()}
+def _workers(cfg: DetectConfig, data) -> int:
+    """DataLoader workers: none for the canvases (drawn in memory), ``cfg.workers`` for image files."""
+    return 0 if data.name == "fashion-canvas" else cfg.workers
 
 
-def _show(bar, done: int, lr: float, loss: torch.Tensor) -> None:
-    bar.update(1)
-    if not bar.disable and done % 5 == 0:
-        bar.set_postfix(lr=f"{lr:g}", loss=f"{float(loss):.3f}", refresh=False)
-
-
-def _end_interval(cfg, directory, done, lr, model, data, speed, workers, tally, run, parts, loader) -> dict | None:
+def _end_interval(run: Run, done: int, lr: float, model, data, speed: Speed, tally: Tally) -> dict | None:
     """Every ``log_interval`` iterations: the mean losses, the mAP when due, a checkpoint when due.
     Returns the evaluation at the last iteration (the run's final mAP), else None."""
+    cfg, loader = run.cfg, run.parts["loader"]
     dt = tally.clock.lap()
     run.elapsed += dt
-    record = {"iteration": done, "lr": lr, **tally.means(), "images_per_sec": tally.images / dt,
+    means, images = tally.means()
+    record = {"iteration": done, "lr": lr, **means, "images_per_sec": images / dt,
               "epoch": loader.epoch + loader.position / len(loader)}
     is_last, ev = done == cfg.iterations, None
     if (cfg.eval_interval and done % cfg.eval_interval == 0) or is_last:
-        ev = evaluate_detector(model, data.eval, len(data.classes), speed, data.name == "voc", workers)
+        ev = evaluate_detector(model, data.eval, len(data.classes), speed, data.name == "voc", _workers(cfg, data))
         record.update({k: v for k, v in ev.items() if not k.endswith("per_class")})
-    engine.record_interval(directory, run, record)
-    tally.reset()
-    if done % cfg.checkpoint_interval == 0 or is_last:
-        engine.save_checkpoint(directory, done, parts, run, cfg)
+    run.record(record)
+    run.checkpoint(done)
     tally.clock.restart()
     return ev if is_last else None
 
@@ -233,24 +207,21 @@ def _save_samples(directory: Path, model, data, speed) -> None:
                                                          "images": _jsonable_detections(gts, dets)})
 
 
-def _summary(cfg, directory, data, speed, run, status, iteration, diverged_at=None, final=None,
+def _summary(run: Run, data, speed: Speed, status: str, iteration: int, final: dict | None = None,
              extra_eval_s: float = 0.0) -> dict:
-    """summary.json: the final mAP (COCOeval; VOC07 too on VOC), the losses, the speed, where it ran."""
-    records, final = run.records, final or {}
+    """summary.json: the final mAP (COCOeval; VOC07 too on VOC), the losses and the speed."""
+    cfg, records, final = run.cfg, run.records, final or {}
     last = records[-1] if records else {}
-    return engine.write_summary(directory, {
-        "status": status, "diverged_at": diverged_at, "iterations_done": iteration, "backbone": cfg.backbone,
-        "dataset": cfg.dataset, "eval_split": data.eval_name, "seed": cfg.seed, "pretrained": bool(cfg.pretrained),
+    return run.finish(status, iteration, speed, {
+        "backbone": cfg.backbone, "eval_split": data.eval_name, "pretrained": bool(cfg.pretrained),
         "frozen_bn": cfg.uses_frozen_bn(), "train_images": len(data.train), "eval_images": len(data.eval),
         "classes": list(data.classes), "final_loss": last.get("loss"),
         "first_loss": records[0].get("loss") if records else None,
         "map50": final.get("map50"), "map": final.get("map"), "map75": final.get("map75"),
         "ap50_per_class": final.get("ap50_per_class"), "voc07_map50": final.get("voc07_map50"),
-        "detections": final.get("detections"), "wall_time_s": run.elapsed,
+        "detections": final.get("detections"),
         "eval_time_s": sum(r.get("eval_time_s", 0.0) for r in records) + extra_eval_s,
-        "images_per_sec": iteration * cfg.batch_size / max(run.elapsed, 1e-9) if status == "finished" else None,
-        "device": str(speed.device), "precision": speed.precision, "config_hash": cfg.hash(), **provenance(speed.device),
-    })
+        "images_per_sec": iteration * cfg.batch_size / max(run.elapsed, 1e-9) if status == "finished" else None})
 
 
 def load_detector(result: Result, num_classes: int | None = None, device="cpu") -> torch.nn.Module:

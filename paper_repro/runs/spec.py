@@ -71,7 +71,7 @@ class RunSpec:
         raise NotImplementedError
 
     def fit(self, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None):
-        """Train the run to the end, or read it back, or resume it (a ``runs.engine.Result``)."""
+        """Train the run to the end, or read it back, or resume it (a ``runs.run.Result``)."""
         raise NotImplementedError
 
     def ensure_data(self, data_root: str) -> None:

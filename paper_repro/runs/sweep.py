@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from paper_repro.runs import store
-from paper_repro.runs.engine import Diverged
+from paper_repro.runs.run import Diverged
 
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'paper_repro[sweep]' (or: pip install ray)"
 RETRIES = 3  # a run whose worker dies is started again this often, from its last checkpoint

@@ -1,0 +1,63 @@
+"""How fast a run goes, never what it computes: the device, bf16 autocast and channels_last,
+decided once per run (``resolve_speed``), and a stopwatch of the device's work."""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+
+import torch
+
+from paper_repro.runs.provenance import cpu_flags
+
+
+@dataclass(frozen=True)
+class Speed:
+    device: torch.device
+    precision: str
+    channels_last: bool
+
+
+def resolve_speed(cfg) -> Speed:
+    """Turn 'auto' into what measured fastest on each device type (README, "Speed").
+
+    GPU: bf16 autocast + channels_last. CPU: channels_last, and bf16 autocast where the processor
+    has native bf16 instructions (avx512_bf16 / amx_bf16: 1.9x on this project's 2-core machine);
+    fp32 elsewhere, where bf16 is emulated and slower.
+    """
+    if cfg.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(cfg.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError("device cuda was asked for but no CUDA GPU is available; use --device cpu")
+    if cfg.precision != "auto":
+        precision = cfg.precision
+    elif device.type == "cuda":
+        precision = "bf16"
+    else:
+        precision = "bf16" if {"avx512_bf16", "amx_bf16"} & cpu_flags() else "fp32"
+    channels_last = cfg.channels_last == "on" or cfg.channels_last == "auto"
+    return Speed(device, precision, channels_last)
+
+
+def autocast(speed: Speed):
+    if speed.precision == "bf16":
+        return torch.autocast(speed.device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+class Stopwatch:
+    """Wall time of the training between evaluations (evaluation and checkpoints excluded)."""
+
+    def __init__(self, device: torch.device):
+        self.device, self.t0 = device, time.perf_counter()
+
+    def lap(self) -> float:
+        """Seconds since the last restart, after the device has finished its queued work."""
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - self.t0
+
+    def restart(self) -> None:
+        self.t0 = time.perf_counter()
