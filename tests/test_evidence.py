@@ -143,3 +143,29 @@ def test_paper_differences_come_from_the_papers_tables():
     assert claims.paper_difference("imagenet_plain") == (0.6, "Table 2")
     assert claims.paper_difference("detection") == (3.2, "Table 7, VOC 2007")
     assert claims.paper_difference("degradation") is None
+
+
+def test_chapters_show_the_packages_source_not_a_copy():
+    import inspect
+
+    from paper_repro.book.source import source_markdown
+    from paper_repro.classification.train import WarmupRule, learning_rate
+
+    md = source_markdown(learning_rate, WarmupRule)
+    assert "`paper_repro.classification.train.learning_rate`" in md and "`paper_repro.classification.train.WarmupRule`" in md
+    assert inspect.getsource(learning_rate).strip() in md and md.count("```python") == 2
+
+
+def test_show_figure_saves_the_png_and_its_provenance_and_displays_it(tmp_path, monkeypatch, capsys):
+    import json
+
+    from paper_repro.book import figures
+
+    monkeypatch.setattr(figures, "FIGURES", tmp_path)
+    s = ev.longest(OLD + NEW, NETS, ("curves",))
+    fig = plots.training_curves(ev.fig6_panels(ev.fig6_curves(s)), s.label(), spread=ev.SPREAD)
+    png = figures.show_figure(fig, "fig6_longest", "scale-map", ev.fig6_curves(s), s.provenance())
+    assert png == tmp_path / "scale-map" / "fig6_longest.png" and png.stat().st_size > 1000
+    saved = json.loads(png.with_suffix(".json").read_text())
+    assert saved["provenance"]["iterations"] == 1200 and saved["provenance"]["seeds"] == [0, 1, 2]
+    assert "Image" in capsys.readouterr().out  # displayed (outside a notebook: its repr)

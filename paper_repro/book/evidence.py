@@ -224,13 +224,14 @@ def fashion_rows(records: list[dict]) -> tuple[list[dict], Schedule | None]:
 def fashion_columns(s: Schedule | None) -> list[tuple[str, str]]:
     src = published.RANDOM_ERASING, published.RANDOM_ERASING_RERUN
     ours = f"this project, {s.iterations} iterations" if s else "this project"
-    return [("net", "net")] + [(x.key, f"{x.cite()}: {x.statistic}") for x in src] + [("ours", ours)]
+    return [("net", "net")] + [(x.key, x.cite()) for x in src] + [("ours", ours)]
 
 
 def fashion_note(s: Schedule | None) -> str:
     re = published.RANDOM_ERASING
-    text = (f"Published: {re.cite()}, {re.dataset}, {re.recipe}; {published.RANDOM_ERASING_RERUN.cite()}: "
-            f"{published.RANDOM_ERASING_RERUN.dataset}, {published.RANDOM_ERASING_RERUN.recipe}. ")
+    rr = published.RANDOM_ERASING_RERUN
+    text = (f"Published, test error (%): {re.cite()}, {re.dataset}, {re.recipe}; {re.statistic}. {rr.cite()}: "
+            f"{rr.dataset}, {rr.recipe}; {rr.statistic}. ")
     if s is None:
         return text + missing([], NETS)
     return text + f"This project: final test error on all test images, {s.label()}."
