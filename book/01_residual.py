@@ -37,7 +37,9 @@ from IPython.display import Markdown, display
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import markdown_table
+from paper_repro.book.source import show_source
 from paper_repro.models import BasicBlock, Bottleneck, build_model
+from paper_repro.models.blocks import ShortcutA, make_shortcut, projection
 
 P = ex.setup(profile)
 print(f"profile: {P.name} (this chapter trains nothing: every number is computed from the code)")
@@ -51,6 +53,13 @@ print(f"profile: {P.name} (this chapter trains nothing: every number is computed
 # follows every convolution and precedes the activation; no convolution has a bias.
 # The paper strides the bottleneck's *first* 1×1 convolution where a stage begins; torchvision
 # strides its 3×3 ("ResNet v1.5"). We follow the paper.
+
+# %% [markdown]
+# The basic block's `forward`, as the package runs it (the source is read from the code, not
+# copied): eq. 1, $y = F(x, \{W_i\}) + x$, then the ReLU.
+
+# %% tags=["remove-input"]
+show_source(BasicBlock.forward)
 
 # %%
 print(BasicBlock(64, 64, shortcut="A"))
@@ -82,6 +91,13 @@ print("eq. 1 holds: block(x) == ReLU(F(x) + x)")
 #   channels. No parameters. (The paper's choice on CIFAR-10.)
 # * **B**: identity, and a 1×1 projection (with BN) only where the dimensions change.
 # * **C**: projections on every shortcut.
+
+# %% [markdown]
+# Which shortcut a block gets is decided in one place, `make_shortcut`; option A is a module with
+# no parameters, and B/C use the 1×1 projection with BN (eq. 2):
+
+# %% tags=["remove-input"]
+show_source(make_shortcut, ShortcutA, projection)
 
 # %% tags=["hide-input"]
 display(Markdown(markdown_table(findings.shortcut_rows(), findings.SHORTCUT_COLUMNS)))

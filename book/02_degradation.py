@@ -25,14 +25,16 @@ profile = "cpu"
 imagenet = ""  # an ImageNet-style folder (train/ and val/) to run Table 2 / Fig. 4
 
 # %% tags=["hide-cell"]
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
+from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import markdown_table
+from paper_repro.book.scale_map import read_records
 from paper_repro.paper import classification as paper
 from paper_repro.book import plots
-from paper_repro.book.figures import save_figure
+from paper_repro.book.figures import show_figure
 
 P = ex.setup(profile, imagenet=imagenet)
 plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)
@@ -40,30 +42,54 @@ planned = ex.chapter_runs(P, "02_degradation")  # the plan's runs for this chapt
 runs = planned.first(P.iterations)  # one run per net: the curves
 seeds = planned.seeds(P.iterations, ["plain20", "plain56", "resnet20", "resnet56"])  # every seed: the verdicts
 prov = findings.provenance_of(P, runs)
+curves = {k: findings.curve(r) for k, r in runs.items()}  # every curve of this build, built once
 print(findings.label(prov))
 
 # %% [markdown]
-# ## Fig. 1: plain-20 against plain-56
+# ## Fig. 6 at the longest committed schedule
+#
+# The strongest evidence first: the committed scale map (`figures/scale-map/records.jsonl`) keeps
+# every run's curves. Below, Fig. 6 is drawn at the longest schedule where plain-20/56 and
+# ResNet-20/56 each have 3 seeds with curves: plain nets left, ResNets right, the mean of the 3
+# seeds with their spread shaded (min to max over the seeds), training error dashed and test error
+# bold, as in the paper. The test error is on the curves' test images (the final errors of the
+# records are on all 10,000).
 
 # %% tags=["remove-input"]
-fig1 = plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: findings.curve(runs[k]) for k in (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")})],
-                             findings.label(prov))
-png1 = save_figure(fig1, "fig1_plain20_vs_plain56", P.name, {k: findings.curve(runs[k]) for k in runs if k.startswith("plain")}, prov)
-Image(filename=png1)
+records = read_records()
+longest6 = ev.longest(records, ev.FIG6_NETS, ("curves",))
+if longest6 is None:
+    display(Markdown(ev.missing(records, ev.FIG6_NETS, ("curves",)) + " Until then, this chapter shows this "
+                     "build's own runs only (below)."))
+else:
+    long_curves = ev.fig6_curves(longest6)
+    show_figure(plots.training_curves(ev.fig6_panels(long_curves), longest6.label(), spread=ev.SPREAD),
+                "fig6_longest", "scale-map", long_curves, longest6.provenance())
+    judged_long = [ev.judge_longest(k, records) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test",
+                                                           "deeper_resnet_train")]
+    display(Markdown("\n\n".join(findings.claim_sentence(j).rstrip(".") + f" (at {j['schedule'].iterations} iterations)."
+                                  for j in judged_long if j is not None)))
 
 # %% [markdown]
-# ## Fig. 6, left and middle: plain nets against ResNets
+# ## This build: Fig. 1, plain-20 against plain-56
 
 # %% tags=["remove-input"]
-curves = {k: findings.curve(r) for k, r in runs.items()}
-fig6 = plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), {k: v for k, v in curves.items() if k.startswith("plain")}),
-                              ("ResNet-" + "/".join(map(str, P.cifar_depths)), {k: v for k, v in curves.items() if k.startswith("resnet")})],
-                             findings.label(prov))
-png6 = save_figure(fig6, "fig6_plain_vs_resnet", P.name, curves, prov)
-Image(filename=png6)
+fig1_nets = (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")
+show_figure(plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: curves[k] for k in fig1_nets})],
+                                  findings.label(prov)),
+            "fig1_plain20_vs_plain56", P.name, {k: v for k, v in curves.items() if k.startswith("plain")}, prov);
 
 # %% [markdown]
-# ## The findings, in this run's numbers
+# ## This build: Fig. 6, left and middle, plain nets against ResNets
+
+# %% tags=["remove-input"]
+show_figure(plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), {k: v for k, v in curves.items() if k.startswith("plain")}),
+                                   ("ResNet-" + "/".join(map(str, P.cifar_depths)), {k: v for k, v in curves.items() if k.startswith("resnet")})],
+                                  findings.label(prov)),
+            "fig6_plain_vs_resnet", P.name, curves, prov);
+
+# %% [markdown]
+# ## The findings, in this build's numbers
 #
 # Each claim compares the final errors of two nets over every seed the profile runs; the verdict
 # follows the book's one rule (see the introduction): **holds** only when the 95% Welch interval
@@ -96,10 +122,10 @@ if imagenet:
     inet = ex.train_imagenet(P, ["plain18", "plain34", "resnet18", "resnet34"], imagenet)
     iprov = findings.provenance_of(P, inet)
     rows += findings.table2_rows(table2, inet, P, iprov)
-    fig4 = plots.training_curves([("plain-18/34", {k: findings.curve(inet[k]) for k in ("plain18", "plain34")}),
-                                  ("ResNet-18/34", {k: findings.curve(inet[k]) for k in ("resnet18", "resnet34")})], findings.label(iprov))
-    png4 = save_figure(fig4, "fig4_imagenet", P.name, {k: findings.curve(v) for k, v in inet.items()}, iprov)
-    display(Image(filename=png4))
+    icurves = {k: findings.curve(v) for k, v in inet.items()}
+    show_figure(plots.training_curves([("plain-18/34", {k: icurves[k] for k in ("plain18", "plain34")}),
+                                       ("ResNet-18/34", {k: icurves[k] for k in ("resnet18", "resnet34")})], findings.label(iprov)),
+                "fig4_imagenet", P.name, icurves, iprov)
 else:
     display(Markdown("No ImageNet folder was given to this build: Table 2 below shows the paper's numbers only."))
 display(Markdown(markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"), ("ours", "this run (%)")])))

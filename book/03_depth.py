@@ -22,14 +22,18 @@
 profile = "cpu"
 
 # %% tags=["hide-cell"]
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
+from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import markdown_table
+from paper_repro.book.scale_map import read_records
+from paper_repro.book.source import show_source
+from paper_repro.classification.train import WarmupRule, learning_rate
 from paper_repro.paper import classification as paper
 from paper_repro.book import plots
-from paper_repro.book.figures import save_figure
+from paper_repro.book.figures import show_figure
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "03_depth")  # the plan's runs for this chapter, trained or read back
@@ -39,16 +43,34 @@ prov = findings.provenance_of(P, all_runs)
 print(findings.label(prov))
 
 # %% [markdown]
-# ## Table 6, beside the paper
+# ## Table 6, beside published reproductions and this build
+#
+# The paper's column (CIFAR-10, Table 6), the published reproductions on CIFAR-10 (each with its
+# source and how many runs stand behind its number; akamaster's README numbers are single best
+# runs chosen on the test set, with ImageNet normalisation and 200 epochs), and this build's
+# column (its profile, data and schedule in the line below the table).
 
 # %% tags=["remove-input"]
 rows = findings.depth_rows(by_depth)
-display(Markdown(markdown_table(rows, findings.DEPTH_COLUMNS)))
+display(Markdown(markdown_table(ev.table6_rows(rows, P.name, P.iterations, prov["dataset"]), ev.TABLE6_COLUMNS)))
 display(Markdown(f"Paper, ResNet-110 over 5 runs: {paper.TABLE6_RESNET110_MEAN_STD[0]} ± "
                  f"{paper.TABLE6_RESNET110_MEAN_STD[1]}%. This build: {findings.label(prov)}."))
-fig = plots.error_by_depth(rows, findings.label(prov))
-png = save_figure(fig, "table6_error_by_depth", P.name, rows, prov)
-Image(filename=png)
+display(Markdown(markdown_table(rows, findings.DEPTH_COLUMNS)))
+show_figure(plots.error_by_depth(rows, findings.label(prov)), "table6_error_by_depth", P.name, rows, prov);
+
+# %% [markdown]
+# ## Depth on Fashion-MNIST: the published table and this project's longest runs
+#
+# This project's long runs are on Fashion-MNIST, not CIFAR-10. A published depth table on
+# Fashion-MNIST with a long schedule says what this data can show: there, ResNets deeper than 20
+# layers do not test better. Beside it, this project's longest committed Fashion-MNIST runs (the
+# scale map, 3 seeds per net).
+
+# %% tags=["remove-input"]
+records = read_records()
+fashion, fashion_schedule = ev.fashion_rows(records)
+display(Markdown(markdown_table(fashion, ev.fashion_columns(fashion_schedule))))
+display(Markdown(ev.fashion_note(fashion_schedule)))
 
 # %% [markdown]
 # ## The finding, in this run's numbers
@@ -57,9 +79,18 @@ Image(filename=png)
 by_model = {f"resnet{d}": rs for d, rs in by_depth.items()}
 judged = findings.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)
 display(Markdown("\n\n".join(findings.claim_sentence(j) for j in judged) + "\n\n" + findings.scale_caveat(P, prov)))
+long56 = ev.judge_longest("deeper_resnet_56", records)
+display(Markdown(f"At the longest committed schedule: {findings.claim_sentence(long56).rstrip('.')} ({long56['schedule'].label()})."
+                 if long56 else ev.missing(records, ("resnet20", "resnet56"))))
 
 # %% [markdown]
-# ## The warm-up of ResNet-110 (§4.2)
+# ## The schedule and the warm-up of ResNet-110 (§4.2)
+#
+# The learning rate of every run, and the rule that ends the 0.01 warm-up of ResNet-110/1202, as
+# the package implements them (the source shown is the code that runs):
+
+# %% tags=["remove-input"]
+show_source(learning_rate, WarmupRule)
 
 # %% tags=["remove-input"]
 display(Markdown(findings.warmup_sentences(by_depth.get(110, []))))
@@ -70,11 +101,10 @@ display(Markdown(findings.warmup_sentences(by_depth.get(110, []))))
 # %% tags=["remove-input"]
 deep = planned.first(P.deep_iterations, [f"resnet{d}" for d in P.deep_depths])
 dprov = findings.provenance_of(P, deep)
-fig6r = plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), {k: findings.curve(v) for k, v in deep.items()})],
-                              findings.label(dprov))
-png6r = save_figure(fig6r, "fig6_right_deep", P.name, {k: findings.curve(v) for k, v in deep.items()}, dprov)
+deep_curves = {k: findings.curve(v) for k, v in deep.items()}
 display(Markdown(findings.deep_sentence(P, deep)))
-Image(filename=png6r)
+show_figure(plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), deep_curves)], findings.label(dprov)),
+            "fig6_right_deep", P.name, deep_curves, dprov);
 
 # %% tags=["remove-cell"]
 report = findings.cifar_report_rows(P, rows, prov) + [findings.claim_row(j, P, prov) for j in judged]

@@ -24,13 +24,15 @@
 profile = "cpu"
 
 # %% tags=["hide-cell"]
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
+from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import markdown_table
+from paper_repro.book.scale_map import read_records
 from paper_repro.book import plots
-from paper_repro.book.figures import save_figure
+from paper_repro.book.figures import show_figure
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store
@@ -40,13 +42,40 @@ resp = ex.responses(runs, P.response_images)
 prov["response_images"] = min(P.response_images, prov["eval_images"])
 print(findings.label(prov), f"· responses on {prov['response_images']} test images")
 
+# %% [markdown]
+# ## Fig. 7 at the longest committed schedule
+#
+# The strongest evidence first: every record of the committed scale map written since the
+# records carry Fig. 7 statistics holds its final net's response std per 3×3 layer and the |γ| of
+# the BN each response follows. Below, at the longest schedule where plain-20/56 and ResNet-20/56
+# each have 3 seeds with those statistics: per layer, the mean over the seeds (shaded: min to max
+# over the seeds) in layer order, and sorted by magnitude; then the verdicts and the |γ| comparison.
+
 # %% tags=["remove-input"]
-fig = plots.layer_responses(resp, findings.label(prov) + f" · responses on {prov['response_images']} test images")
-png = save_figure(fig, "fig7_layer_responses", P.name, resp, prov)
-Image(filename=png)
+records = read_records()
+longest7 = ev.longest(records, ev.FIG7_NETS, ("fig7",))
+if longest7 is None:
+    display(Markdown(ev.missing(records, ev.FIG7_NETS, ("fig7",)) + " Until then, this chapter shows this "
+                     "build's own runs only (below)."))
+else:
+    f7 = ev.fig7_data(longest7)
+    label7 = longest7.label() + f" · responses on {'/'.join(map(str, f7['images']))} test images, mean of the seeds"
+    show_figure(plots.layer_responses(f7["responses"], label7, f7["bands"], spread=ev.SPREAD), "fig7_longest",
+                "scale-map", f7, longest7.provenance())
+    judged7 = [ev.judge_longest(k, records) for k in ("responses_plain20", "responses_plain56", "responses_depth")]
+    display(Markdown(markdown_table(findings.response_rows(f7["means"], f7["gammas"]), findings.RESPONSE_COLUMNS)))
+    display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for j in judged7 if j is not None)))
+    display(Markdown(findings.gamma_sentence(f7["means"], f7["gammas"], f"the runs of {longest7.iterations} iterations")))
 
 # %% [markdown]
-# ## Both findings, checked in numbers
+# ## This build's Fig. 7
+
+# %% tags=["remove-input"]
+show_figure(plots.layer_responses(resp, findings.label(prov) + f" · responses on {prov['response_images']} test images"),
+            "fig7_layer_responses", P.name, resp, prov);
+
+# %% [markdown]
+# ## Both findings, checked in this build's numbers
 #
 # Per net and seed, the mean over its 3×3 layers of each layer's response std; the verdicts compare
 # those means over every seed the profile runs (the book's rule: see the introduction).

@@ -80,6 +80,16 @@ def build_parser() -> Parser:
     b.add_argument("--seeds", nargs="+", type=seed, default=[0, 1, 2], help="with --accuracy: seeds trained by both loops")
     b.add_argument("--out", type=writable_folder, default=default("runs"),
                    help="with --accuracy: run store root; the runs go to <out>/bench-accuracy, cached and resumable")
+    b.add_argument("--switches", action="store_true",
+                   help="steady-state training images/s of each of --nets under every speed switch: precision "
+                        "bf16/fp32 x channels_last on/off, torch.compile (inductor) on the default setting, and "
+                        "the default setting at each of --threads; one table, and the JSON in --json")
+    b.add_argument("--nets", nargs="+", type=_model_name, default=["resnet20", "resnet56"],
+                   help="with --switches: the nets timed")
+    b.add_argument("--threads", nargs="+", type=positive_int("threads"), default=[1, 2],
+                   help="with --switches: torch thread counts timed on the default setting")
+    b.add_argument("--no-compile", action="store_true", help="with --switches: leave out the torch.compile row")
+    b.add_argument("--json", default="bench-switches.json", help="with --switches: where the JSON is written")
 
     d = sub.add_parser("data", help="make sure a data set is on disk; print where")
     d.add_argument("dataset", choices=("fashion-mnist", "cifar10"), help="the data set")
@@ -162,6 +172,21 @@ def cmd_train(a) -> int:
 def cmd_bench(a) -> int:
     from paper_repro.classification.bench import accuracy_report, bench, bench_accuracy
 
+    if a.switches:
+        from pathlib import Path
+
+        from paper_repro.classification.bench import bench_switches, switches_table
+
+        if not Path(a.json).resolve().parent.is_dir():
+            print(f"bench: --json {a.json}: its folder does not exist", file=sys.stderr)
+            return 2
+
+        r = bench_switches(a.nets, a.batch_size, a.device, a.dataset or "synthetic", a.iterations,
+                           threads=a.threads, compile=not a.no_compile, log=lambda m: print(m, file=sys.stderr))
+        Path(a.json).write_text(json.dumps(r, indent=1, sort_keys=True) + "\n")
+        print(switches_table(r))
+        print(f"written: {a.json}")
+        return 0
     if a.accuracy:
         r = bench_accuracy(a.model, a.iterations, a.seeds, a.dataset, out=a.out, device=a.device,
                            batch_size=a.batch_size, workers=a.workers, log=lambda m: print(m, file=sys.stderr))

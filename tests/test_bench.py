@@ -115,3 +115,35 @@ def test_bench_prints_both_speeds_and_their_ratio(cli):
     data = json.loads(out.strip().splitlines()[-1])
     assert data["engine_images_per_sec"] > 0 and data["baseline_images_per_sec"] > 0
     assert data["ratio"] == pytest.approx(data["engine_images_per_sec"] / data["baseline_images_per_sec"])
+
+
+# --------------------------------------------------------------------------- speed switches
+def test_switch_settings_cover_precision_layout_compile_and_threads():
+    s = bench.switch_settings(threads=(1, 2), compile=True)
+    grid = {(x["precision"], x["channels_last"]) for x in s if not x["compile"] and x["precision"] != "auto"}
+    assert grid == {("bf16", "on"), ("bf16", "off"), ("fp32", "on"), ("fp32", "off")}
+    (compiled,) = [x for x in s if x["compile"]]
+    assert (compiled["precision"], compiled["channels_last"]) == ("auto", "auto")
+    assert sorted(x["threads"] for x in s if x["precision"] == "auto" and not x["compile"]) == [1, 2]
+    assert not any(x["compile"] for x in bench.switch_settings(compile=False))
+
+
+def test_bench_switches_times_every_setting_and_writes_one_table_and_the_json(tmp_path, capsys):
+    import torch
+
+    threads = torch.get_num_threads()
+    out = tmp_path / "switches.json"
+    code = main(["bench", "--switches", "--nets", "resnet8", "--threads", "1", "--no-compile", "--iterations", "4",
+                 "--batch-size", "16", "--device", "cpu", "--json", str(out)])
+    assert code == 0 and torch.get_num_threads() == threads  # the thread count is restored
+    r = json.loads(out.read_text())
+    assert len(r["rows"]) == 5 and {x["net"] for x in r["rows"]} == {"resnet8"}
+    for x in r["rows"]:
+        assert x["images_per_sec"] > 0 and x["warmup_s"] > 0 and x["timed_iterations"] == 4
+        assert x["warmup_iterations"] >= 1
+    forced = {(x["precision"], x["channels_last"]): x for x in r["rows"] if x["precision"] != "auto"}
+    assert forced[("fp32", "off")]["resolved_precision"] == "fp32" and not forced[("fp32", "off")]["resolved_channels_last"]
+    assert forced[("bf16", "on")]["resolved_precision"] == "bf16" and forced[("bf16", "on")]["resolved_channels_last"]
+    assert [x["threads"] for x in r["rows"]][-1] == 1
+    table = capsys.readouterr().out
+    assert table.count("| resnet8 |") == 5 and "warm-up" in table and str(out) in table

@@ -38,3 +38,13 @@ def test_readme_says_where_each_effect_appeared_from_the_committed_scale_map():
     assert readme_block(ROOT / "README.md", SCALE_MAP) == text
     assert "Deeper plain nets train worse" in text and "records.jsonl" in text
 
+
+
+def test_readme_leads_with_the_longest_schedule_generated_from_the_committed_records():
+    from paper_repro.runs.provenance import ROOT
+    from paper_repro.book.evidence import readme_markdown
+    from paper_repro.book.report import LONGEST, readme_block
+
+    text = (ROOT / "README.md").read_text()
+    assert readme_block(ROOT / "README.md", LONGEST) == readme_markdown()
+    assert text.index("report-longest-start") < text.index("report-cpu-start") < text.index("report-scale-map-start")

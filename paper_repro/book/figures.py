@@ -21,3 +21,13 @@ def save_figure(fig, name: str, profile: str, data, provenance: dict) -> Path:
     fig.savefig(png, dpi=110, bbox_inches="tight")
     atomic_write_json(folder / f"{name}.json", {"figure": name, "profile": profile, "provenance": provenance, "data": data})
     return png
+
+
+def show_figure(fig, name: str, folder: str, data, provenance: dict) -> Path:
+    """The one way a chapter shows a figure: save the PNG and its JSON (data and provenance) with
+    :func:`save_figure` under ``figures/<folder>/``, display the PNG, return its path."""
+    from IPython.display import Image, display
+
+    png = save_figure(fig, name, folder, data, provenance)
+    display(Image(filename=str(png)))
+    return png

@@ -265,13 +265,13 @@ def response_rows(means: dict[str, list[float]], gammas: dict[str, list[float]] 
     return rows
 
 
-def gamma_sentence(means: dict[str, list[float]], gammas: dict[str, list[float]]) -> str:
+def gamma_sentence(means: dict[str, list[float]], gammas: dict[str, list[float]], where: str = "this build") -> str:
     """How far the responses are explained by BN's |gamma| at this scale, from the numbers."""
     ratios = {m: statistics.fmean(means[m]) / statistics.fmean(gammas[m]) for m in means if m in gammas}
     g = {m: statistics.fmean(v) for m, v in gammas.items()}
     lo, hi = min(ratios.values()), max(ratios.values())
     return (f"Each response is taken right after a BN layer, so its std is set by that layer's |γ| (and by how the "
-            f"batch statistics carry over to the test images). In this build the mean |γ| ranges from "
+            f"batch statistics carry over to the test images). In {where} the mean |γ| ranges from "
             f"{min(g.values()):.3f} ({net_name(min(g, key=g.get))}) to {max(g.values()):.3f} "
             f"({net_name(max(g, key=g.get))}), and the ratio of response std to |γ| from {lo:.3f} to {hi:.3f}: "
             + ("the responses are explained by |γ| to within "

@@ -26,10 +26,13 @@ def _depth(name: str) -> int:
     return int("".join(c for c in name if c.isdigit()) or 0)
 
 
-def training_curves(panels: list[tuple[str, dict]], label: str, ylim: tuple[float, float] | None = None):
+def training_curves(panels: list[tuple[str, dict]], label: str, ylim: tuple[float, float] | None = None,
+                    spread: str | None = None):
     """Fig. 6 style: per panel, each net's training error (dashed) and test error (bold), in %,
     against iterations. ``panels`` is [(title, {name: curve})] with curve = {"iteration": [...],
-    "train_error": [...], "eval_error": [...]}."""
+    "train_error": [...], "eval_error": [...]}; a curve that also has ``train_lo``/``train_hi`` and
+    ``eval_lo``/``eval_hi`` (e.g. the seeds' min and max) gets them shaded, and ``spread`` says
+    what the shading is in the legend's title."""
     fig, axes = _subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels):
         for name, c in curves.items():
@@ -37,13 +40,17 @@ def training_curves(panels: list[tuple[str, dict]], label: str, ylim: tuple[floa
             m = _marker(c["iteration"])
             ax.plot(c["iteration"], [100 * e for e in c["train_error"]], "--", color=color, lw=1.2, marker=m, mfc="none")
             ax.plot(c["iteration"], [100 * e for e in c["eval_error"]], "-", color=color, lw=2.2, label=name, marker=m)
+            for k, alpha in (("train", 0.10), ("eval", 0.22)):
+                if f"{k}_lo" in c:
+                    ax.fill_between(c["iteration"], [100 * e for e in c[f"{k}_lo"]], [100 * e for e in c[f"{k}_hi"]],
+                                    color=color, alpha=alpha, lw=0)
         ax.set_title(title)
         ax.set_xlabel("iteration")
         ax.set_ylabel("error (%)")
         if ylim:
             ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, title="dashed: training, bold: test", title_fontsize=7)
+        ax.legend(fontsize=8, title="dashed: training, bold: test" + (f"\n{spread}" if spread else ""), title_fontsize=7)
     footer(fig, label, 0.07)
     return fig
 
@@ -76,8 +83,11 @@ def error_by_depth(rows: list[dict], label: str):
     return fig
 
 
-def layer_responses(responses: dict[str, list[float]], label: str):
-    """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted (bottom)."""
+def layer_responses(responses: dict[str, list[float]], label: str, bands: dict[str, dict] | None = None,
+                    spread: str | None = None):
+    """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted (bottom).
+    ``bands[name]`` = {"lo": [...], "hi": [...]} per layer (e.g. the seeds' min and max) is shaded
+    in the top panel; ``spread`` says what it is."""
     fig, (top, bottom) = _subplots(2, 1, figsize=(7, 6.4))
     for name, stds in responses.items():
         plain = name.startswith("plain")
@@ -86,6 +96,8 @@ def layer_responses(responses: dict[str, list[float]], label: str):
         idx = range(1, len(stds) + 1)
         m = _marker(stds)
         top.plot(idx, stds, style, color=color, label=name, lw=1.4, marker=m)
+        if bands and name in bands:
+            top.fill_between(idx, bands[name]["lo"], bands[name]["hi"], color=color, alpha=0.18, lw=0)
         bottom.plot(idx, sorted(stds, reverse=True), style, color=color, label=name, lw=1.4, marker=m)
     top.set_title("Fig. 7: std of each 3×3 layer's response (after BN, before ReLU / addition)", fontsize=10)
     top.set_xlabel("layer index (original)")
@@ -94,7 +106,8 @@ def layer_responses(responses: dict[str, list[float]], label: str):
         ax.set_ylabel("std (log scale)")
         ax.set_yscale("log")  # a diverging plain net must not flatten every other curve
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8, ncol=3, title="dashed: plain, solid: ResNet", title_fontsize=7)
+        ax.legend(fontsize=8, ncol=3, title="dashed: plain, solid: ResNet" + (f"; {spread}" if spread else ""),
+                  title_fontsize=7)
     footer(fig, label, 0.06)
     return fig
 

@@ -28,6 +28,9 @@ RECORDS = FIGURES / "scale-map" / "records.jsonl"
 NETS = ("plain20", "plain56", "resnet20", "resnet56")
 # the claims the map follows: those decided by the final errors of the four nets above
 MAP_CLAIMS = ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_resnet_train", "deeper_resnet_56")
+# ... and those decided by the records' Fig. 7 statistics (records written since commit da6cf36)
+RESPONSE_CLAIMS = ("responses_plain20", "responses_plain56", "responses_depth")
+DEPTH_TEST_CLAIMS = ("deeper_resnet_56", "deeper_resnet_110")  # depth on test error: saturates on Fashion-MNIST
 
 
 def read_records(path: Path = RECORDS) -> list[dict]:
@@ -37,6 +40,28 @@ def read_records(path: Path = RECORDS) -> list[dict]:
     if not Path(path).exists():
         return []
     return read_jsonl(path)
+
+
+def latest(records: list[dict]) -> list[dict]:
+    """One record per (data set, iterations, net, seed): the last one written (a point measured
+    again is a new record; no seed counts twice)."""
+    out = {}
+    for r in records:
+        out[(r["dataset"], r["iterations"], r["net"], r["seed"])] = r
+    return list(out.values())
+
+
+def needs(quantity: str) -> tuple[str, ...]:
+    """What a record must carry to give ``quantity``."""
+    return ("fig7",) if quantity == "response" else ()
+
+
+def value(r: dict, quantity: str) -> float:
+    """A record's quantity: a final error, or (``response``) the mean over its 3x3 layers of each
+    layer's response std, as chapter 4 defines it."""
+    if quantity == "response":
+        return sum(r["fig7"]["response_std"]) / len(r["fig7"]["response_std"])
+    return r[quantity]
 
 
 def plan(profile: str, nets, lengths, seeds) -> list:
@@ -114,29 +139,58 @@ def extend(profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), out="runs",
 
 
 def claim_points(records: list[dict], keys=MAP_CLAIMS) -> dict[str, list[dict]]:
-    """Per claim and schedule length (on one data set), the verdict of :func:`claims.judge` over the seeds."""
-    by = defaultdict(lambda: defaultdict(list))  # (dataset, iterations) -> net -> [record]
-    for r in records:
-        by[(r["dataset"], r["iterations"])][r["net"]].append(r)
+    """Per claim and schedule length (on one data set), the verdict of :func:`claims.judge` over the
+    seeds (the latest record of each seed; only records that carry the claim's quantity)."""
     out = {}
     for key in keys:
         c = claims.BY_KEY[key]
+        by = defaultdict(lambda: defaultdict(list))  # (dataset, iterations) -> net -> [record]
+        for r in latest(records):
+            if all(k in r for k in needs(c.quantity)):
+                by[(r["dataset"], r["iterations"])][r["net"]].append(r)
         points = []
         for (dataset, n), nets in sorted(by.items(), key=lambda kv: kv[0][1]):
             if c.a in nets and c.b in nets:
-                j = claims.judge(c, [r[c.quantity] for r in nets[c.a]], [r[c.quantity] for r in nets[c.b]])
+                j = claims.judge(c, [value(r, c.quantity) for r in nets[c.a]], [value(r, c.quantity) for r in nets[c.b]])
                 points.append({"iterations": n, "dataset": dataset, **j})
         out[key] = points
     return out
 
 
+def saturation_sentence(key: str) -> str:
+    """Why a depth claim on test error may not appear on Fashion-MNIST: the published depth table
+    (numbers from paper_repro.paper.published)."""
+    from paper_repro.paper import published
+
+    c = claims.BY_KEY[key]
+    re, rerun = published.RANDOM_ERASING, published.RANDOM_ERASING_RERUN
+    a, b = re.get(c.a), re.get(c.b)
+    nums = ", ".join(f"{n.net.replace('resnet', 'ResNet-')} {n.text()}%" for n in (b, a) if n is not None)
+    r20 = rerun.get("resnet20")
+    return (f" The likely reason is the data: the published Fashion-MNIST depth table ({re.cite()}, 300 epochs, "
+            f"{re.statistic}) gives {nums}" + (f", and {rerun.cite()} reruns ResNet-20 at {r20.text()}%" if r20 else "")
+            + ": on this data depth beyond 20 layers does not lower the test error even at full length.")
+
+
+def _units(c) -> tuple[str, float, int]:
+    """(unit, scale, digits) of a claim's difference: error points, or response stds."""
+    return ("", 1.0, 3) if c.quantity == "response" else ("points", 100.0, 2)
+
+
 def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
-    """Where each claim first held, and what the longest schedule measured says, in numbers."""
+    """Where each claim first held, and what the longest schedule measured with enough seeds says,
+    in numbers (longer schedules with fewer seeds so far are named as still being measured)."""
     out = []
-    for key, pts in points.items():
-        if not pts:
+    for key, all_pts in points.items():
+        if not all_pts:
             continue
         c = claims.BY_KEY[key]
+        pts = [p for p in all_pts if min(p["n_a"], p["n_b"]) >= claims.MIN_SEEDS]
+        if not pts:
+            out.append(f"**{c.title}**: not yet measured with {claims.MIN_SEEDS} seeds per net (so far: " + ", ".join(
+                f"{p['iterations']} iterations, n = {min(p['n_a'], p['n_b'])}" for p in all_pts) + ").")
+            continue
+        unit, scale, digits = _units(c)
         held = [p for p in pts if p["label"] == claims.HOLDS]
         last = pts[-1]
         lengths = ", ".join(str(p["iterations"]) for p in pts)
@@ -151,9 +205,17 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
         else:
             text += f"has not appeared by {last['iterations']} iterations"
         interval = ("no interval" if last["low"] is None else
-                    f"95% interval {100 * last['low']:+.2f} to {100 * last['high']:+.2f}")
-        text += (f"; at {last['iterations']}: {100 * last['diff']:+.2f} points, {interval}, "
+                    f"95% interval {scale * last['low']:+.{digits}f} to {scale * last['high']:+.{digits}f}")
+        diff = f"{scale * last['diff']:+.{digits}f}" + (f" {unit}" if unit else " (response std)")
+        text += (f"; at {last['iterations']}: {diff}, {interval}, "
                  f"n = {min(last['n_a'], last['n_b'])}: {last['label']}.")
+        pending = [p for p in all_pts if p["iterations"] > last["iterations"]]
+        if pending:
+            text += " Still being measured: " + ", ".join(
+                f"{p['iterations']} iterations ({min(p['n_a'], p['n_b'])} of {claims.MIN_SEEDS} seeds)"
+                for p in pending) + "."
+        if key in DEPTH_TEST_CLAIMS and not held and last["dataset"] == "fashion-mnist":
+            text += saturation_sentence(key)
         out.append(text)
     return out
 
@@ -178,7 +240,7 @@ def readme_markdown(path: Path = RECORDS) -> str:
     records = read_records(path)
     if not records:
         return "No scale-map points yet: `python -m paper_repro scale-map` measures them."
-    lines = "\n".join(f"- {s}" for s in summary_sentences(claim_points(records)))
+    lines = "\n".join(f"- {s}" for s in summary_sentences(claim_points(records, MAP_CLAIMS + RESPONSE_CLAIMS)))
     return (f"{lines}\n\nMeasured with {label(provenance(records))}. Generated from "
             "`figures/scale-map/records.jsonl`; the book's last chapter draws it.")
 

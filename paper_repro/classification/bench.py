@@ -260,16 +260,89 @@ def accuracy_report(r: dict) -> str:
 
 
 # --------------------------------------------------------------------------- speed
-def engine_images_per_sec(model_name: str, dataset: str, batch_size: int, device: str, iterations: int,
-                          warmup: int, compile: bool = False) -> tuple[float, dict]:
+def engine_timing(model_name: str, dataset: str, batch_size: int, device: str, iterations: int, warmup: int,
+                  precision: str = "auto", channels_last: str = "auto", compile: bool = False) -> dict:
+    """``fit`` for ``warmup`` + ``iterations`` iterations in a temporary run store; the steady-state
+    images/s (every interval after the first) and the first interval's seconds (the warm-up, with
+    torch.compile's compilation when ``compile``), evaluation excluded."""
     interval = max(1, min(warmup, iterations // 4))
     total = interval + (iterations // interval) * interval  # first interval = warm-up, excluded by fit
     cfg = RunConfig(model=model_name, dataset=dataset, experiment="bench", iterations=total, batch_size=batch_size,
                     milestones=(total,), eval_interval=interval, checkpoint_interval=total, eval_subset=500,
-                    device=device, compile=compile)
+                    device=device, compile=compile, precision=precision, channels_last=channels_last)
     with tempfile.TemporaryDirectory() as out:
         result = fit(cfg, out=out, progress=False)
-    return result.summary["images_per_sec"], result.summary
+    first = result.metrics[0]
+    return {"images_per_sec": result.summary["images_per_sec"], "summary": result.summary,
+            "warmup_iterations": interval, "timed_iterations": total - interval,
+            "warmup_s": interval * batch_size / first["images_per_sec"]}
+
+
+def engine_images_per_sec(model_name: str, dataset: str, batch_size: int, device: str, iterations: int,
+                          warmup: int, compile: bool = False) -> tuple[float, dict]:
+    t = engine_timing(model_name, dataset, batch_size, device, iterations, warmup, compile=compile)
+    return t["images_per_sec"], t["summary"]
+
+
+# --------------------------------------------------------------------------- speed switches
+def switch_settings(threads=(1, 2), compile: bool = True) -> list[dict]:
+    """The settings ``bench --switches`` times: precision bf16/fp32 × channels_last on/off (torch's
+    current thread count), torch.compile (inductor) on the default setting, and the default setting
+    at each thread count of ``threads``."""
+    default = torch.get_num_threads()
+    out = [{"precision": p, "channels_last": c, "compile": False, "threads": default}
+           for p in ("bf16", "fp32") for c in ("on", "off")]
+    if compile:
+        out.append({"precision": "auto", "channels_last": "auto", "compile": True, "threads": default})
+    out += [{"precision": "auto", "channels_last": "auto", "compile": False, "threads": n} for n in threads]
+    return out
+
+
+def bench_switches(nets=("resnet20", "resnet56"), batch_size: int = 128, device: str = "auto",
+                   dataset: str = "synthetic", iterations: int | None = None, warmup: int | None = None,
+                   threads=(1, 2), compile: bool = True, log=None) -> dict:
+    """Steady-state training images/s of each net under each speed switch of :func:`switch_settings`
+    on this machine; warm-up iterations (and compile time) excluded from the rate, reported beside it."""
+    speed = resolve_speed(RunConfig(device=device))
+    gpu = speed.device.type == "cuda"
+    iterations = iterations or (300 if gpu else 40)
+    warmup = warmup or (50 if gpu else 8)
+    log = log or (lambda msg: None)
+    before = torch.get_num_threads()
+    rows, summary = [], None
+    try:
+        for net in nets:
+            for s in switch_settings(threads, compile):
+                torch.set_num_threads(s["threads"])
+                t = engine_timing(net, dataset, batch_size, str(speed.device), iterations, warmup, s["precision"],
+                                  s["channels_last"], s["compile"])
+                summary = t["summary"]
+                rows.append({"net": net, **s, "resolved_precision": summary["precision"],
+                             "resolved_channels_last": summary["channels_last"],
+                             "images_per_sec": t["images_per_sec"], "warmup_s": t["warmup_s"],
+                             "warmup_iterations": t["warmup_iterations"], "timed_iterations": t["timed_iterations"]})
+                log(f"{net} {s}: {t['images_per_sec']:.1f} images/s (warm-up {t['warmup_s']:.1f} s)")
+    finally:
+        torch.set_num_threads(before)
+    return {"nets": list(nets), "batch_size": batch_size, "dataset": dataset, "device": str(speed.device),
+            "hardware": summary["hardware"].rsplit(",", 1)[0] if summary else None,
+            "commit": summary["commit"] if summary else None, "torch": torch.__version__,
+            "iterations": iterations, "warmup": warmup, "rows": rows}
+
+
+def switches_table(r: dict) -> str:
+    """``bench_switches``' result as one Markdown table with its provenance line."""
+    lines = [f"{r['dataset']} data, batch {r['batch_size']}, {r['device']} ({r['hardware']}), torch {r['torch']}, "
+             f"commit {r['commit']}; images/s over the timed iterations, the warm-up iterations (and "
+             "torch.compile's compilation) excluded and reported in their own column", "",
+             "| net | precision | channels_last | torch.compile | threads | images/s | warm-up (s, iterations) |",
+             "|---|---|---|---|---|---|---|"]
+    for x in r["rows"]:
+        prec = x["precision"] if x["precision"] != "auto" else f"auto ({x['resolved_precision']})"
+        cl = x["channels_last"] if x["channels_last"] != "auto" else f"auto ({'on' if x['resolved_channels_last'] else 'off'})"
+        lines.append(f"| {x['net']} | {prec} | {cl} | {'inductor' if x['compile'] else 'no'} | {x['threads']} | "
+                     f"{x['images_per_sec']:.1f} | {x['warmup_s']:.1f} s, {x['warmup_iterations']} |")
+    return "\n".join(lines)
 
 
 def bench(model: str = "resnet20", batch_size: int = 128, device: str = "auto", dataset: str = "synthetic",

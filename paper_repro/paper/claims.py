@@ -134,3 +134,21 @@ def describe(j: dict, unit: str = "points", scale: float = 100.0, digits: int | 
     n = f"n = {j['n_a']}" if j["n_a"] == j["n_b"] else f"n = {j['n_a']} and {j['n_b']}"
     seeds = "seed" if max(j["n_a"], j["n_b"]) == 1 else "seeds"
     return f"{d}, {n} {seeds} per net: **{j['label']}**"
+
+
+def paper_difference(claim: Claim | str) -> tuple[float, str] | None:
+    """The paper's own ``a - b`` in points, and the table it comes from, where the paper prints both
+    numbers (Table 2 top-1, Table 6 test error, Table 7 VOC 2007 mAP); None for the claims the paper
+    shows only in a figure."""
+    from paper_repro.paper import classification as cls
+    from paper_repro.paper import detection as det
+
+    c = BY_KEY[claim] if isinstance(claim, str) else claim
+    depth = lambda net: int(net.removeprefix("resnet")) if net.removeprefix("resnet").isdigit() else None  # noqa: E731
+    if c.quantity == "final_eval_error" and depth(c.a) in cls.TABLE6_ERROR and depth(c.b) in cls.TABLE6_ERROR:
+        return round(cls.TABLE6_ERROR[depth(c.a)] - cls.TABLE6_ERROR[depth(c.b)], 2), "Table 6"
+    if c.quantity == "top1" and c.a in cls.TABLE2_TOP1 and c.b in cls.TABLE2_TOP1:
+        return round(cls.TABLE2_TOP1[c.a] - cls.TABLE2_TOP1[c.b], 2), "Table 2"
+    if c.quantity == "map50" and (c.a, det.VOC07_TEST) in det.TABLE7 and (c.b, det.VOC07_TEST) in det.TABLE7:
+        return round(det.TABLE7[(c.a, det.VOC07_TEST)] - det.TABLE7[(c.b, det.VOC07_TEST)], 2), "Table 7, VOC 2007"
+    return None

@@ -1,0 +1,171 @@
+"""evidence.py: each claim and figure at the longest committed schedule, from synthetic records."""
+import pytest
+
+from paper_repro.book import evidence as ev
+from paper_repro.book import plots, report
+from paper_repro.book import scale_map as sm
+from paper_repro.paper import claims, published
+
+
+def rec(net, seed, n, train, test, curves=False, fig7=None, commit="abc1234"):
+    r = {"net": net, "seed": seed, "iterations": n, "dataset": "fashion-mnist", "final_train_error": train,
+         "final_eval_error": test, "final_eval_images": 10000, "commit": commit, "hardware": "test cpu",
+         "precision": "bf16", "config_hash": f"{net}-{seed}-{n}"}
+    if curves:
+        r["curves"] = {"eval_images": 1000, "iteration": [10, 20], "lr": [0.1, 0.01],
+                       "train_error": [train + 0.1 + 0.01 * seed, train], "eval_error": [test + 0.1, test + 0.01 * seed]}
+    if fig7 is not None:
+        r["fig7"] = {"images": 1000, "layers": ["a", "b"], "response_std": [fig7, fig7 + 0.1 * seed],
+                     "bn_gamma": [fig7, fig7]}
+    return r
+
+
+NETS = ("plain20", "plain56", "resnet20", "resnet56")
+TRAIN = {"plain20": 0.10, "plain56": 0.30, "resnet20": 0.08, "resnet56": 0.05}
+OLD = [rec(n, s, 600, TRAIN[n] + 0.001 * s, 0.2) for n in NETS for s in range(3)]  # 600: 3 seeds, no curves
+# 1200: 3 seeds with curves and fig7; 2400: only seed 0 so far
+NEW = ([rec(n, s, 1200, TRAIN[n] + 0.001 * s, 0.15, curves=True, fig7=1.0 if n.startswith("plain") else 0.5)
+        for n in NETS for s in range(3)] + [rec(n, 0, 2400, 0.01, 0.1, curves=True, fig7=0.4) for n in NETS])
+
+
+def test_the_longest_schedule_needs_three_seeds_of_every_net_and_what_the_figure_needs():
+    assert ev.longest(OLD, NETS).iterations == 600
+    assert ev.longest(OLD, NETS, ("curves",)) is None
+    assert ev.longest(OLD + NEW, NETS).iterations == 1200  # 2400 has one seed
+    assert ev.longest(OLD + NEW, NETS, ("curves",)).iterations == 1200
+    assert ev.longest(OLD + NEW, ("plain20",), min_seeds=1).iterations == 2400
+    # a seed measured again counts once: the latest record is used
+    again = OLD + [rec("plain20", 0, 600, 0.5, 0.5, commit="new")]
+    s = ev.longest(again, NETS)
+    assert len(s.by_net["plain20"]) == 3 and s.by_net["plain20"][0]["commit"] == "new"
+
+
+def test_missing_says_what_the_longest_records_hold():
+    text = ev.missing(OLD + NEW[-4:], NETS, ("curves",))
+    assert "with curves" in text and "at 2400 iterations (plain20: 1 seed" in text and "scale-map" in text
+
+
+def test_a_claim_is_judged_at_its_longest_schedule_with_the_one_rule():
+    j = ev.judge_longest("degradation", OLD + NEW)
+    assert j["schedule"].iterations == 1200 and j["label"] == claims.HOLDS
+    assert j["diff"] == pytest.approx(0.20)
+    assert "**holds** at 1200 iterations: +20.00 pt [" in ev.longest_cell(j)
+    # the response claims need fig7: only the 1200 records carry it
+    r = ev.judge_longest("responses_plain20", OLD + NEW)
+    assert r["schedule"].iterations == 1200 and r["diff"] == pytest.approx(-0.5)
+    assert ev.judge_longest("responses_plain20", OLD) is None
+    assert ev.longest_cell(ev.judge_longest("overfit_1202", OLD + NEW)) == "not in the scale map"
+
+
+def test_fig6_is_the_mean_of_the_seeds_with_their_min_and_max():
+    s = ev.longest(OLD + NEW, NETS, ("curves",))
+    c = ev.fig6_curves(s)["plain20"]
+    assert c["iteration"] == [10, 20] and c["seeds"] == [0, 1, 2]
+    assert c["train_error"][0] == pytest.approx(0.10 + 0.001 + 0.1 + 0.01)  # mean over seeds
+    assert (c["train_lo"][0], c["train_hi"][0]) == pytest.approx((0.20, 0.222))
+    panels = ev.fig6_panels(ev.fig6_curves(s))
+    assert [t for t, _ in panels] == ["plain-20/56", "ResNet-20/56"]
+    fig = plots.training_curves(panels, s.label(), spread=ev.SPREAD)
+    assert len(fig.axes) == 2 and any("commit abc1234" in t.get_text() for t in fig.texts)
+    assert all(len(ax.collections) == 4 for ax in fig.axes)  # a shaded band per net and curve
+
+
+def test_fig7_per_layer_mean_and_the_per_seed_means_and_gammas():
+    d = ev.fig7_data(ev.longest(OLD + NEW, NETS, ("fig7",)))
+    assert d["responses"]["plain20"] == pytest.approx([1.0, 1.1])
+    assert d["bands"]["plain20"]["hi"] == pytest.approx([1.0, 1.2])
+    assert d["means"]["resnet20"] == pytest.approx([0.5, 0.55, 0.6]) and d["gammas"]["resnet20"] == [0.5] * 3
+    assert d["images"] == [1000]
+
+
+def test_published_numbers_are_cited_with_their_runs():
+    assert published.cell("resnet56") == ("7.40 ± 0.27 (nabla0001/resnet (README), 5 runs); 6.61 "
+                                          "(akamaster/pytorch_resnet_cifar10 (README), single best run); 7.56 ± 0.54 "
+                                          "(akamaster/pytorch_resnet_cifar10 (issue #18), 6 runs); 6.88 ± 0.20 "
+                                          "(tensorflow/models (PR #5243), 5 runs)")
+    assert published.cell("resnet32") == "7.37 (akamaster/pytorch_resnet_cifar10 (README), single best run)"
+    assert published.cell("plain44") == "–"
+    assert published.RANDOM_ERASING_RERUN.get("resnet20").text() == "4.82 ± 0.04"
+
+
+def test_table6_puts_paper_published_and_this_build_side_by_side():
+    rows = ev.table6_rows([{"depth": 20, "measured": "9.00 ± 1.00", "runs": 3}], "cpu", 150, "Fashion-MNIST")
+    r20 = next(r for r in rows if r["net"] == "ResNet-20")
+    assert r20["paper"] == 8.75 and "8.51 ± 0.22 (nabla0001/resnet (README), 5 runs)" in r20["published"]
+    assert r20["measured"] == "9.00 ± 1.00 (n=3)"
+    assert next(r for r in rows if r["net"] == "ResNet-1202")["measured"] == "not run"
+    assert "12.95 ± 0.22" in next(r for r in rows if r["net"] == "plain-56")["published"]
+
+
+def test_fashion_table_beside_the_longest_runs():
+    rows, s = ev.fashion_rows(OLD + NEW)
+    r20 = next(r for r in rows if r["net"] == "ResNet-20")
+    assert s.iterations == 1200 and r20["random_erasing"] == "4.39" and r20["random_erasing_issue10"] == "4.82 ± 0.04"
+    assert r20["ours"] == "15.00 ± 0.00 (n=3)"
+    assert next(r for r in rows if r["net"] == "ResNet-110")["ours"] == "–"
+    assert "1200 iterations" in ev.fashion_columns(s)[-1][1]
+    assert "No committed schedule" in ev.fashion_note(ev.fashion_rows([])[1])
+
+
+def test_the_scoreboard_shows_this_build_and_the_longest_schedule(tmp_path, monkeypatch):
+    monkeypatch.setattr(report, "FIGURES", tmp_path)
+    rows = {r["key"]: r for r in report.scoreboard_rows("smoke", OLD + NEW)}
+    assert rows["degradation"]["build"] == "not run in this build"
+    assert rows["degradation"]["longest"].startswith("**holds** at 1200 iterations")
+    assert "a − b = -1.78 pt (Table 6)" in rows["deeper_resnet_56"]["paper"]
+    md = report.scoreboard_markdown("smoke", OLD + NEW)
+    assert "longest committed schedule" in md and "1200 iterations (plain20, plain56, resnet20, resnet56)" in md
+    assert "commit abc1234" in md and "test cpu" in md
+    assert "No claim has 3 seeds" in report.scoreboard_markdown("smoke", [])
+
+
+def test_the_readme_block_and_the_sentences_from_the_records():
+    text = ev.readme_markdown(OLD + NEW)
+    assert "| Deeper plain nets train worse |" in text and "| 1200 | 0, 1, 2 |" in text
+    assert "-1.78 pt (Table 6)" in text and "commit abc1234" in text
+    assert ev.readme_markdown([]).startswith("No committed schedule has 3 seeds")
+    points = sm.claim_points(OLD + NEW, sm.MAP_CLAIMS + sm.RESPONSE_CLAIMS)
+    sentences = {s.split("**")[1]: s for s in sm.summary_sentences(points)}
+    deg = sentences["Deeper plain nets train worse"]
+    assert "holds from 600 iterations on; at 1200:" in deg and "Still being measured: 2400 iterations (1 of 3 seeds)" in deg
+    depth = sentences["Deeper ResNets test better (56 vs 20)"]  # a tie at 0.15 vs 0.15
+    assert "has not appeared by 1200 iterations" in depth and "zhunzhong07/Random-Erasing (README)" in depth
+    assert "ResNet-20 4.39%, ResNet-56 4.39%" in depth and "4.82 ± 0.04%" in depth
+    assert "Random-Erasing" not in deg
+    assert "(measured at 1200 iterations)" in sentences["ResNets respond less than plain nets (20)"]
+    only_one = sm.summary_sentences(sm.claim_points(NEW[-4:], ("degradation",)))
+    assert only_one == ["**Deeper plain nets train worse**: not yet measured with 3 seeds per net (so far: 2400 "
+                        "iterations, n = 1)."]
+
+
+def test_paper_differences_come_from_the_papers_tables():
+    assert claims.paper_difference("deeper_resnet_56") == (-1.78, "Table 6")
+    assert claims.paper_difference("imagenet_plain") == (0.6, "Table 2")
+    assert claims.paper_difference("detection") == (3.2, "Table 7, VOC 2007")
+    assert claims.paper_difference("degradation") is None
+
+
+def test_chapters_show_the_packages_source_not_a_copy():
+    import inspect
+
+    from paper_repro.book.source import source_markdown
+    from paper_repro.classification.train import WarmupRule, learning_rate
+
+    md = source_markdown(learning_rate, WarmupRule)
+    assert "`paper_repro.classification.train.learning_rate`" in md and "`paper_repro.classification.train.WarmupRule`" in md
+    assert inspect.getsource(learning_rate).strip() in md and md.count("```python") == 2
+
+
+def test_show_figure_saves_the_png_and_its_provenance_and_displays_it(tmp_path, monkeypatch, capsys):
+    import json
+
+    from paper_repro.book import figures
+
+    monkeypatch.setattr(figures, "FIGURES", tmp_path)
+    s = ev.longest(OLD + NEW, NETS, ("curves",))
+    fig = plots.training_curves(ev.fig6_panels(ev.fig6_curves(s)), s.label(), spread=ev.SPREAD)
+    png = figures.show_figure(fig, "fig6_longest", "scale-map", ev.fig6_curves(s), s.provenance())
+    assert png == tmp_path / "scale-map" / "fig6_longest.png" and png.stat().st_size > 1000
+    saved = json.loads(png.with_suffix(".json").read_text())
+    assert saved["provenance"]["iterations"] == 1200 and saved["provenance"]["seeds"] == [0, 1, 2]
+    assert "Image" in capsys.readouterr().out  # displayed (outside a notebook: its repr)
