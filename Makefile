@@ -41,6 +41,8 @@ book: data
 	@if [ "$(PROFILE)" != smoke ]; then $(PY) -m paper_repro report --profile $(PROFILE) --readme README.md; fi
 
 test: data browser
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check -q paper_repro tests
 	$(PY) -m pytest -q
 	$(PY) -m paper_repro reproduce --profile smoke
 	$(PY) -m pytest -q --nbval-lax -p no:cacheprovider book/*.ipynb

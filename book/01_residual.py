@@ -36,8 +36,8 @@ from IPython.display import Markdown, display
 
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings
-from paper_repro.book.report import markdown_table
 from paper_repro.book.source import show_source
+from paper_repro.book.tables import markdown_table
 from paper_repro.models import BasicBlock, Bottleneck, build_model
 from paper_repro.models.blocks import ShortcutA, make_shortcut, projection
 
@@ -138,4 +138,5 @@ print("All six parameter counts round to Table 6's values.")
 print("Shapes for 1-channel (Fashion-MNIST) and 3-channel (CIFAR-10) input:")
 for name in ("resnet20", "plain56", "resnet110"):
     for ch in (1, 3):
-        print(f"  {name:>9}, {ch} channel(s): {tuple(build_model(name, in_channels=ch)(torch.randn(2, ch, 32, 32)).shape)}")
+        shape = tuple(build_model(name, in_channels=ch)(torch.randn(2, ch, 32, 32)).shape)
+        print(f"  {name:>9}, {ch} channel(s): {shape}")

@@ -29,12 +29,11 @@ from IPython.display import Markdown, display
 
 from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
-from paper_repro.book import findings
-from paper_repro.book.report import markdown_table
-from paper_repro.book.scale_map import read_records
-from paper_repro.paper import classification as paper
-from paper_repro.book import plots
+from paper_repro.book import findings, plots
 from paper_repro.book.figures import show_figure
+from paper_repro.book.scale_map import read_records
+from paper_repro.book.tables import markdown_table
+from paper_repro.paper import classification as paper
 
 P = ex.setup(profile, imagenet=imagenet)
 plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)
@@ -67,24 +66,27 @@ else:
                 "fig6_longest", "scale-map", long_curves, longest6.provenance())
     judged_long = [ev.judge_longest(k, records) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test",
                                                            "deeper_resnet_train")]
-    display(Markdown("\n\n".join(findings.claim_sentence(j).rstrip(".") + f" (at {j['schedule'].iterations} iterations)."
-                                  for j in judged_long if j is not None)))
+    display(Markdown("\n\n".join(
+        findings.claim_sentence(j).rstrip(".") + f" (at {j['schedule'].iterations} iterations)."
+        for j in judged_long if j is not None)))
 
 # %% [markdown]
 # ## This build: Fig. 1, plain-20 against plain-56
 
 # %% tags=["remove-input"]
 fig1_nets = (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")
-show_figure(plots.training_curves([(f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}", {k: curves[k] for k in fig1_nets})],
-                                  findings.label(prov)),
+fig1_title = f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}"
+show_figure(plots.training_curves([(fig1_title, {k: curves[k] for k in fig1_nets})], findings.label(prov)),
             "fig1_plain20_vs_plain56", P.name, {k: v for k, v in curves.items() if k.startswith("plain")}, prov);
 
 # %% [markdown]
 # ## This build: Fig. 6, left and middle, plain nets against ResNets
 
 # %% tags=["remove-input"]
-show_figure(plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), {k: v for k, v in curves.items() if k.startswith("plain")}),
-                                   ("ResNet-" + "/".join(map(str, P.cifar_depths)), {k: v for k, v in curves.items() if k.startswith("resnet")})],
+plain_curves = {k: v for k, v in curves.items() if k.startswith("plain")}
+resnet_curves = {k: v for k, v in curves.items() if k.startswith("resnet")}
+show_figure(plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), plain_curves),
+                                   ("ResNet-" + "/".join(map(str, P.cifar_depths)), resnet_curves)],
                                   findings.label(prov)),
             "fig6_plain_vs_resnet", P.name, curves, prov);
 
@@ -96,7 +98,8 @@ show_figure(plots.training_curves([("plain-" + "/".join(map(str, plain_depths)),
 # of the difference lies on the paper's side of zero.
 
 # %% tags=["remove-input"]
-judged = [findings.judge_runs(k, seeds) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_resnet_train")]
+judged = [findings.judge_runs(k, seeds)
+          for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test", "deeper_resnet_train")]
 display(Markdown("\n\n".join(findings.claim_sentence(j) for j in judged)))
 pairs = findings.plain_vs_resnet_rows(runs, plain_depths)
 display(Markdown(markdown_table(pairs, findings.PLAIN_VS_RESNET_COLUMNS)))
@@ -124,9 +127,11 @@ if imagenet:
     rows += findings.table2_rows(table2, inet, P, iprov)
     icurves = {k: findings.curve(v) for k, v in inet.items()}
     show_figure(plots.training_curves([("plain-18/34", {k: icurves[k] for k in ("plain18", "plain34")}),
-                                       ("ResNet-18/34", {k: icurves[k] for k in ("resnet18", "resnet34")})], findings.label(iprov)),
+                                       ("ResNet-18/34", {k: icurves[k] for k in ("resnet18", "resnet34")})],
+                                      findings.label(iprov)),
                 "fig4_imagenet", P.name, icurves, iprov)
 else:
     display(Markdown("No ImageNet folder was given to this build: Table 2 below shows the paper's numbers only."))
-display(Markdown(markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"), ("ours", "this run (%)")])))
+display(Markdown(markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"),
+                                         ("ours", "this run (%)")])))
 ex.save_rows("degradation", P, rows);

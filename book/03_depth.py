@@ -26,14 +26,13 @@ from IPython.display import Markdown, display
 
 from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
-from paper_repro.book import findings
-from paper_repro.book.report import markdown_table
+from paper_repro.book import findings, plots
+from paper_repro.book.figures import show_figure
 from paper_repro.book.scale_map import read_records
 from paper_repro.book.source import show_source
+from paper_repro.book.tables import markdown_table
 from paper_repro.classification.train import WarmupRule, learning_rate
 from paper_repro.paper import classification as paper
-from paper_repro.book import plots
-from paper_repro.book.figures import show_figure
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "03_depth")  # the plan's runs for this chapter, trained or read back
@@ -80,8 +79,9 @@ by_model = {f"resnet{d}": rs for d, rs in by_depth.items()}
 judged = findings.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)
 display(Markdown("\n\n".join(findings.claim_sentence(j) for j in judged) + "\n\n" + findings.scale_caveat(P, prov)))
 long56 = ev.judge_longest("deeper_resnet_56", records)
-display(Markdown(f"At the longest committed schedule: {findings.claim_sentence(long56).rstrip('.')} ({long56['schedule'].label()})."
-                 if long56 else ev.missing(records, ("resnet20", "resnet56"))))
+display(Markdown(
+    f"At the longest committed schedule: {findings.claim_sentence(long56).rstrip('.')} ({long56['schedule'].label()})."
+    if long56 else ev.missing(records, ("resnet20", "resnet56"))))
 
 # %% [markdown]
 # ## The schedule and the warm-up of ResNet-110 (§4.2)
@@ -103,7 +103,8 @@ deep = planned.first(P.deep_iterations, [f"resnet{d}" for d in P.deep_depths])
 dprov = findings.provenance_of(P, deep)
 deep_curves = {k: findings.curve(v) for k, v in deep.items()}
 display(Markdown(findings.deep_sentence(P, deep)))
-show_figure(plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), deep_curves)], findings.label(dprov)),
+show_figure(plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), deep_curves)],
+                                  findings.label(dprov)),
             "fig6_right_deep", P.name, deep_curves, dprov);
 
 # %% tags=["remove-cell"]

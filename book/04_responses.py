@@ -28,11 +28,10 @@ from IPython.display import Markdown, display
 
 from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
-from paper_repro.book import findings
-from paper_repro.book.report import markdown_table
-from paper_repro.book.scale_map import read_records
-from paper_repro.book import plots
+from paper_repro.book import findings, plots
 from paper_repro.book.figures import show_figure
+from paper_repro.book.scale_map import read_records
+from paper_repro.book.tables import markdown_table
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store
@@ -65,13 +64,15 @@ else:
     judged7 = [ev.judge_longest(k, records) for k in ("responses_plain20", "responses_plain56", "responses_depth")]
     display(Markdown(markdown_table(findings.response_rows(f7["means"], f7["gammas"]), findings.RESPONSE_COLUMNS)))
     display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for j in judged7 if j is not None)))
-    display(Markdown(findings.gamma_sentence(f7["means"], f7["gammas"], f"the runs of {longest7.iterations} iterations")))
+    display(Markdown(findings.gamma_sentence(f7["means"], f7["gammas"],
+                                             f"the runs of {longest7.iterations} iterations")))
 
 # %% [markdown]
 # ## This build's Fig. 7
 
 # %% tags=["remove-input"]
-show_figure(plots.layer_responses(resp, findings.label(prov) + f" · responses on {prov['response_images']} test images"),
+show_figure(plots.layer_responses(resp, findings.label(prov)
+                                  + f" · responses on {prov['response_images']} test images"),
             "fig7_layer_responses", P.name, resp, prov);
 
 # %% [markdown]

@@ -15,13 +15,8 @@
 # number. Nothing is typed by hand: each measured number comes from a run in the run store and is
 # labelled with the **profile**, data set, iterations, seeds, commit and hardware that produced it.
 #
-# | profile | data | scale | where |
-# |---|---|---|---|
-# | `smoke` | a few hundred real Fashion-MNIST images | a handful of iterations per run; every chapter and every depth (1202 too) is exercised | CI |
-# | `cpu` (default) | Fashion-MNIST (real, offline); final errors on all 10,000 test images | 150 iterations per net; 3 seeds of the nets each claim compares | a laptop, 2 CPU cores |
-# | `full` | CIFAR-10 (ImageNet / VOC / COCO where given a path) | the paper's exact recipe: 64k iterations, lr 0.1 ÷10 at 32k and 48k | a GPU box |
-#
-# The profiles change the *scale* (data and number of iterations), never the *recipe*: SGD with
+# The profiles (the table under the next cell is read from `classification/config.py`) change
+# the *scale* (data and number of iterations), never the *recipe*: SGD with
 # momentum 0.9, weight decay $10^{-4}$, batch 128, lr 0.1 divided by 10 at 50% and 75% of the
 # iterations (32k and 48k of 64k in the paper), the 0.01 warm-up for ResNet-110/1202.
 # Fashion-MNIST is not CIFAR-10: on the small profiles compare *directions* of effects with the
@@ -33,12 +28,15 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Markdown, display
 
-from paper_repro.paper import claims
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import scoreboard_markdown
+from paper_repro.paper import claims
 
 P = ex.setup(profile)
+
+# %% tags=["remove-input"]
+display(Markdown(findings.profiles_markdown()))
 
 # %% [markdown]
 # ## The claims of §4, and what this build shows

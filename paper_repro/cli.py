@@ -2,6 +2,7 @@
 one line and exit code 2, the validated argument types (checked before anything is printed or
 written), and the report printed around one training run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -10,13 +11,21 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
+from paper_repro.runs.run import Diverged
+
 
 class _Help(argparse.HelpFormatter):
     """Every option's help ends with its default, unless it has none or already names it."""
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default not in (None, False, "", argparse.SUPPRESS) and "default" not in text and action.option_strings:
+        if (
+            action.default not in (None, False, "", argparse.SUPPRESS)
+            and "default" not in text
+            and action.option_strings
+        ):
             default = " ".join(map(str, action.default)) if isinstance(action.default, list) else action.default
             text += f" (default: {default})"
         return text
@@ -35,6 +44,7 @@ class Parser(argparse.ArgumentParser):
 
 def _number(name: str, cast, ok, rule: str):
     """An argparse type: ``cast`` the text, then require ``ok(value)``; the error names ``rule``."""
+
     def parse(s):
         try:
             v = cast(s)
@@ -43,6 +53,7 @@ def _number(name: str, cast, ok, rule: str):
         if v is None or not ok(v):
             raise argparse.ArgumentTypeError(f"{name} must be {rule}, got {s!r}")
         return v
+
     return parse
 
 
@@ -64,17 +75,19 @@ def fraction(name: str):
 
 def seed(s: str) -> int:
     """A seed numpy, torch and random all accept: an integer in [0, 2**32 - 1]."""
-    return _number("seed", int, lambda v: 0 <= v < 2 ** 32, "an integer in [0, 2**32 - 1]")(s)
+    return _number("seed", int, lambda v: 0 <= v < 2**32, "an integer in [0, 2**32 - 1]")(s)
 
 
 def validated(check):
     """An argparse type that runs ``check`` (which raises ValueError naming what is allowed)."""
+
     def parse(s):
         try:
             check(s)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
         return s
+
     return parse
 
 
@@ -83,8 +96,6 @@ def device(s: str) -> str:
     if s not in ("auto", "cpu", "cuda") and not (s.startswith("cuda:") and s[5:].isdigit()):
         raise argparse.ArgumentTypeError(f"unknown device {s!r}; allowed: auto, cpu, cuda, cuda:N")
     if s.startswith("cuda"):
-        import torch
-
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if n == 0:
             raise argparse.ArgumentTypeError(f"device {s!r}: this machine has no CUDA GPU; allowed here: auto, cpu")
@@ -105,7 +116,9 @@ def writable_folder(s: str) -> str:
     try:
         p.mkdir(parents=True)
     except OSError as e:
-        raise argparse.ArgumentTypeError(f"{s}: cannot create this folder ({e.strerror}); give a writable folder") from None
+        raise argparse.ArgumentTypeError(
+            f"{s}: cannot create this folder ({e.strerror}); give a writable folder"
+        ) from None
     for a in created:  # deepest first
         a.rmdir()
     return s
@@ -118,15 +131,13 @@ def existing_folder(s: str) -> str:
     return s
 
 
-def run_and_report(directory, fit_call, diverged=None) -> int:
+def run_and_report(directory, fit_call) -> int:
     """What the ``train`` and ``detect`` commands print around ``fit_call()``: where the run lives,
     then its summary as one JSON line. Exit code 0, or 1 (with the reason on stderr) if it diverged."""
-    if diverged is None:
-        from paper_repro.classification.train import Diverged as diverged
     print(f"run: {directory}", flush=True)
     try:
         result = fit_call()
-    except diverged as e:
+    except Diverged as e:
         print(json.dumps(e.summary, sort_keys=True))
         print(f"paper_repro: {e}", file=sys.stderr)
         return 1

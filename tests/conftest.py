@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from paper_repro.runs.datasets import ensure_fashion_mnist
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -23,8 +25,14 @@ def run_cli(*args, env=None, cwd=None, timeout=600):
     """Run ``python -m paper_repro ...`` in a subprocess; return the CompletedProcess."""
     e = dict(os.environ, PYTHONUNBUFFERED="1")
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "paper_repro", *map(str, args)], capture_output=True, text=True,
-                          env=e, cwd=cwd or ROOT, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "paper_repro", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=e,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture
@@ -35,7 +43,6 @@ def cli():
 @pytest.fixture(scope="session")
 def data_root():
     """The real Fashion-MNIST files in torchvision's layout (from Debian's package or a download)."""
-    from paper_repro.runs.datasets import ensure_fashion_mnist
 
     root = ROOT / "data"
     ensure_fashion_mnist(root)

@@ -1,16 +1,25 @@
 """`bench --accuracy`: the engine and the usual loop train the same recipe and differ only in the
 loader, the precision and the memory format; their comparison uses claims' one Welch rule."""
+
 import json
 
 import pytest
+import torch
+from scipy import stats
 
-from paper_repro.classification import bench
-from paper_repro.paper import claims
 from paper_repro.__main__ import main
-from paper_repro.classification.bench import NO_DIFFERENCE, accuracy_report, bench_accuracy, compare_errors, usual_loop_train
+from paper_repro.classification import bench
+from paper_repro.classification.bench import (
+    NO_DIFFERENCE,
+    accuracy_report,
+    bench_accuracy,
+    compare_errors,
+    usual_loop_train,
+)
 from paper_repro.classification.config import get_profile
 from paper_repro.classification.data import DeviceLoader
 from paper_repro.classification.train import fit
+from paper_repro.paper import claims
 
 TINY = dict(model="resnet8", iterations=2, profile="smoke", batch_size=64, workers=0)
 
@@ -45,7 +54,6 @@ def test_the_sentence_flips_exactly_where_the_interval_leaves_zero():
 
 
 def test_the_interval_is_claims_welch_interval():
-    from scipy import stats
 
     e, u = [0.19, 0.20, 0.22, 0.18], [0.21, 0.20, 0.23]
     ci = stats.ttest_ind(e, u, equal_var=False).confidence_interval(0.95)
@@ -63,8 +71,9 @@ def test_fewer_than_three_seeds_get_no_interval_and_no_verdict():
 def test_the_usual_loop_on_the_engines_batches_ends_with_the_engines_fp32_error(tmp_path, data_root, monkeypatch):
     # the recipe, the He initialisation and the evaluation are the engine's: fed the DeviceLoader's
     # batches, the usual loop reproduces fit's fp32/NCHW result exactly
-    cfg = get_profile("smoke").run_config("resnet8", "t", seed=1, iterations=3, batch_size=64, precision="fp32",
-                                          channels_last="off")
+    cfg = get_profile("smoke").run_config(
+        "resnet8", "t", seed=1, iterations=3, batch_size=64, precision="fp32", channels_last="off"
+    )
     engine = fit(cfg, out=tmp_path, data_root=data_root, progress=False).summary["final_eval_error"]
     usual_loader = bench.usual_loader
 
@@ -93,11 +102,14 @@ def test_both_loops_train_the_same_runs_and_report_errors_in_0_1(tmp_path, data_
 
 
 # --------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize("args, needle", [
-    (["--seeds", "0", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
-    (["--iterations", "0"], "iterations must be a positive integer, got '0'"),
-    (["--model", "alexnet"], "unknown model 'alexnet'; allowed: resnetN or plainN"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--seeds", "0", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
+        (["--iterations", "0"], "iterations must be a positive integer, got '0'"),
+        (["--model", "alexnet"], "unknown model 'alexnet'; allowed: resnetN or plainN"),
+    ],
+)
 def test_bad_accuracy_arguments_exit_2_with_one_line(tmp_path, capsys, args, needle):
     with pytest.raises(SystemExit) as e:
         main(["bench", "--accuracy", "--out", str(tmp_path / "runs"), *args])
@@ -129,12 +141,28 @@ def test_switch_settings_cover_precision_layout_compile_and_threads():
 
 
 def test_bench_switches_times_every_setting_and_writes_one_table_and_the_json(tmp_path, capsys):
-    import torch
 
     threads = torch.get_num_threads()
     out = tmp_path / "switches.json"
-    code = main(["bench", "--switches", "--nets", "resnet8", "--threads", "1", "--no-compile", "--iterations", "4",
-                 "--batch-size", "16", "--device", "cpu", "--json", str(out)])
+    code = main(
+        [
+            "bench",
+            "--switches",
+            "--nets",
+            "resnet8",
+            "--threads",
+            "1",
+            "--no-compile",
+            "--iterations",
+            "4",
+            "--batch-size",
+            "16",
+            "--device",
+            "cpu",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0 and torch.get_num_threads() == threads  # the thread count is restored
     r = json.loads(out.read_text())
     assert len(r["rows"]) == 5 and {x["net"] for x in r["rows"]} == {"resnet8"}
@@ -142,7 +170,10 @@ def test_bench_switches_times_every_setting_and_writes_one_table_and_the_json(tm
         assert x["images_per_sec"] > 0 and x["warmup_s"] > 0 and x["timed_iterations"] == 4
         assert x["warmup_iterations"] >= 1
     forced = {(x["precision"], x["channels_last"]): x for x in r["rows"] if x["precision"] != "auto"}
-    assert forced[("fp32", "off")]["resolved_precision"] == "fp32" and not forced[("fp32", "off")]["resolved_channels_last"]
+    assert (
+        forced[("fp32", "off")]["resolved_precision"] == "fp32"
+        and not forced[("fp32", "off")]["resolved_channels_last"]
+    )
     assert forced[("bf16", "on")]["resolved_precision"] == "bf16" and forced[("bf16", "on")]["resolved_channels_last"]
     assert [x["threads"] for x in r["rows"]][-1] == 1
     table = capsys.readouterr().out

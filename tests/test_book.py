@@ -3,12 +3,15 @@ it declares."""
 
 import pytest
 
+from paper_repro.book.build import NotebookFailed, execute
+
 
 def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
-    from paper_repro.book.build import NotebookFailed, execute
 
     nb = tmp_path / "broken.py"
-    nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\n\n# %%\nx = 1\n\n# %%\nraise ValueError("boom " + profile)\n')
+    nb.write_text(
+        '# %% tags=["parameters"]\nprofile = "cpu"\n\n# %%\nx = 1\n\n# %%\nraise ValueError("boom " + profile)\n'
+    )
     with pytest.raises(NotebookFailed) as e:
         execute(nb, "smoke")
     msg = str(e.value)
@@ -16,13 +19,14 @@ def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
 
 
 def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
-    from paper_repro.book.build import execute
 
     nb = tmp_path / "det.py"
-    nb.write_text('# %% tags=["parameters"]\nprofile = "cpu"\nvoc_root = ""\n\n'
-                  '# %%\nprint(f"{profile}|{voc_root}|{globals().get(\'imagenet\', \'unset\')}")\n')
+    nb.write_text(
+        '# %% tags=["parameters"]\nprofile = "cpu"\nvoc_root = ""\n\n'
+        "# %%\nprint(f\"{profile}|{voc_root}|{globals().get('imagenet', 'unset')}\")\n"
+    )
     out = execute(nb, "smoke", {"voc_root": "/data/voc", "imagenet": "/data/in", "coco_root": ""})
-    import nbformat
+    import nbformat  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
 
     text = "".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
     assert "smoke|/data/voc|unset" in text

@@ -1,12 +1,14 @@
 """The one verdict rule (claims.verdict) at its boundaries, and the findings and report rows built on it."""
+
 import pytest
 
-from paper_repro.paper import claims
-from paper_repro.book import findings
-from paper_repro.paper.claims import HOLDS, NOT_SHOWN, REVERSED, verdict
-from paper_repro.classification.config import PROFILES, RunConfig
+from paper_repro.book import findings, tables
 from paper_repro.book.report import measured_text, scoreboard_rows
+from paper_repro.book.tables import write_report_rows
+from paper_repro.classification.config import PROFILES, RunConfig
 from paper_repro.classification.train import Result
+from paper_repro.paper import claims
+from paper_repro.paper.claims import HOLDS, NOT_SHOWN, REVERSED, verdict
 
 
 # ---------------------------------------------------------------- the rule
@@ -69,13 +71,17 @@ def fake(model, train, test, seed=0):
 
 
 def test_the_degradation_finding_states_numbers_interval_and_verdict():
-    by_model = {"plain56": [fake("plain56", 0.30 + 0.01 * s, 0.3, s) for s in range(3)],
-                "plain20": [fake("plain20", 0.20 + 0.01 * s, 0.2, s) for s in range(3)]}
+    by_model = {
+        "plain56": [fake("plain56", 0.30 + 0.01 * s, 0.3, s) for s in range(3)],
+        "plain20": [fake("plain20", 0.20 + 0.01 * s, 0.2, s) for s in range(3)],
+    }
     j = findings.judge_runs("degradation", by_model)
     text = findings.claim_sentence(j)
     assert j["label"] == HOLDS
-    assert text.startswith("**Deeper plain nets train worse** (Fig. 1, Fig. 6 left; paper: plain-56 − plain-20 "
-                           "training error > 0): +10.00 points (95% interval +")
+    assert text.startswith(
+        "**Deeper plain nets train worse** (Fig. 1, Fig. 6 left; paper: plain-56 − plain-20 "
+        "training error > 0): +10.00 points (95% interval +"
+    )
     assert text.endswith("n = 3 seeds per net: **holds**.")
     one = findings.judge_runs("degradation", {k: v[:1] for k, v in by_model.items()})
     assert "**one run: no verdict**" in findings.claim_sentence(one) and "interval" not in findings.claim_sentence(one)
@@ -83,11 +89,19 @@ def test_the_degradation_finding_states_numbers_interval_and_verdict():
 
 def test_claims_whose_nets_did_not_run_are_left_out():
     by_model = {"resnet20": [fake("resnet20", 0.1, 0.1)], "resnet56": [fake("resnet56", 0.1, 0.09)]}
-    assert [j["claim"] for j in findings.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)] == ["deeper_resnet_56"]
+    assert [j["claim"] for j in findings.judge_all(("deeper_resnet_56", "deeper_resnet_110"), by_model)] == [
+        "deeper_resnet_56"
+    ]
 
 
-PROV = {"profile": "cpu", "dataset": "Fashion-MNIST", "iterations": [300], "seeds": [0, 1, 2], "commit": "abc1234",
-        "hardware": "test"}
+PROV = {
+    "profile": "cpu",
+    "dataset": "Fashion-MNIST",
+    "iterations": [300],
+    "seeds": [0, 1, 2],
+    "commit": "abc1234",
+    "hardware": "test",
+}
 
 
 def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n():
@@ -99,10 +113,8 @@ def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n(
 
 
 def test_the_scoreboard_lists_every_claim_and_says_which_did_not_run(tmp_path, monkeypatch):
-    from paper_repro.book import report
-    from paper_repro.book.report import write_report_rows
 
-    monkeypatch.setattr(report, "FIGURES", tmp_path)
+    monkeypatch.setattr(tables, "FIGURES", tmp_path)
     monkeypatch.setattr("paper_repro.book.figures.FIGURES", tmp_path)
     j = claims.judge("degradation", [0.3], [0.2])
     write_report_rows("degradation", "smoke", [findings.claim_row(j, PROFILES["smoke"], PROV)])
@@ -124,12 +136,16 @@ def test_warmup_sentence_never_shows_a_raw_none():
 def test_seeds_label_says_how_many_seeds_each_net_has():
     assert findings.seeds_label({"seeds": [0], "runs_per_net": {"resnet20": 1}}) == "seed 0"
     assert findings.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet56": 3}}) == "seeds 0–2"
-    assert findings.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet32": 1, "resnet56": 1}}) == \
-        "seeds: ResNet-20 ×3, others ×1"
+    assert (
+        findings.seeds_label({"seeds": [0, 1, 2], "runs_per_net": {"resnet20": 3, "resnet32": 1, "resnet56": 1}})
+        == "seeds: ResNet-20 ×3, others ×1"
+    )
 
 
 def test_scale_note_comes_from_the_profile():
-    assert "6 iterations" in findings.scale_note(PROFILES["smoke"]) and "`smoke`" in findings.scale_note(PROFILES["smoke"])
+    assert "6 iterations" in findings.scale_note(PROFILES["smoke"]) and "`smoke`" in findings.scale_note(
+        PROFILES["smoke"]
+    )
     cpu = findings.scale_note(PROFILES["cpu"])
     assert f"for {PROFILES['cpu'].iterations} iterations" in cpu and "final errors on all test images" in cpu
     assert "the paper's setting" in findings.scale_note(PROFILES["full"])

@@ -3,28 +3,40 @@ code 2, and nothing printed or written before it; help describes every command a
 
 import pytest
 
+from paper_repro.cli import writable_folder
+from paper_repro.runs import datasets as data
 
-@pytest.mark.parametrize("args, needle", [
-    (["train", "resnet21"], "6n+2"),
-    (["train", "vgg16"], "resnetN or plainN"),
-    (["train", "resnet20", "--dataset", "mnist"], "cifar10, fashion-mnist"),
-    (["train", "resnet20", "--profile", "huge"], "smoke"),
-    (["train", "resnet20", "--lr", "0"], "lr must be a number > 0"),
-    (["train", "resnet20", "--lr", "-0.1"], "lr must be a number > 0"),
-    (["train", "resnet20", "--iterations", "0"], "iterations must be a positive integer"),
-    (["train", "resnet20", "--batch-size", "0"], "batch size must be a positive integer"),
-    (["bench", "--model", "resnet19"], "6n+2"),
-    (["bench", "--workers", "-1"], "workers must be an integer >= 0"),
-    (["train", "resnet20", "--seed", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
-    (["train", "resnet20", "--seed", str(2 ** 32)], "seed must be an integer in [0, 2**32 - 1]"),
-    (["train", "resnet20", "--device", "cuda:7"] if not __import__("torch").cuda.is_available() else
-     ["train", "resnet20", "--device", "cuda:99"], "cuda"),
-    (["train", "resnet20", "--dataset", "imagenet:/nonexistent/path"],
-     "/nonexistent/path has no train/ or val/ folder"),
-    (["train", "resnet20", "--data-root", "/nonexistent/dir"], "/nonexistent/dir: no such folder"),
-    (["detect", "--seed", "-3"], "seed must be an integer"),
-    (["scale-map", "--iterations", "0"], "iterations must be a positive integer"),
-])
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["train", "resnet21"], "6n+2"),
+        (["train", "vgg16"], "resnetN or plainN"),
+        (["train", "resnet20", "--dataset", "mnist"], "cifar10, fashion-mnist"),
+        (["train", "resnet20", "--profile", "huge"], "smoke"),
+        (["train", "resnet20", "--lr", "0"], "lr must be a number > 0"),
+        (["train", "resnet20", "--lr", "-0.1"], "lr must be a number > 0"),
+        (["train", "resnet20", "--iterations", "0"], "iterations must be a positive integer"),
+        (["train", "resnet20", "--batch-size", "0"], "batch size must be a positive integer"),
+        (["bench", "--model", "resnet19"], "6n+2"),
+        (["bench", "--workers", "-1"], "workers must be an integer >= 0"),
+        (["train", "resnet20", "--seed", "-1"], "seed must be an integer in [0, 2**32 - 1], got '-1'"),
+        (["train", "resnet20", "--seed", str(2**32)], "seed must be an integer in [0, 2**32 - 1]"),
+        (
+            ["train", "resnet20", "--device", "cuda:7"]
+            if not __import__("torch").cuda.is_available()
+            else ["train", "resnet20", "--device", "cuda:99"],
+            "cuda",
+        ),
+        (
+            ["train", "resnet20", "--dataset", "imagenet:/nonexistent/path"],
+            "/nonexistent/path has no train/ or val/ folder",
+        ),
+        (["train", "resnet20", "--data-root", "/nonexistent/dir"], "/nonexistent/dir: no such folder"),
+        (["detect", "--seed", "-3"], "seed must be an integer"),
+        (["scale-map", "--iterations", "0"], "iterations must be a positive integer"),
+    ],
+)
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, cli, args, needle):
     r = cli(*args, "--out", tmp_path / "runs") if args[0] in ("train", "detect", "scale-map") else cli(*args)
     assert r.returncode == 2
@@ -44,7 +56,6 @@ def test_an_unwritable_run_store_is_refused_before_anything_is_printed(tmp_path,
 
 
 def test_a_new_run_store_folder_is_checked_without_being_left_behind(tmp_path):
-    from paper_repro.cli import writable_folder
 
     assert writable_folder(str(tmp_path / "new" / "runs")) == str(tmp_path / "new" / "runs")
     assert not (tmp_path / "new").exists()
@@ -67,7 +78,6 @@ def test_help_lists_every_command_and_every_option_says_what_it_does(cli):
 
 
 def test_missing_data_says_how_to_get_it(tmp_path, cli, monkeypatch):
-    from paper_repro.runs import datasets as data
 
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
     with pytest.raises(data.DataMissing, match="apt-get install dataset-fashion-mnist"):
@@ -84,5 +94,8 @@ def test_reproduce_rejects_unknown_chapters(cli):
 def test_reproduce_rejects_a_missing_data_folder(cli, tmp_path):
     r = cli("reproduce", "--profile", "smoke", "--voc", str(tmp_path / "no_voc"), "--no-build")
     assert r.returncode == 2
-    assert r.stderr.strip().splitlines()[-1].endswith(
-        f"--voc {tmp_path / 'no_voc'}: no such folder; give an existing folder or leave it out")
+    assert (
+        r.stderr.strip()
+        .splitlines()[-1]
+        .endswith(f"--voc {tmp_path / 'no_voc'}: no such folder; give an existing folder or leave it out")
+    )

@@ -1,6 +1,5 @@
 """config.py: the profiles keep the paper's recipe and only shrink the scale."""
 
-
 from paper_repro.classification.config import PROFILES
 
 

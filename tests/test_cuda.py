@@ -1,21 +1,34 @@
 """The engine on a CUDA GPU: bf16 autocast, channels_last, fused SGD, the device loader, resume
 after SIGKILL. Marked ``cuda`` and skipped where there is no GPU (this project's CPU machines and
 CI); ``python -m paper_repro.tools.gpu_evidence`` runs them on a lent GPU (``pytest -m cuda``)."""
+
 import json
 
 import pytest
 import torch
 
-from paper_repro.runs import store
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.data import DeviceLoader
-from paper_repro.runs.datasets import make_synthetic, pixel_mean
 from paper_repro.classification.train import fit, make_optimizer
+from paper_repro.runs import store
+from paper_repro.runs.datasets import make_synthetic, pixel_mean
 
-pytestmark = [pytest.mark.cuda,
-              pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run by gpu_evidence)")]
-TINY = dict(model="resnet8", dataset="fashion-mnist", train_subset=512, eval_subset=256, batch_size=64,
-            iterations=8, milestones=(4, 6), eval_interval=4, checkpoint_interval=4, device="cuda")
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run by gpu_evidence)"),
+]
+TINY = dict(
+    model="resnet8",
+    dataset="fashion-mnist",
+    train_subset=512,
+    eval_subset=256,
+    batch_size=64,
+    iterations=8,
+    milestones=(4, 6),
+    eval_interval=4,
+    checkpoint_interval=4,
+    device="cuda",
+)
 
 
 def test_a_run_on_the_gpu_uses_bf16_channels_last_and_fused_sgd(tmp_path, data_root):
@@ -37,8 +50,24 @@ def test_the_device_loader_gives_the_gpu_the_batches_it_gives_the_cpu():
 
 
 def test_sigkill_then_resume_on_the_gpu(tmp_path, cli):
-    args = ["train", "resnet8", "--profile", "smoke", "--iterations", "12", "--eval-interval", "4", "--batch-size", "64",
-            "--device", "cuda", "--seed", "3", "--out", tmp_path]
+    args = [
+        "train",
+        "resnet8",
+        "--profile",
+        "smoke",
+        "--iterations",
+        "12",
+        "--eval-interval",
+        "4",
+        "--batch-size",
+        "64",
+        "--device",
+        "cuda",
+        "--seed",
+        "3",
+        "--out",
+        tmp_path,
+    ]
     killed = cli(*args, env={"PAPER_REPRO_SIGKILL_AT": "10"})
     assert killed.returncode == -9
     resumed = cli(*args)

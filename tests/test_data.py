@@ -1,5 +1,6 @@
 """data.py: the data sets in their true on-disk formats (CIFAR-10's python pickles, ImageNet-style
 folders), Fashion-MNIST, and the resumable loaders with the paper's batch crop and flip."""
+
 import json
 import os
 import pickle
@@ -9,11 +10,14 @@ import sys
 import numpy as np
 import pytest
 import torch
+import torchvision.datasets.cifar as tv_cifar
 from PIL import Image
 
-from paper_repro.runs import store
 from paper_repro.classification.config import RunConfig
+from paper_repro.classification.data import DeviceLoader, imagenet_folders, random_crop_flip
 from paper_repro.classification.train import fit
+from paper_repro.runs import store
+from paper_repro.runs.datasets import load_cifar10, load_fashion_mnist, pixel_mean
 
 
 def write_tiny_cifar10(root, n_train=40, n_test=20, seed=0):
@@ -22,16 +26,22 @@ def write_tiny_cifar10(root, n_train=40, n_test=20, seed=0):
     rng = np.random.default_rng(seed)
     d = root / "cifar-10-batches-py"
     d.mkdir(parents=True)
-    names = ["data_batch_%d" % i for i in range(1, 6)] + ["test_batch"]
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
     for name in names:
         n = n_test if name == "test_batch" else n_train // 5
-        batch = {"batch_label": name, "labels": rng.integers(0, 10, n).tolist(),
-                 "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 "filenames": [f"{name}_{i}.png" for i in range(n)]}
+        batch = {
+            "batch_label": name,
+            "labels": rng.integers(0, 10, n).tolist(),
+            "data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            "filenames": [f"{name}_{i}.png" for i in range(n)],
+        }
         with open(d / name, "wb") as f:
             pickle.dump(batch, f, protocol=2)  # the original files are Python 2 pickles
-    meta = {"label_names": "airplane automobile bird cat deer dog frog horse ship truck".split(),
-            "num_cases_per_batch": n_train // 5, "num_vis": 3072}
+    meta = {
+        "label_names": "airplane automobile bird cat deer dog frog horse ship truck".split(),
+        "num_cases_per_batch": n_train // 5,
+        "num_vis": 3072,
+    }
     with open(d / "batches.meta", "wb") as f:
         pickle.dump(meta, f, protocol=2)
     return root
@@ -53,31 +63,40 @@ def write_tiny_imagefolder(root, classes=("n01440764", "n01443537"), per_class=3
 def tiny_cifar(tmp_path, monkeypatch):
     # the real archive's md5 sums cannot match tiny files: only the md5 comparison is replaced by
     # an existence check; the files are read by torchvision's own CIFAR10 class
-    import torchvision.datasets.cifar as tv_cifar
 
     monkeypatch.setattr(tv_cifar, "check_integrity", lambda fpath, md5=None: os.path.isfile(fpath))
     return write_tiny_cifar10(tmp_path / "data")
 
 
 def test_cifar10_reader_and_a_training_run_on_the_true_format(tiny_cifar, tmp_path):
-    from paper_repro.runs.datasets import load_cifar10
 
-    train, test = load_cifar10(tiny_cifar, train=True, download=False), load_cifar10(tiny_cifar, train=False, download=False)
+    train, test = (
+        load_cifar10(tiny_cifar, train=True, download=False),
+        load_cifar10(tiny_cifar, train=False, download=False),
+    )
     assert train.images.shape == (40, 3, 32, 32) and test.images.shape == (20, 3, 32, 32)
     assert train.images.dtype == torch.uint8 and train.classes[0] == "airplane"
     with open(tiny_cifar / "cifar-10-batches-py" / "data_batch_1", "rb") as f:
         raw = pickle.load(f, encoding="latin1")
     assert torch.equal(train.images[0], torch.from_numpy(raw["data"][0].reshape(3, 32, 32)))
     assert train.labels[0] == raw["labels"][0]
-    cfg = RunConfig(model="resnet8", dataset="cifar10", iterations=2, milestones=(1, 2), eval_interval=1,
-                    checkpoint_interval=1, batch_size=16, split="val", val_size=8)
+    cfg = RunConfig(
+        model="resnet8",
+        dataset="cifar10",
+        iterations=2,
+        milestones=(1, 2),
+        eval_interval=1,
+        checkpoint_interval=1,
+        batch_size=16,
+        split="val",
+        val_size=8,
+    )
     r = fit(cfg, out=tmp_path / "runs", data_root=str(tiny_cifar), progress=False)
     assert r.summary["status"] == "finished" and r.summary["eval_split"] == "val"
     assert r.summary["train_images"] == 32 and r.summary["eval_images"] == 8
 
 
 def test_imagenet_transforms_follow_section_3_4(tmp_path):
-    from paper_repro.classification.data import imagenet_folders
 
     train, val = imagenet_folders(write_tiny_imagefolder(tmp_path / "in"))
     x, y = train[0]
@@ -90,8 +109,18 @@ def test_imagenet_transforms_follow_section_3_4(tmp_path):
 
 def test_imagefolder_training_run(tmp_path):
     root = write_tiny_imagefolder(tmp_path / "in")
-    cfg = RunConfig(model="resnet18", dataset=f"imagenet:{root}", iterations=2, milestones=(1, 2), eval_interval=2,
-                    checkpoint_interval=2, batch_size=4, workers=0, device="cpu", precision="fp32")
+    cfg = RunConfig(
+        model="resnet18",
+        dataset=f"imagenet:{root}",
+        iterations=2,
+        milestones=(1, 2),
+        eval_interval=2,
+        checkpoint_interval=2,
+        batch_size=4,
+        workers=0,
+        device="cpu",
+        precision="fp32",
+    )
     r = fit(cfg, out=tmp_path / "runs", progress=False)
     assert r.summary["status"] == "finished" and r.summary["eval_images"] == 6
     assert 0 <= r.summary["final_eval_error"] <= 1
@@ -107,9 +136,30 @@ def test_imagefolder_missing_split_is_one_clear_line(tmp_path, cli):
 
 def test_two_process_distributed_run_with_gloo(tmp_path):
     env = dict(os.environ, PAPER_REPRO_BACKEND="gloo", OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "paper_repro",
-           "train", "resnet8", "--dataset", "synthetic", "--iterations", "4", "--eval-interval", "2", "--batch-size", "32",
-           "--device", "cpu", "--out", str(tmp_path)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "paper_repro",
+        "train",
+        "resnet8",
+        "--dataset",
+        "synthetic",
+        "--iterations",
+        "4",
+        "--eval-interval",
+        "2",
+        "--batch-size",
+        "32",
+        "--device",
+        "cpu",
+        "--out",
+        str(tmp_path),
+    ]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     runs = store.find_runs(tmp_path)
@@ -117,9 +167,9 @@ def test_two_process_distributed_run_with_gloo(tmp_path):
     summary = json.loads((runs[0] / "summary.json").read_text())
     assert summary["processes"] == 2 and summary["status"] == "finished" and summary["iterations_done"] == 4
     assert [m["iteration"] for m in store.read_metrics(runs[0])] == [2, 4]
+
+
 def test_loader_is_seeded_and_resumable(data_root):
-    from paper_repro.classification.data import DeviceLoader
-    from paper_repro.runs.datasets import load_fashion_mnist, pixel_mean
 
     d = load_fashion_mnist(data_root).subset(torch.arange(700))
     mean = pixel_mean(d.images)
@@ -135,12 +185,11 @@ def test_loader_is_seeded_and_resumable(data_root):
 
 
 def test_batch_crop_and_flip_are_real_crops_and_flips():
-    from paper_repro.classification.data import random_crop_flip
 
     x = torch.arange(2 * 1 * 6 * 6, dtype=torch.float32).view(2, 1, 6, 6)
     g = torch.Generator().manual_seed(0)
     out = random_crop_flip(x, 2, g)
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     for i in range(2):  # every output is some 6x6 window of the padded image, or its mirror
-        windows = [padded[i, :, r:r + 6, c:c + 6] for r in range(5) for c in range(5)]
+        windows = [padded[i, :, r : r + 6, c : c + 6] for r in range(5) for c in range(5)]
         assert any(torch.equal(out[i], w) or torch.equal(out[i], w.flip(-1)) for w in windows)

@@ -1,6 +1,7 @@
 """Detection (§4.3): backbones and their ImageNet key mappings, frozen BN, the C4 shapes, the
 datasets (canvases, VOC and COCO files in their true formats), COCOeval / VOC07 metrics, the
 command line, the run store, and a short training that learns."""
+
 import json
 import math
 import xml.etree.ElementTree as ET
@@ -11,13 +12,29 @@ import torch
 import torchvision
 from PIL import Image
 
+import paper_repro.detection.train as T
+from paper_repro.__main__ import build_parser, cmd_detect, config_from_args, main
+from paper_repro.book.detection import comparison_sentence, report_rows
+from paper_repro.book.experiments import DetectionRuns
 from paper_repro.detection import backbones as B
-from paper_repro.detection.data import COCOSet, FashionCanvases, VOCSet, build_detection_data, hflip, ink_box, parse_detection_dataset, voc_dataset
-from paper_repro.detection.evaluate import coco_map, voc07_ap, voc07_map
 from paper_repro.detection.config import DetectConfig, profile_config
+from paper_repro.detection.data import (
+    COCOSet,
+    FashionCanvases,
+    VOCSet,
+    build_detection_data,
+    hflip,
+    ink_box,
+    parse_detection_dataset,
+    training_target,
+    voc_dataset,
+)
+from paper_repro.detection.evaluate import coco_map, voc07_ap, voc07_map
 from paper_repro.detection.train import evaluate_detector, fit_detector, learning_rate, load_detector
-from paper_repro.runs.run import Diverged
+from paper_repro.runs.datasets import DataMissing, load_fashion_mnist
+from paper_repro.runs.run import Diverged, Result
 from paper_repro.runs.speed import resolve_speed
+from paper_repro.runs.store import read_metrics
 
 torch.set_grad_enabled(True)
 
@@ -94,9 +111,18 @@ def test_vgg16_key_mapping_loads_strictly_and_reproduces_torchvision(tv_vgg16):
 
 # --------------------------------------------------------------------------- frozen BN
 def test_frozen_bn_really_frozen_after_a_training_step(tv_resnet101):
-    model = B.build_faster_rcnn("resnet101", 3, tv_resnet101.state_dict(), B.BackboneOptions(roi_size=6, roi_op="align"),
-                                anchor_sizes=(16, 32, 64), min_size=64, max_size=64, rpn_batch_size_per_image=16,
-                                box_batch_size_per_image=8, rpn_post_nms_top_n_train=20)
+    model = B.build_faster_rcnn(
+        "resnet101",
+        3,
+        tv_resnet101.state_dict(),
+        B.BackboneOptions(roi_size=6, roi_op="align"),
+        anchor_sizes=(16, 32, 64),
+        min_size=64,
+        max_size=64,
+        rpn_batch_size_per_image=16,
+        box_batch_size_per_image=8,
+        rpn_post_nms_top_n_train=20,
+    )
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules())
     frozen = {n: m for n, m in model.named_modules() if isinstance(m, torchvision.ops.FrozenBatchNorm2d)}
     assert len(frozen) == 104  # every BN of ResNet-101 (conv1 + 33 blocks x 3 + 4 projections)
@@ -107,8 +133,10 @@ def test_frozen_bn_really_frozen_after_a_training_step(tv_resnet101):
     opt = torch.optim.SGD(params, lr=0.1, momentum=0.9)
     model.train()
     images = [torch.rand(3, 64, 64), torch.rand(3, 64, 64)]
-    targets = [{"boxes": torch.tensor([[8.0, 8.0, 40.0, 44.0]]), "labels": torch.tensor([1])},
-               {"boxes": torch.tensor([[20.0, 4.0, 60.0, 30.0]]), "labels": torch.tensor([2])}]
+    targets = [
+        {"boxes": torch.tensor([[8.0, 8.0, 40.0, 44.0]]), "labels": torch.tensor([1])},
+        {"boxes": torch.tensor([[20.0, 4.0, 60.0, 30.0]]), "labels": torch.tensor([2])},
+    ]
     loss = sum(model(images, targets).values())
     opt.zero_grad()
     loss.backward()
@@ -132,8 +160,15 @@ def test_freeze_batchnorm_equals_bn_in_eval_mode():
 
 # --------------------------------------------------------------------------- C4 shapes
 def test_c4_shapes_stride_16_trunk_and_flat_head():
-    model = B.build_faster_rcnn("resnet101", 11, options=B.BackboneOptions(roi_size=14), anchor_sizes=(16, 32, 64), min_size=128, max_size=160,
-                                rpn_post_nms_top_n_test=10)
+    model = B.build_faster_rcnn(
+        "resnet101",
+        11,
+        options=B.BackboneOptions(roi_size=14),
+        anchor_sizes=(16, 32, 64),
+        min_size=128,
+        max_size=160,
+        rpn_post_nms_top_n_test=10,
+    )
     trunk, head, roi = model.backbone, model.roi_heads.box_head, model.roi_heads.box_roi_pool.output_size[0]
     assert isinstance(trunk, B.ResNetC4Trunk) and isinstance(head, B.ResNetC4Head)
     assert trunk.out_channels == 1024 and head.out_features == 2048
@@ -162,7 +197,6 @@ def test_c4_shapes_stride_16_trunk_and_flat_head():
 # --------------------------------------------------------------------------- datasets
 @pytest.fixture(scope="module")
 def fashion_test(data_root):
-    from paper_repro.runs.datasets import load_fashion_mnist
 
     return load_fashion_mnist(data_root, train=False)
 
@@ -243,10 +277,17 @@ def _write_voc(root, year, names_by_split, objects):
 
 
 def test_voc_reader_on_a_tiny_vocdevkit(tmp_path):
-    objects = {"000001": [("dog", (10, 5, 30, 25), 0), ("person", (1, 1, 60, 40), 1)],
-               "000002": [("car", (5, 6, 20, 30), 0)], "000003": [("tvmonitor", (2, 3, 4, 5), 0)]}
-    _write_voc(tmp_path, "2007", {"train": ["000001"], "val": ["000002"], "trainval": ["000001", "000002"],
-                                  "test": ["000003"]}, objects)
+    objects = {
+        "000001": [("dog", (10, 5, 30, 25), 0), ("person", (1, 1, 60, 40), 1)],
+        "000002": [("car", (5, 6, 20, 30), 0)],
+        "000003": [("tvmonitor", (2, 3, 4, 5), 0)],
+    }
+    _write_voc(
+        tmp_path,
+        "2007",
+        {"train": ["000001"], "val": ["000002"], "trainval": ["000001", "000002"], "test": ["000003"]},
+        objects,
+    )
     _write_voc(tmp_path, "2012", {"trainval": ["000009"]}, {"000009": [("cat", (3, 3, 9, 9), 0)]})
     ds = VOCSet(tmp_path, "2007", "train")
     img, t = ds[0]
@@ -254,11 +295,12 @@ def test_voc_reader_on_a_tiny_vocdevkit(tmp_path):
     assert t["boxes"].tolist() == [[9.0, 4.0, 30.0, 25.0], [0.0, 0.0, 60.0, 40.0]]  # 1-based inclusive -> extents
     assert t["labels"].tolist() == [12, 15]  # dog, person (1-based in VOC's class order)
     assert t["difficult"].tolist() == [False, True]
-    assert len(VOCSet(tmp_path, "2007", "val")) == 1 and VOCSet(tmp_path, "2007", "test")[0][1]["labels"].tolist() == [20]
+    assert len(VOCSet(tmp_path, "2007", "val")) == 1 and VOCSet(tmp_path, "2007", "test")[0][1]["labels"].tolist() == [
+        20
+    ]
     both = voc_dataset(tmp_path, "2007-trainval+2012-trainval")
     assert len(both) == 3 and both[2][1]["labels"].tolist() == [8]  # cat, from VOC 2012
     assert len({both[i][1]["image_id"] for i in range(3)}) == 3
-    from paper_repro.runs.datasets import DataMissing
 
     with pytest.raises(DataMissing, match="VOCdevkit"):
         VOCSet(tmp_path / "nowhere", "2007", "test")
@@ -270,14 +312,20 @@ def test_voc_reader_on_a_tiny_vocdevkit(tmp_path):
 def test_coco_reader_on_a_tiny_coco_folder(tmp_path):
     (tmp_path / "val2017").mkdir()
     (tmp_path / "annotations").mkdir()
-    for i, name in ((7, "a.jpg"), (9, "b.jpg")):
+    for _i, name in ((7, "a.jpg"), (9, "b.jpg")):
         Image.fromarray(np.zeros((30, 50, 3), np.uint8)).save(tmp_path / "val2017" / name)
-    ann = {"images": [{"id": 7, "file_name": "a.jpg", "width": 50, "height": 30},
-                      {"id": 9, "file_name": "b.jpg", "width": 50, "height": 30}],
-           "annotations": [{"id": 1, "image_id": 7, "category_id": 3, "bbox": [1, 2, 10, 20], "area": 200, "iscrowd": 0},
-                           {"id": 2, "image_id": 7, "category_id": 1, "bbox": [5, 5, 4, 4], "area": 16, "iscrowd": 1},
-                           {"id": 3, "image_id": 9, "category_id": 1, "bbox": [0, 0, 50, 30], "area": 1500, "iscrowd": 0}],
-           "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}]}
+    ann = {
+        "images": [
+            {"id": 7, "file_name": "a.jpg", "width": 50, "height": 30},
+            {"id": 9, "file_name": "b.jpg", "width": 50, "height": 30},
+        ],
+        "annotations": [
+            {"id": 1, "image_id": 7, "category_id": 3, "bbox": [1, 2, 10, 20], "area": 200, "iscrowd": 0},
+            {"id": 2, "image_id": 7, "category_id": 1, "bbox": [5, 5, 4, 4], "area": 16, "iscrowd": 1},
+            {"id": 3, "image_id": 9, "category_id": 1, "bbox": [0, 0, 50, 30], "area": 1500, "iscrowd": 0},
+        ],
+        "categories": [{"id": 1, "name": "person"}, {"id": 3, "name": "car"}],
+    }
     (tmp_path / "annotations" / "instances_val2017.json").write_text(json.dumps(ann))
     ds = COCOSet(tmp_path, "val2017")
     assert ds.classes == ("person", "car") and len(ds) == 2
@@ -285,23 +333,41 @@ def test_coco_reader_on_a_tiny_coco_folder(tmp_path):
     assert img.shape == (3, 30, 50) and t["image_id"] == 7
     assert t["boxes"].tolist() == [[1.0, 2.0, 11.0, 22.0], [5.0, 5.0, 9.0, 9.0]]  # x, y, w, h -> x1, y1, x2, y2
     assert t["labels"].tolist() == [2, 1] and t["iscrowd"].tolist() == [False, True]
-    from paper_repro.detection.data import training_target
 
     assert training_target(t)["labels"].tolist() == [2]  # crowd regions are not trained on
 
 
 # --------------------------------------------------------------------------- metrics
 def _gts():
-    return [{"image_id": 1, "boxes": torch.tensor([[10.0, 10.0, 50.0, 50.0], [60.0, 10.0, 90.0, 70.0]]),
-             "labels": torch.tensor([1, 2]), "width": 100, "height": 100},
-            {"image_id": 2, "boxes": torch.tensor([[0.0, 0.0, 30.0, 40.0]]), "labels": torch.tensor([1]),
-             "width": 100, "height": 100}]
+    return [
+        {
+            "image_id": 1,
+            "boxes": torch.tensor([[10.0, 10.0, 50.0, 50.0], [60.0, 10.0, 90.0, 70.0]]),
+            "labels": torch.tensor([1, 2]),
+            "width": 100,
+            "height": 100,
+        },
+        {
+            "image_id": 2,
+            "boxes": torch.tensor([[0.0, 0.0, 30.0, 40.0]]),
+            "labels": torch.tensor([1]),
+            "width": 100,
+            "height": 100,
+        },
+    ]
 
 
 def test_cocoeval_map_is_one_for_perfect_predictions_and_lower_for_shifted_boxes():
     gts = _gts()
-    perfect = [{"image_id": g["image_id"], "boxes": g["boxes"], "labels": g["labels"],
-                "scores": torch.full((len(g["labels"]),), 0.9)} for g in gts]
+    perfect = [
+        {
+            "image_id": g["image_id"],
+            "boxes": g["boxes"],
+            "labels": g["labels"],
+            "scores": torch.full((len(g["labels"]),), 0.9),
+        }
+        for g in gts
+    ]
     m = coco_map(gts, perfect, 2)
     assert m["map"] == pytest.approx(1.0) and m["map50"] == pytest.approx(1.0)
     shifted = [{**d, "boxes": d["boxes"] + torch.tensor([4.0, 4.0, 4.0, 4.0])} for d in perfect]  # IoU ~0.6-0.8
@@ -315,17 +381,33 @@ def test_cocoeval_map_is_one_for_perfect_predictions_and_lower_for_shifted_boxes
 
 
 def test_voc07_ap_on_a_hand_checked_case():
-    gts = [{"image_id": 1, "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]]),
-            "labels": torch.tensor([1, 1])}]
-    dets = [{"image_id": 1, "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0],
-                                                  [20.0, 20.0, 30.0, 31.0]]),
-             "scores": torch.tensor([0.9, 0.8, 0.7]), "labels": torch.tensor([1, 1, 1])}]
+    gts = [
+        {
+            "image_id": 1,
+            "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [20.0, 20.0, 30.0, 30.0]]),
+            "labels": torch.tensor([1, 1]),
+        }
+    ]
+    dets = [
+        {
+            "image_id": 1,
+            "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [50.0, 50.0, 60.0, 60.0], [20.0, 20.0, 30.0, 31.0]]),
+            "scores": torch.tensor([0.9, 0.8, 0.7]),
+            "labels": torch.tensor([1, 1, 1]),
+        }
+    ]
     # ranked: TP (r .5, p 1), FP (r .5, p .5), TP (r 1, p 2/3): 6 recall points at p 1, 5 at p 2/3
     assert voc07_map(gts, dets, 1)["map50"] == pytest.approx((6 * 1 + 5 * 2 / 3) / 11)
     assert voc07_ap(np.array([0.5, 1.0]), np.array([1.0, 0.5])) == pytest.approx((6 + 5 * 0.5) / 11)
     # a duplicate detection is a false positive; a detection of a 'difficult' object counts neither way
-    dup = [{"image_id": 1, "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0]]),
-            "scores": torch.tensor([0.9, 0.8]), "labels": torch.tensor([1, 1])}]
+    dup = [
+        {
+            "image_id": 1,
+            "boxes": torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0]]),
+            "scores": torch.tensor([0.9, 0.8]),
+            "labels": torch.tensor([1, 1]),
+        }
+    ]
     assert voc07_map(gts, dup, 1)["map50"] == pytest.approx(6 / 11)
     hard = [{**gts[0], "difficult": torch.tensor([False, True])}]
     assert voc07_map(hard, dets, 1)["map50"] == pytest.approx(1.0)
@@ -340,26 +422,36 @@ def test_dataset_names_and_config_validation():
     with pytest.raises(ValueError, match="resnet101, vgg16"):
         DetectConfig(backbone="resnet50").validate()
     cfg = profile_config("cpu", "resnet101")
-    assert cfg.min_size == cfg.max_size == cfg.canvas_size and cfg.roi_size == 2 * profile_config("cpu", "vgg16").roi_size
+    assert (
+        cfg.min_size == cfg.max_size == cfg.canvas_size and cfg.roi_size == 2 * profile_config("cpu", "vgg16").roi_size
+    )
     full = DetectConfig()
-    assert (full.lr, full.milestones, full.iterations, full.min_size, full.max_size) == (0.001, (60000,), 80000, 600, 1000)
+    assert (full.lr, full.milestones, full.iterations, full.min_size, full.max_size) == (
+        0.001,
+        (60000,),
+        80000,
+        600,
+        1000,
+    )
     assert full.roi() == 14 and full.replace(backbone="vgg16").roi() == 7
     assert learning_rate(59999, full) == 0.001 and learning_rate(60000, full) == pytest.approx(0.0001)
     assert cfg.hash() == profile_config("cpu", "resnet101", experiment="elsewhere").hash()
     assert cfg.hash() != profile_config("cpu", "resnet101", seed=1).hash()
 
 
-@pytest.mark.parametrize("args, says", [
-    (["--backbone", "resnet50"], "resnet101"),
-    (["--dataset", "pascal"], "fashion-canvas"),
-    (["--dataset", "voc"], "voc:PATH"),
-    (["--profile", "huge"], "smoke"),
-    (["--iterations", "0"], "positive integer"),
-    (["--lr", "0"], "lr must be a number > 0"),
-    (["--pretrained", "/no/such/file.pth"], "not found"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["--backbone", "resnet50"], "resnet101"),
+        (["--dataset", "pascal"], "fashion-canvas"),
+        (["--dataset", "voc"], "voc:PATH"),
+        (["--profile", "huge"], "smoke"),
+        (["--iterations", "0"], "positive integer"),
+        (["--lr", "0"], "lr must be a number > 0"),
+        (["--pretrained", "/no/such/file.pth"], "not found"),
+    ],
+)
 def test_cli_bad_arguments_exit_2_with_one_line(capsys, tmp_path, args, says):
-    from paper_repro.__main__ import main
 
     with pytest.raises(SystemExit) as e:
         main(["detect", *args, "--out", str(tmp_path / "runs")])
@@ -376,21 +468,31 @@ def test_cli_bad_argument_exit_code_in_a_real_process(cli, tmp_path):
 
 
 def test_cli_handler_is_importable_and_registered():
-    from paper_repro.__main__ import build_parser
-    from paper_repro.__main__ import cmd_detect
 
     args = build_parser().parse_args(["detect", "--backbone", "vgg16", "--profile", "smoke"])
     assert args.handler is cmd_detect and args.backbone == "vgg16" and args.dataset == "fashion-canvas"
-    from paper_repro.__main__ import config_from_args
 
     assert config_from_args(args).lr == profile_config("smoke", "vgg16").lr
-    cfg = config_from_args(build_parser().parse_args(["detect", "--profile", "smoke", "--lr", "0.02", "--iterations", "8"]))
+    cfg = config_from_args(
+        build_parser().parse_args(["detect", "--profile", "smoke", "--lr", "0.02", "--iterations", "8"])
+    )
     assert (cfg.backbone, cfg.lr, cfg.iterations) == ("resnet101", 0.02, 8)
     assert cfg.hash() != profile_config("smoke", "resnet101", iterations=8).hash()
 
 
-TINY = dict(canvas_size=64, min_items=1, max_items=2, min_scale=1.0, max_scale=1.5, train_images=16, eval_images=4,
-            roi_size=3, rpn_post_nms_top_n_test=10, box_batch_size_per_image=8, rpn_batch_size_per_image=16)
+TINY = dict(
+    canvas_size=64,
+    min_items=1,
+    max_items=2,
+    min_scale=1.0,
+    max_scale=1.5,
+    train_images=16,
+    eval_images=4,
+    roi_size=3,
+    rpn_post_nms_top_n_test=10,
+    box_batch_size_per_image=8,
+    rpn_batch_size_per_image=16,
+)
 
 
 def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
@@ -400,7 +502,6 @@ def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
         fit_detector(cfg, out=tmp_path, data_root=data_root, progress=False)
     d = cfg.folder(tmp_path)
     assert (d / "config.json").exists() and not (d / "summary.json").exists()
-    from paper_repro.runs.store import read_metrics
 
     assert [m["iteration"] for m in read_metrics(d)] == [1, 2]
     monkeypatch.delenv("PAPER_REPRO_STOP_AT")
@@ -415,7 +516,6 @@ def test_run_store_caches_and_resumes(tmp_path, data_root, monkeypatch):
 
 
 def test_nan_loss_writes_a_diverged_summary(tmp_path, data_root, monkeypatch):
-    import paper_repro.detection.train as T
 
     real = T.build_detector
 
@@ -429,6 +529,7 @@ def test_nan_loss_writes_a_diverged_summary(tmp_path, data_root, monkeypatch):
             if model.training and len(calls) >= 2:
                 out = {k: v * math.nan for k, v in out.items()}
             return out
+
         model.forward = patched
         return model
 
@@ -444,10 +545,24 @@ def test_nan_loss_writes_a_diverged_summary(tmp_path, data_root, monkeypatch):
 @pytest.mark.slow
 def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
     """A short training on 8 canvases: the loss falls clearly and mAP@.5 on those images is > 0."""
-    cfg = profile_config("smoke", "vgg16", iterations=60, canvas_size=64, min_items=1, max_items=2, min_scale=1.2,
-                         max_scale=1.6, train_images=8, eval_images=4, lr=0.01, warmup_iterations=10,
-                         milestones=(45,), roi_size=3, hflip=False, box_score_thresh=0.001).replace(log_interval=10,
-                                                                                                     checkpoint_interval=60)
+    cfg = profile_config(
+        "smoke",
+        "vgg16",
+        iterations=60,
+        canvas_size=64,
+        min_items=1,
+        max_items=2,
+        min_scale=1.2,
+        max_scale=1.6,
+        train_images=8,
+        eval_images=4,
+        lr=0.01,
+        warmup_iterations=10,
+        milestones=(45,),
+        roi_size=3,
+        hflip=False,
+        box_score_thresh=0.001,
+    ).replace(log_interval=10, checkpoint_interval=60)
     r = fit_detector(cfg, out=tmp_path, data_root=data_root, progress=False)
     losses = [m["loss"] for m in r.metrics]
     assert losses[-1] < 0.6 * losses[0], losses
@@ -458,30 +573,36 @@ def test_the_pipeline_learns_on_a_small_set(tmp_path, data_root):
 
 # --------------------------------------------------------------------------- the chapter's logic
 def _fake_runs(map50_resnet, map50_vgg):
-    from paper_repro.book.experiments import DetectionRuns
-    from paper_repro.runs.run import Result
 
     runs = {}
     for b, m50 in (("resnet101", map50_resnet), ("vgg16", map50_vgg)):
         cfg = profile_config("cpu", b)
-        s = {"map50": m50, "map": m50 / 3, "iterations_done": cfg.iterations, "eval_images": cfg.eval_images,
-             "pretrained": False, "wall_time_s": 60.0, "commit": "abc", "hardware": "test"}
+        s = {
+            "map50": m50,
+            "map": m50 / 3,
+            "iterations_done": cfg.iterations,
+            "eval_images": cfg.eval_images,
+            "pretrained": False,
+            "wall_time_s": 60.0,
+            "commit": "abc",
+            "hardware": "test",
+        }
         runs[b] = Result(cfg.folder("/nowhere"), cfg, s)
     return DetectionRuns("cpu", {"fashion-canvas": runs})
 
 
 def test_comparison_sentence_states_the_measured_numbers_and_no_verdict_from_one_seed():
-    from paper_repro.book.detection import comparison_sentence
 
     ahead = comparison_sentence(_fake_runs(0.229, 0.115))
-    assert "22.9%" in ahead and "11.5%" in ahead and "+11.40 points, n = 1 seed per net: **one run: no verdict**" in ahead
+    assert (
+        "22.9%" in ahead and "11.5%" in ahead and "+11.40 points, n = 1 seed per net: **one run: no verdict**" in ahead
+    )
     assert "holds" not in ahead
     behind = comparison_sentence(_fake_runs(0.05, 0.12))
     assert "-7.00 points" in behind and "one run: no verdict" in behind
 
 
 def test_report_rows_put_tables_7_and_8_beside_what_ran():
-    from paper_repro.book.detection import report_rows
 
     rows = {r["quantity"]: r for r in report_rows(_fake_runs(0.2, 0.1))}
     voc = rows["VOC 2007 test mAP@.5, Faster R-CNN ResNet-101 (07+12)"]

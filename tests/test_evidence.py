@@ -1,22 +1,47 @@
 """evidence.py: each claim and figure at the longest committed schedule, from synthetic records."""
+
+import inspect
+import json
+
 import pytest
 
 from paper_repro.book import evidence as ev
-from paper_repro.book import plots, report
+from paper_repro.book import figures, plots, report, tables
 from paper_repro.book import scale_map as sm
+from paper_repro.book.source import source_markdown
+from paper_repro.classification.train import WarmupRule, learning_rate
 from paper_repro.paper import claims, published
 
 
 def rec(net, seed, n, train, test, curves=False, fig7=None, commit="abc1234"):
-    r = {"net": net, "seed": seed, "iterations": n, "dataset": "fashion-mnist", "final_train_error": train,
-         "final_eval_error": test, "final_eval_images": 10000, "commit": commit, "hardware": "test cpu",
-         "precision": "bf16", "config_hash": f"{net}-{seed}-{n}"}
+    r = {
+        "net": net,
+        "seed": seed,
+        "iterations": n,
+        "dataset": "fashion-mnist",
+        "final_train_error": train,
+        "final_eval_error": test,
+        "final_eval_images": 10000,
+        "commit": commit,
+        "hardware": "test cpu",
+        "precision": "bf16",
+        "config_hash": f"{net}-{seed}-{n}",
+    }
     if curves:
-        r["curves"] = {"eval_images": 1000, "iteration": [10, 20], "lr": [0.1, 0.01],
-                       "train_error": [train + 0.1 + 0.01 * seed, train], "eval_error": [test + 0.1, test + 0.01 * seed]}
+        r["curves"] = {
+            "eval_images": 1000,
+            "iteration": [10, 20],
+            "lr": [0.1, 0.01],
+            "train_error": [train + 0.1 + 0.01 * seed, train],
+            "eval_error": [test + 0.1, test + 0.01 * seed],
+        }
     if fig7 is not None:
-        r["fig7"] = {"images": 1000, "layers": ["a", "b"], "response_std": [fig7, fig7 + 0.1 * seed],
-                     "bn_gamma": [fig7, fig7]}
+        r["fig7"] = {
+            "images": 1000,
+            "layers": ["a", "b"],
+            "response_std": [fig7, fig7 + 0.1 * seed],
+            "bn_gamma": [fig7, fig7],
+        }
     return r
 
 
@@ -24,8 +49,11 @@ NETS = ("plain20", "plain56", "resnet20", "resnet56")
 TRAIN = {"plain20": 0.10, "plain56": 0.30, "resnet20": 0.08, "resnet56": 0.05}
 OLD = [rec(n, s, 600, TRAIN[n] + 0.001 * s, 0.2) for n in NETS for s in range(3)]  # 600: 3 seeds, no curves
 # 1200: 3 seeds with curves and fig7; 2400: only seed 0 so far
-NEW = ([rec(n, s, 1200, TRAIN[n] + 0.001 * s, 0.15, curves=True, fig7=1.0 if n.startswith("plain") else 0.5)
-        for n in NETS for s in range(3)] + [rec(n, 0, 2400, 0.01, 0.1, curves=True, fig7=0.4) for n in NETS])
+NEW = [
+    rec(n, s, 1200, TRAIN[n] + 0.001 * s, 0.15, curves=True, fig7=1.0 if n.startswith("plain") else 0.5)
+    for n in NETS
+    for s in range(3)
+] + [rec(n, 0, 2400, 0.01, 0.1, curves=True, fig7=0.4) for n in NETS]
 
 
 def test_the_longest_schedule_needs_three_seeds_of_every_net_and_what_the_figure_needs():
@@ -79,10 +107,12 @@ def test_fig7_per_layer_mean_and_the_per_seed_means_and_gammas():
 
 
 def test_published_numbers_are_cited_with_their_runs():
-    assert published.cell("resnet56") == ("7.40 ± 0.27 (nabla0001/resnet (README), 5 runs); 6.61 "
-                                          "(akamaster/pytorch_resnet_cifar10 (README), single best run); 7.56 ± 0.54 "
-                                          "(akamaster/pytorch_resnet_cifar10 (issue #18), 6 runs); 6.88 ± 0.20 "
-                                          "(tensorflow/models (PR #5243), 5 runs)")
+    assert published.cell("resnet56") == (
+        "7.40 ± 0.27 (nabla0001/resnet (README), 5 runs); 6.61 "
+        "(akamaster/pytorch_resnet_cifar10 (README), single best run); 7.56 ± 0.54 "
+        "(akamaster/pytorch_resnet_cifar10 (issue #18), 6 runs); 6.88 ± 0.20 "
+        "(tensorflow/models (PR #5243), 5 runs)"
+    )
     assert published.cell("resnet32") == "7.37 (akamaster/pytorch_resnet_cifar10 (README), single best run)"
     assert published.cell("plain44") == "–"
     assert published.RANDOM_ERASING_RERUN.get("resnet20").text() == "4.82 ± 0.04"
@@ -108,7 +138,7 @@ def test_fashion_table_beside_the_longest_runs():
 
 
 def test_the_scoreboard_shows_this_build_and_the_longest_schedule(tmp_path, monkeypatch):
-    monkeypatch.setattr(report, "FIGURES", tmp_path)
+    monkeypatch.setattr(tables, "FIGURES", tmp_path)
     rows = {r["key"]: r for r in report.scoreboard_rows("smoke", OLD + NEW)}
     assert rows["degradation"]["build"] == "not run in this build"
     assert rows["degradation"]["longest"].startswith("**holds** at 1200 iterations")
@@ -127,15 +157,19 @@ def test_the_readme_block_and_the_sentences_from_the_records():
     points = sm.claim_points(OLD + NEW, sm.MAP_CLAIMS + sm.RESPONSE_CLAIMS)
     sentences = {s.split("**")[1]: s for s in sm.summary_sentences(points)}
     deg = sentences["Deeper plain nets train worse"]
-    assert "holds from 600 iterations on; at 1200:" in deg and "Still being measured: 2400 iterations (1 of 3 seeds)" in deg
+    assert (
+        "holds from 600 iterations on; at 1200:" in deg
+        and "Still being measured: 2400 iterations (1 of 3 seeds)" in deg
+    )
     depth = sentences["Deeper ResNets test better (56 vs 20)"]  # a tie at 0.15 vs 0.15
     assert "has not appeared by 1200 iterations" in depth and "zhunzhong07/Random-Erasing (README)" in depth
     assert "ResNet-20 4.39%, ResNet-56 4.39%" in depth and "4.82 ± 0.04%" in depth
     assert "Random-Erasing" not in deg
     assert "(measured at 1200 iterations)" in sentences["ResNets respond less than plain nets (20)"]
     only_one = sm.summary_sentences(sm.claim_points(NEW[-4:], ("degradation",)))
-    assert only_one == ["**Deeper plain nets train worse**: not yet measured with 3 seeds per net (so far: 2400 "
-                        "iterations, n = 1)."]
+    assert only_one == [
+        "**Deeper plain nets train worse**: not yet measured with 3 seeds per net (so far: 2400 iterations, n = 1)."
+    ]
 
 
 def test_paper_differences_come_from_the_papers_tables():
@@ -146,20 +180,16 @@ def test_paper_differences_come_from_the_papers_tables():
 
 
 def test_chapters_show_the_packages_source_not_a_copy():
-    import inspect
-
-    from paper_repro.book.source import source_markdown
-    from paper_repro.classification.train import WarmupRule, learning_rate
 
     md = source_markdown(learning_rate, WarmupRule)
-    assert "`paper_repro.classification.train.learning_rate`" in md and "`paper_repro.classification.train.WarmupRule`" in md
+    assert (
+        "`paper_repro.classification.train.learning_rate`" in md
+        and "`paper_repro.classification.train.WarmupRule`" in md
+    )
     assert inspect.getsource(learning_rate).strip() in md and md.count("```python") == 2
 
 
 def test_show_figure_saves_the_png_and_its_provenance_and_displays_it(tmp_path, monkeypatch, capsys):
-    import json
-
-    from paper_repro.book import figures
 
     monkeypatch.setattr(figures, "FIGURES", tmp_path)
     s = ev.longest(OLD + NEW, NETS, ("curves",))

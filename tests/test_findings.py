@@ -2,7 +2,7 @@
 
 import pytest
 
-from paper_repro.book import findings, report
+from paper_repro.book import findings, tables
 from paper_repro.classification.config import PROFILES, RunConfig
 from paper_repro.classification.train import Result
 
@@ -13,20 +13,31 @@ def fake(model, train, test, seed=0):
 
 
 def test_depth_rows_mean_and_std_over_seeds():
-    rows = findings.depth_rows({20: [fake("resnet20", 0.1, 0.08, 0), fake("resnet20", 0.1, 0.10, 1)],
-                          56: [fake("resnet56", 0.1, 0.07)]})
-    assert rows[0]["mean"] == pytest.approx(9.0) and rows[0]["std"] == pytest.approx(2 ** 0.5)
+    rows = findings.depth_rows(
+        {20: [fake("resnet20", 0.1, 0.08, 0), fake("resnet20", 0.1, 0.10, 1)], 56: [fake("resnet56", 0.1, 0.07)]}
+    )
+    assert rows[0]["mean"] == pytest.approx(9.0) and rows[0]["std"] == pytest.approx(2**0.5)
     assert rows[0]["seeds"] == [0, 1] and rows[0]["paper"] == 8.75
     assert rows[1]["std"] is None and rows[1]["runs"] == 1
 
 
-PROV = {"profile": "cpu", "dataset": "Fashion-MNIST", "iterations": [300], "seeds": [0], "commit": "abc1234",
-        "hardware": "test"}
+PROV = {
+    "profile": "cpu",
+    "dataset": "Fashion-MNIST",
+    "iterations": [300],
+    "seeds": [0],
+    "commit": "abc1234",
+    "hardware": "test",
+}
 
 
 def test_gap_sentence_reports_the_sign_at_the_deepest_depth():
-    runs = {"plain20": fake("plain20", 0.10, 0.12), "resnet20": fake("resnet20", 0.12, 0.13),
-            "plain56": fake("plain56", 0.40, 0.42), "resnet56": fake("resnet56", 0.25, 0.30)}
+    runs = {
+        "plain20": fake("plain20", 0.10, 0.12),
+        "resnet20": fake("resnet20", 0.12, 0.13),
+        "plain56": fake("plain56", 0.40, 0.42),
+        "resnet56": fake("resnet56", 0.25, 0.30),
+    }
     rows = findings.plain_vs_resnet_rows(runs, (20, 56))
     assert rows[0]["gap"] == pytest.approx(-2.0) and rows[1]["gap"] == pytest.approx(15.0)
     text = findings.gap_sentence(rows, PROFILES["cpu"], PROV)
@@ -38,15 +49,17 @@ def test_gap_sentence_reports_the_sign_at_the_deepest_depth():
 
 def test_markdown_table_and_paper_rounding():
     assert findings.paper_rounding(269722, "0.27M") == "0.27M" and findings.paper_rounding(19421274, "19.4M") == "19.4M"
-    md = report.markdown_table([{"a": 1.234, "b": None}], [("a", "A"), ("b", "B")])
+    md = tables.markdown_table([{"a": 1.234, "b": None}], [("a", "A"), ("b", "B")])
     assert md.splitlines() == ["| A | B |", "|---|---|", "| 1.23 | – |"]
     # a pipe inside a cell (|γ|) must not split it; booleans never show as True/False
-    md = report.markdown_table([{"a": "x|y", "b": True}], [("a", "|γ|"), ("b", "B")])
+    md = tables.markdown_table([{"a": "x|y", "b": True}], [("a", "|γ|"), ("b", "B")])
     assert md.splitlines() == ["| \\|γ\\| | B |", "|---|---|", "| x\\|y | yes |"]
 
 
 def test_gamma_sentence_says_how_far_gamma_explains_the_responses():
-    close = findings.gamma_sentence({"resnet20": [1.02, 1.04], "plain20": [0.98]}, {"resnet20": [1.0, 1.0], "plain20": [1.0]})
+    close = findings.gamma_sentence(
+        {"resnet20": [1.02, 1.04], "plain20": [0.98]}, {"resnet20": [1.0, 1.0], "plain20": [1.0]}
+    )
     assert "from 0.980 to 1.030" in close and "explained by |γ| to within 3%" in close
     far = findings.gamma_sentence({"plain56": [3.0]}, {"plain56": [1.1]})
     assert "more than a quarter" in far

@@ -3,6 +3,8 @@ and used from an empty folder. train, plan, scale-map and report work there, wri
 folder (never beside the installed package), and the records name the commit the wheel was built
 from. The fresh environment reuses this environment's torch (a .pth line to its site-packages); only
 the build requirements come from PyPI."""
+
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +30,7 @@ def _run(args, **kw):
 def test_a_wheel_installs_and_runs_from_an_empty_folder(tmp_path, data_root):
     wheels = tmp_path / "wheels"
     _run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(wheels)], cwd=ROOT)
-    wheel, = wheels.glob("paper_repro-*.whl")
+    (wheel,) = wheels.glob("paper_repro-*.whl")
 
     env_dir = tmp_path / "env"
     _run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)])
@@ -48,8 +50,6 @@ def test_a_wheel_installs_and_runs_from_an_empty_folder(tmp_path, data_root):
 
     where = _run([str(py), "-c", "import paper_repro; print(paper_repro.__file__)"], cwd=work, env=env).stdout
     assert where.startswith(str(site)), where  # the installed copy, not this checkout
-
-    import json
 
     train = cli("train", "resnet8", "--profile", "smoke", "--iterations", "2", "--eval-interval", "2")
     summary = json.loads(train.stdout.splitlines()[-1])

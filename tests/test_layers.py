@@ -1,5 +1,6 @@
 """The package's three layers (README, Layout): each imports only the layers below it, and the two
 tasks share the run machinery instead of importing each other."""
+
 import ast
 from pathlib import Path
 
@@ -7,8 +8,19 @@ import paper_repro
 
 PACKAGE = Path(paper_repro.__file__).parent
 # 0: the paper, 1: its architectures, 2: the run machinery, 3: the two tasks, 4: the book, 5: entry points
-LAYER = {"_version": 0, "paper": 0, "models": 1, "runs": 2, "classification": 3, "detection": 3, "book": 4, "tools": 5,
-         "cli": 5, "__main__": 5, "__init__": 5}
+LAYER = {
+    "_version": 0,
+    "paper": 0,
+    "models": 1,
+    "runs": 2,
+    "classification": 3,
+    "detection": 3,
+    "book": 4,
+    "tools": 5,
+    "cli": 5,
+    "__main__": 5,
+    "__init__": 5,
+}
 
 
 def _module(path: Path) -> str:
@@ -54,15 +66,14 @@ def test_no_import_cycle_between_modules():
     imports classification.train, which imports the config): that runs after both are loaded."""
     modules = {_module(p): p for p in PACKAGE.rglob("*.py")}
     assert len(modules) > 30
-    graph = {m: {t for t in _imports(p, module_level_only=True) if t in modules and t != m}
-             for m, p in modules.items()}
+    graph = {m: {t for t in _imports(p, module_level_only=True) if t in modules and t != m} for m, p in modules.items()}
     state: dict[str, int] = {}
 
     def visit(m, path):
         state[m] = 1
         for t in graph[m]:
             if state.get(t) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(path[path.index(t):] + [t]))
+                raise AssertionError("import cycle: " + " -> ".join(path[path.index(t) :] + [t]))
             if t not in state:
                 visit(t, path + [t])
         state[m] = 2

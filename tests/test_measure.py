@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from paper_repro.models.measure import layer_responses, response_layers
 from paper_repro.models import cifar_resnet
+from paper_repro.models.measure import bn_gammas, layer_responses, response_layers
 
 
 def test_layer_responses_are_the_std_after_bn_before_relu_or_addition():
@@ -23,7 +23,6 @@ def test_layer_responses_are_the_std_after_bn_before_relu_or_addition():
 
 
 def test_bn_gammas_start_at_one_and_follow_the_weights():
-    from paper_repro.models.measure import bn_gammas
 
     model = cifar_resnet(8)
     g = bn_gammas(model)

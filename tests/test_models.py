@@ -1,12 +1,22 @@
 """The paper's architectural facts: Table 1, Table 6, §3.3 shortcut options."""
+
 import pickle
 
 import pytest
 import torch
 import torchvision
 
+from paper_repro.models import (
+    ShortcutA,
+    build_model,
+    cifar_plain,
+    cifar_resnet,
+    load_torchvision_state_dict,
+    parse_model_name,
+    plain,
+    resnet,
+)
 from paper_repro.models.measure import count_layers, multiply_adds, num_parameters, response_layers
-from paper_repro.models import ShortcutA, build_model, cifar_plain, cifar_resnet, load_torchvision_state_dict, parse_model_name, plain, resnet
 
 # Table 6 parameter counts, rounded as the paper rounds them (two significant figures below 1M,
 # 1.7M and 19.4M above).
@@ -81,8 +91,9 @@ def test_bn_follows_every_conv_and_convs_have_no_bias():
     assert len(response_layers(m)) == 19  # 3x3 layers of a 20-layer net: all but the FC
 
 
-@pytest.mark.parametrize("name", ["resnet20", "plain20", "resnet32", "plain32", "resnet44", "plain44",
-                                  "resnet56", "plain56", "resnet110"])
+@pytest.mark.parametrize(
+    "name", ["resnet20", "plain20", "resnet32", "plain32", "resnet44", "plain44", "resnet56", "plain56", "resnet110"]
+)
 @pytest.mark.parametrize("channels", [1, 3])
 def test_cifar_output_shapes(name, channels):
     m = build_model(name, in_channels=channels)
@@ -124,17 +135,20 @@ def test_names_resolve_to_the_paper_families():
     assert isinstance(build_model("resnet50"), torch.nn.Module)
 
 
-@pytest.mark.parametrize("call, allowed", [
-    (lambda: cifar_resnet(21), "6n+2"),
-    (lambda: cifar_plain(0), "6n+2"),
-    (lambda: resnet(19), "18, 34, 50, 101, 152"),
-    (lambda: cifar_resnet(20, shortcut="D"), "'A', 'B', 'C'"),
-    (lambda: resnet(50, shortcut="D"), "'A', 'B', 'C'"),
-    (lambda: plain(50), "18, 34"),
-    (lambda: build_model("resnet21"), "6n+2"),
-    (lambda: build_model("densenet121"), "resnetN or plainN"),
-    (lambda: build_model("plain101"), "18, 34"),
-])
+@pytest.mark.parametrize(
+    "call, allowed",
+    [
+        (lambda: cifar_resnet(21), "6n+2"),
+        (lambda: cifar_plain(0), "6n+2"),
+        (lambda: resnet(19), "18, 34, 50, 101, 152"),
+        (lambda: cifar_resnet(20, shortcut="D"), "'A', 'B', 'C'"),
+        (lambda: resnet(50, shortcut="D"), "'A', 'B', 'C'"),
+        (lambda: plain(50), "18, 34"),
+        (lambda: build_model("resnet21"), "6n+2"),
+        (lambda: build_model("densenet121"), "resnetN or plainN"),
+        (lambda: build_model("plain101"), "18, 34"),
+    ],
+)
 def test_bad_input_names_the_allowed_values(call, allowed):
     with pytest.raises(ValueError) as e:
         call()

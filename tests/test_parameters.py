@@ -1,24 +1,35 @@
 """A chapter's parameters: an unknown name or a bad value stops it with one line, before any training,
 whether it runs under reproduce or a direct papermill call."""
+
 import pytest
 
-NOTEBOOK = ('# %% tags=["parameters"]\nprofile = "cpu"\nimagenet = ""\n\n'
-            '# %%\nfrom paper_repro import experiments as ex\nP = ex.setup(profile, imagenet=imagenet)\n'
-            'print("setup passed")\n')
+from paper_repro.book.parameters import check, injected_names
+
+NOTEBOOK = (
+    '# %% tags=["parameters"]\nprofile = "cpu"\nimagenet = ""\n\n'
+    "# %%\nfrom paper_repro import experiments as ex\nP = ex.setup(profile, imagenet=imagenet)\n"
+    'print("setup passed")\n'
+)
 
 
 def _papermill(tmp_path, **params):
-    import jupytext
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    import jupytext  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
+    import papermill  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
+    from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
 
     src = tmp_path / "chapter.py"
     src.write_text(NOTEBOOK)
     nb = jupytext.read(src)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     try:
-        papermill.execute_notebook(nb, str(tmp_path / "out.ipynb"), parameters=params, kernel_name="python3",
-                                   progress_bar=False, cwd=str(tmp_path))
+        papermill.execute_notebook(
+            nb,
+            str(tmp_path / "out.ipynb"),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(tmp_path),
+        )
     except PapermillExecutionError as e:
         return str(e)
     return None
@@ -43,7 +54,6 @@ def test_a_bad_value_ends_with_one_line_and_good_values_pass(tmp_path):
 
 
 def test_outside_papermill_nothing_counts_as_injected():
-    from paper_repro.book.parameters import check, injected_names
 
     assert injected_names() == []
     check({"profile": "cpu"}, {"profile": ("smoke", "cpu", "full")})

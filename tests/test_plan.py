@@ -1,10 +1,19 @@
 """The plan of runs: every run the chapters train, from the profile, with stored / to run."""
+
 import json
 
 import pytest
 
+from paper_repro.book.plan import (
+    CHAPTERS,
+    chapter_runs,
+    classification_runs,
+    detection_runs,
+    forward_flops,
+    plan,
+    training_flops,
+)
 from paper_repro.classification.config import PROFILES
-from paper_repro.book.plan import plan
 
 
 def test_the_plan_lists_every_net_and_seed_the_chapters_train(tmp_path):
@@ -38,12 +47,12 @@ def test_plan_command_marks_stored_runs_and_prints_json(cli, tmp_path):
 
 
 def test_each_chapter_lists_the_runs_it_reads_and_the_book_is_their_union():
-    from paper_repro.book.plan import CHAPTERS, chapter_runs, classification_runs, detection_runs
 
     p = PROFILES["cpu"]
     depth = {(r.name, r.config.seed, r.config.iterations) for r in chapter_runs("cpu", "03_depth")}
-    assert depth == {(f"resnet{d}", s, p.iterations) for d in p.cifar_depths for s in p.seeds_for(d)} | \
-        {(f"resnet{d}", 0, p.deep_iterations) for d in p.deep_depths}
+    assert depth == {(f"resnet{d}", s, p.iterations) for d in p.cifar_depths for s in p.seeds_for(d)} | {
+        (f"resnet{d}", 0, p.deep_iterations) for d in p.deep_depths
+    }
     responses = {(r.name, r.config.seed) for r in chapter_runs("cpu", "04_responses")}
     assert {("plain56", 2), ("resnet56", 2), ("resnet110", 0)} <= responses
     for chapter in CHAPTERS:
@@ -51,14 +60,14 @@ def test_each_chapter_lists_the_runs_it_reads_and_the_book_is_their_union():
         assert len(hashes) == len(set(hashes))  # each run once per chapter
     union = {r.config.hash() for c in CHAPTERS[:-1] for r in chapter_runs("smoke", c)}
     assert {r.config.hash() for r in classification_runs("smoke")} == union
-    assert [r.config.hash() for r in chapter_runs("smoke", "05_detection")] == \
-        [r.config.hash() for r in detection_runs("smoke")]
+    assert [r.config.hash() for r in chapter_runs("smoke", "05_detection")] == [
+        r.config.hash() for r in detection_runs("smoke")
+    ]
     with pytest.raises(ValueError, match="unknown chapter '08_x'; chapters with runs: 02_degradation"):
         chapter_runs("smoke", "08_x")
 
 
 def test_a_runs_flops_are_its_training_passes_and_evaluations_counted_from_the_net():
-    from paper_repro.book.plan import forward_flops, training_flops
 
     f = forward_flops("resnet20", "cifar10")
     assert 80e6 < f < 82e6  # 2 x 40.6M multiply-adds of ResNet-20 on a 32x32 image (§4.2's 0.27M-parameter net)

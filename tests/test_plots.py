@@ -1,5 +1,6 @@
 """plots.py: one function per figure kind."""
-from paper_repro.book import findings
+
+from paper_repro.book import findings, plots
 from paper_repro.classification.config import RunConfig
 from paper_repro.runs.run import Result
 
@@ -10,10 +11,10 @@ def fake(model, train, test, seed=0):
 
 
 def test_table6_plot_labels_exactly_the_depths():
-    from paper_repro.book import plots
 
-    rows = findings.depth_rows({20: [fake("resnet20", 0.1, 0.09)], 32: [fake("resnet32", 0.1, 0.08)],
-                          110: [fake("resnet110", 0.1, 0.07)]})
+    rows = findings.depth_rows(
+        {20: [fake("resnet20", 0.1, 0.09)], 32: [fake("resnet32", 0.1, 0.08)], 110: [fake("resnet110", 0.1, 0.07)]}
+    )
     ax = plots.error_by_depth(rows, "label").axes[0]
     ax.figure.canvas.draw()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "32", "110"]

@@ -1,5 +1,6 @@
 """Progress: on a terminal a bar per run (net, iteration / total, elapsed, rate); in a notebook kernel
 run by reproduce, the bar goes to the relay file, never into the notebook's outputs."""
+
 import io
 import os
 

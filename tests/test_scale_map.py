@@ -1,20 +1,32 @@
 """The scale map: points appended once, claims judged per schedule length, the sentences and the figure."""
+
 import json
 
-from paper_repro.paper import claims
 from paper_repro.book import plots
 from paper_repro.book import scale_map as sm
+from paper_repro.paper import claims
 
 
 def rec(net, seed, n, train, test):
-    return {"net": net, "seed": seed, "iterations": n, "dataset": "fashion-mnist", "final_train_error": train,
-            "final_eval_error": test, "final_eval_images": 10000, "commit": "abc1234", "hardware": "test",
-            "config_hash": f"{net}-{seed}-{n}"}
+    return {
+        "net": net,
+        "seed": seed,
+        "iterations": n,
+        "dataset": "fashion-mnist",
+        "final_train_error": train,
+        "final_eval_error": test,
+        "final_eval_images": 10000,
+        "commit": "abc1234",
+        "hardware": "test",
+        "config_hash": f"{net}-{seed}-{n}",
+    }
 
 
-RECORDS = ([rec("plain20", s, n, 0.20 + 0.001 * s, 0.2) for s in range(3) for n in (100, 300)]
-           + [rec("plain56", s, 100, 0.20 + 0.02 * s, 0.2) for s in range(3)]       # a tie at 100
-           + [rec("plain56", s, 300, 0.30 + 0.001 * s, 0.3) for s in range(3)])     # clear degradation at 300
+RECORDS = (
+    [rec("plain20", s, n, 0.20 + 0.001 * s, 0.2) for s in range(3) for n in (100, 300)]
+    + [rec("plain56", s, 100, 0.20 + 0.02 * s, 0.2) for s in range(3)]  # a tie at 100
+    + [rec("plain56", s, 300, 0.30 + 0.001 * s, 0.3) for s in range(3)]
+)  # clear degradation at 300
 
 
 def test_each_claim_is_judged_at_each_length_and_the_sentence_says_where_it_appeared():
@@ -23,8 +35,10 @@ def test_each_claim_is_judged_at_each_length_and_the_sentence_says_where_it_appe
     assert [p["label"] for p in points["degradation"]] == [claims.NOT_SHOWN, claims.HOLDS]
     assert points["deeper_resnet_56"] == []  # its nets were not measured
     (text,) = sm.summary_sentences(points)
-    assert text.startswith("**Deeper plain nets train worse** (measured at 100, 300 iterations): holds from 300 "
-                           "iterations on; at 300: +10.00 points, 95% interval +")
+    assert text.startswith(
+        "**Deeper plain nets train worse** (measured at 100, 300 iterations): holds from 300 "
+        "iterations on; at 300: +10.00 points, 95% interval +"
+    )
     assert text.endswith("n = 3: holds.")
 
 
@@ -44,13 +58,32 @@ def test_the_figure_has_a_panel_per_measured_claim_and_the_provenance_footer():
 
 def test_the_command_appends_each_point_once(cli, tmp_path):
     records = tmp_path / "records.jsonl"
-    args = ("scale-map", "--profile", "smoke", "--nets", "plain8", "resnet8", "--iterations", "2", "3",
-            "--seeds", "0", "--out", tmp_path / "runs", "--records", records)
+    args = (
+        "scale-map",
+        "--profile",
+        "smoke",
+        "--nets",
+        "plain8",
+        "resnet8",
+        "--iterations",
+        "2",
+        "3",
+        "--seeds",
+        "0",
+        "--out",
+        tmp_path / "runs",
+        "--records",
+        records,
+    )
     r = cli(*args)
     assert r.returncode == 0, r.stderr
     lines = [json.loads(x) for x in records.read_text().splitlines()]
-    assert sorted((x["net"], x["iterations"]) for x in lines) == [("plain8", 2), ("plain8", 3), ("resnet8", 2),
-                                                                  ("resnet8", 3)]
+    assert sorted((x["net"], x["iterations"]) for x in lines) == [
+        ("plain8", 2),
+        ("plain8", 3),
+        ("resnet8", 2),
+        ("resnet8", 3),
+    ]
     assert "4 new point(s), 4 in all" in r.stdout
     again = cli(*args, "--iterations", "3", "4")
     assert again.returncode == 0 and "2 new point(s), 6 in all" in again.stdout

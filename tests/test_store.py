@@ -1,6 +1,7 @@
 """The run store as a shared disk sees it: a file anyone can put there is data, never code (a crafted
 checkpoint runs nothing), and every failure (a full disk, a store that turns read-only, a damaged
 line, a hand-edited config) is one line, a clear exit code, and no loss of what was stored."""
+
 import errno
 import hashlib
 import io
@@ -15,6 +16,9 @@ import pytest
 import torch
 
 from paper_repro.__main__ import main
+from paper_repro.book.plan import seconds_per_iteration
+from paper_repro.book.scale_map import read_records
+from paper_repro.detection.train import load_pretrained
 from paper_repro.runs import run as run_module
 from paper_repro.runs import store
 
@@ -80,9 +84,17 @@ def test_safe_loader_refuses_code_and_still_reads_old_checkpoints(tmp_path):
     assert store.load_latest_checkpoint(tmp_path, lines.append) is None
     assert not marker.exists() and len(lines) == 1 and "refused by the safe loader" in lines[0]
     # a checkpoint written before the RNG state was plain data: numpy's tuple with a uint32 array
-    old = {"iteration": 1, "elapsed": 0.5, "model": {"w": torch.ones(2)},
-           "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
-                   "cuda": None}}
+    old = {
+        "iteration": 1,
+        "elapsed": 0.5,
+        "model": {"w": torch.ones(2)},
+        "rng": {
+            "torch": torch.get_rng_state(),
+            "numpy": np.random.get_state(),
+            "python": random.getstate(),
+            "cuda": None,
+        },
+    }
     _plant(tmp_path, 1, _torch_bytes(old))
     expected = np.random.rand()  # the draw that follows the saved state
     state = store.load_latest_checkpoint(tmp_path, lines.append)
@@ -178,7 +190,6 @@ def test_a_damaged_line_in_the_middle_of_a_jsonl_keeps_every_other_line(tmp_path
 
 
 def test_a_damaged_record_of_the_scale_map_is_skipped_not_fatal(tmp_path, capsys):
-    from paper_repro.book.scale_map import read_records
 
     path = tmp_path / "records.jsonl"
     path.write_text('{"net": "a"}\n{"net": \n["not", "a", "record"]\n{"net": "b"}\n')
@@ -188,7 +199,6 @@ def test_a_damaged_record_of_the_scale_map_is_skipped_not_fatal(tmp_path, capsys
 
 
 def test_a_hand_edited_config_is_refused_and_nothing_is_overwritten(tmp_path, data_root, capsys):
-    from paper_repro.book.plan import seconds_per_iteration
 
     code, _, _ = _train(tmp_path, data_root, capsys)
     assert code == 0
@@ -215,7 +225,6 @@ def test_a_summary_that_is_not_an_object_is_treated_as_absent(tmp_path):
 
 
 def test_crafted_pretrained_weights_are_refused_in_one_line(tmp_path):
-    from paper_repro.detection.train import load_pretrained
 
     marker = tmp_path / "pwned"
     evil = tmp_path / "resnet101-evil.pth"

@@ -1,13 +1,18 @@
 """fit and the engine under it: the §4.2 schedule and warm-up, the run store (cached runs, final
 errors on the whole split, resume after SIGKILL, corrupted checkpoints, divergence) and concurrent
 writers."""
+
 import json
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 
-from paper_repro.runs import store
 from paper_repro.classification.config import PROFILES, RunConfig, scaled_milestones
 from paper_repro.classification.train import WarmupRule, fit, learning_rate
+from paper_repro.runs import store
 
 TINY = dict(model="resnet8", dataset="fashion-mnist", train_subset=512, eval_subset=256, batch_size=64)
 
@@ -52,8 +57,9 @@ def test_warmup_rule_returns_to_0_1_once_training_error_is_below_80_percent():
 
 def test_warmup_run_goes_back_to_lr_0_1(tmp_path, data_root):
     # a real run: lr 0.01 while the running training error is >= 80%, then the normal 0.1
-    cfg = RunConfig(**TINY, iterations=40, milestones=(1000,), eval_interval=1, checkpoint_interval=40,
-                    warmup="on", warmup_window=5)
+    cfg = RunConfig(
+        **TINY, iterations=40, milestones=(1000,), eval_interval=1, checkpoint_interval=40, warmup="on", warmup_window=5
+    )
     r = fit(cfg, out=tmp_path, data_root=data_root, progress=False)
     ended = r.summary["warmup_ended_at"]
     assert ended is not None and 5 <= ended < 40
@@ -74,21 +80,52 @@ def test_finished_run_is_returned_without_training(tmp_path, data_root):
 
 
 def test_final_errors_use_the_whole_test_split_while_curves_use_the_subset(tmp_path, data_root):
-    cfg = RunConfig(**{**TINY, "eval_subset": 100}, final_eval_subset=300, iterations=4, milestones=(2, 3),
-                    eval_interval=2, checkpoint_interval=2)
+    cfg = RunConfig(
+        **{**TINY, "eval_subset": 100},
+        final_eval_subset=300,
+        iterations=4,
+        milestones=(2, 3),
+        eval_interval=2,
+        checkpoint_interval=2,
+    )
     r = fit(cfg, out=tmp_path, data_root=data_root, progress=False)
     last = r.metrics[-1]
     assert r.summary["eval_images"] == 100 and r.summary["final_eval_images"] == 300
     assert r.summary["final_eval_error"] == last["final_eval_error"] and "final_eval_error" not in r.metrics[0]
     assert r.summary["best_eval_error"] == min(m["eval_error"] for m in r.metrics)  # the curves' subset
     same = fit(cfg.replace(final_eval_subset=100), out=tmp_path, data_root=data_root, progress=False)
-    assert same.summary["final_eval_images"] == 100 and same.summary["final_eval_error"] == same.metrics[-1]["eval_error"]
+    assert (
+        same.summary["final_eval_images"] == 100 and same.summary["final_eval_error"] == same.metrics[-1]["eval_error"]
+    )
 
 
-RESUME_ARGS = ["train", "resnet8", "--profile", "smoke", "--iterations", "12", "--eval-interval", "4", "--batch-size", "64",
-               "--device", "cpu", "--precision", "fp32", "--seed", "3"]
-COMPARED = ("final_train_error", "final_train_loss", "final_eval_error", "final_eval_loss", "best_eval_error",
-            "iterations_done", "status")
+RESUME_ARGS = [
+    "train",
+    "resnet8",
+    "--profile",
+    "smoke",
+    "--iterations",
+    "12",
+    "--eval-interval",
+    "4",
+    "--batch-size",
+    "64",
+    "--device",
+    "cpu",
+    "--precision",
+    "fp32",
+    "--seed",
+    "3",
+]
+COMPARED = (
+    "final_train_error",
+    "final_train_loss",
+    "final_eval_error",
+    "final_eval_loss",
+    "best_eval_error",
+    "iterations_done",
+    "status",
+)
 
 
 def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, cli):
@@ -105,8 +142,10 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path, cli):
     assert "resuming" in resumed.stderr and "from iteration 8" in resumed.stderr
     sa, sb = json.loads(whole.stdout.splitlines()[-1]), json.loads(resumed.stdout.splitlines()[-1])
     assert {k: sa[k] for k in COMPARED} == {k: sb[k] for k in COMPARED}
-    assert store.read_metrics(run) == [{**m, "images_per_sec": n["images_per_sec"]} for m, n in
-                                       zip(store.read_metrics(store.find_runs(a)[0]), store.read_metrics(run))]
+    assert store.read_metrics(run) == [
+        {**m, "images_per_sec": n["images_per_sec"]}
+        for m, n in zip(store.read_metrics(store.find_runs(a)[0]), store.read_metrics(run))
+    ]
 
 
 def test_corrupted_checkpoint_is_reported_and_not_trusted(tmp_path, data_root, capsys):
@@ -137,8 +176,22 @@ def test_corrupted_checkpoint_is_reported_and_not_trusted(tmp_path, data_root, c
 
 
 def test_nan_loss_stops_the_run_and_says_where(tmp_path, cli):
-    args = ["train", "resnet8", "--profile", "smoke", "--iterations", "30", "--eval-interval", "10", "--lr", "1e30",
-            "--precision", "fp32", "--out", tmp_path]
+    args = [
+        "train",
+        "resnet8",
+        "--profile",
+        "smoke",
+        "--iterations",
+        "30",
+        "--eval-interval",
+        "10",
+        "--lr",
+        "1e30",
+        "--precision",
+        "fp32",
+        "--out",
+        tmp_path,
+    ]
     r = cli(*args)
     assert r.returncode == 1, r.stderr
     summary = json.loads(r.stdout.splitlines()[-1])
@@ -150,13 +203,15 @@ def test_nan_loss_stops_the_run_and_says_where(tmp_path, cli):
 
 
 def _start(args, out, env=None):
-    import os
-    import subprocess
-    import sys
 
     e = dict(os.environ, PYTHONUNBUFFERED="1", **(env or {}))
-    return subprocess.Popen([sys.executable, "-m", "paper_repro", *map(str, args), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=e)
+    return subprocess.Popen(
+        [sys.executable, "-m", "paper_repro", *map(str, args), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=e,
+    )
 
 
 def test_two_processes_on_one_run_train_it_once(tmp_path, cli):
@@ -175,7 +230,6 @@ def test_two_processes_on_one_run_train_it_once(tmp_path, cli):
 def test_a_waiter_takes_over_when_the_holder_is_killed(tmp_path, cli):
     """kill -9 of the process that holds a run releases its lock; the waiter resumes from the last
     checkpoint and ends with the numbers of an uninterrupted run."""
-    import time
 
     whole = cli(*RESUME_ARGS, "--out", tmp_path / "whole")
     assert whole.returncode == 0, whole.stderr

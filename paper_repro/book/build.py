@@ -4,16 +4,23 @@ The chapters' source is the jupytext ``py:percent`` text in book/; papermill exe
 cell tagged ``parameters`` gets the profile) into book/<chapter>.ipynb, and Jupyter Book 1.x
 renders those executed notebooks (``execute_notebooks: off``).
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from paper_repro.book.experiments import DATA, RUNS, setup
+from paper_repro.book.plan import sweep_profile
 from paper_repro.runs.home import home
+from paper_repro.runs.progress import relay
 from paper_repro.runs.provenance import ROOT
+from paper_repro.runs.sweep import import_ray
 
 HOME = home()  # the project folder: its book/ is executed and built into its _build/
 BOOK = HOME / "book"
@@ -39,9 +46,9 @@ def _parameters_source(nb) -> str:
 
 def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
     """Execute one chapter with papermill; raise NotebookFailed naming the notebook and cell."""
-    import jupytext
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
+    import jupytext  # noqa: PLC0415 - optional: the [notebooks] extra
+    import papermill  # noqa: PLC0415 - optional: the [notebooks] extra
+    from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415 - optional: the [notebooks] extra
 
     nb = jupytext.read(source)
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
@@ -57,23 +64,27 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *paths])
     try:
         with _progress_relay():
-            papermill.execute_notebook(nb, str(out), parameters=params, kernel_name="python3", progress_bar=False,
-                                       cwd=str(source.parent), log_output=False)
+            papermill.execute_notebook(
+                nb,
+                str(out),
+                parameters=params,
+                kernel_name="python3",
+                progress_bar=False,
+                cwd=str(source.parent),
+                log_output=False,
+            )
         hide_injected_parameters(out)
     except PapermillExecutionError as e:
         first = (e.source or "").strip().splitlines()
         name = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source
-        raise NotebookFailed(f"{name} failed in cell {e.cell_index} "
-                             f"(`{first[0] if first else ''}` ...): {e.ename}: {e.evalue}") from None
+        raise NotebookFailed(
+            f"{name} failed in cell {e.cell_index} (`{first[0] if first else ''}` ...): {e.ename}: {e.evalue}"
+        ) from None
     return out
 
 
 def _progress_relay():
     """On a terminal, the kernel's progress bars are relayed here (see paper_repro.runs.progress)."""
-    import contextlib
-    import tempfile
-
-    from paper_repro.runs.progress import relay
 
     if not sys.stderr.isatty():
         return contextlib.nullcontext()
@@ -83,7 +94,7 @@ def _progress_relay():
 def hide_injected_parameters(path: Path) -> None:
     """Tag papermill's injected "# Parameters" cell ``hide-cell``: the values this build ran with stay one
     click away on the page, and the chapter's own defaults cell is removed (``remove-cell``)."""
-    import nbformat
+    import nbformat  # noqa: PLC0415 - optional: the [notebooks] extra
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
@@ -104,8 +115,16 @@ def build() -> Path:
     return HOME / "_build" / "html" / "index.html"
 
 
-def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet: str = "",
-              voc_root: str = "", coco_root: str = "", pretrained_dir: str = "", sweep: bool = False) -> int:
+def reproduce(
+    profile: str = "cpu",
+    only=None,
+    build_book: bool = True,
+    imagenet: str = "",
+    voc_root: str = "",
+    coco_root: str = "",
+    pretrained_dir: str = "",
+    sweep: bool = False,
+) -> int:
     """Execute every chapter (or ``only`` those) in order, then build the book.
 
     The data paths are forwarded to the chapters that declare them as parameters: ``imagenet`` to
@@ -114,48 +133,62 @@ def reproduce(profile: str = "cpu", only=None, build_book: bool = True, imagenet
     profile's plan is first trained as Ray tasks on this machine (``paper_repro.runs.sweep``): the
     chapters then read them back instead of training them one after another.
     """
-    from paper_repro.book.experiments import RUNS, DATA, setup
 
     if not (BOOK / "_toc.yml").is_file():
-        print(f"reproduce: error: {HOME} holds no book/ (the chapters); run it in a checkout of the project, or set "
-              f"PAPER_REPRO_HOME to one", file=sys.stderr)
+        print(
+            f"reproduce: error: {HOME} holds no book/ (the chapters); run it in a checkout of the project, or set "
+            f"PAPER_REPRO_HOME to one",
+            file=sys.stderr,
+        )
         return 2
     if sweep:
-        from paper_repro.runs.sweep import import_ray
         try:
             import_ray()
         except ValueError as e:
             print(f"reproduce: error: --sweep: {e}", file=sys.stderr)
             return 2
 
-    for flag, path in (("--imagenet", imagenet), ("--voc", voc_root), ("--coco", coco_root),
-                       ("--pretrained-dir", pretrained_dir)):
+    for flag, path in (
+        ("--imagenet", imagenet),
+        ("--voc", voc_root),
+        ("--coco", coco_root),
+        ("--pretrained-dir", pretrained_dir),
+    ):
         if path and not Path(path).is_dir():
-            print(f"reproduce: error: {flag} {path}: no such folder; give an existing folder or leave it out",
-                  file=sys.stderr)
+            print(
+                f"reproduce: error: {flag} {path}: no such folder; give an existing folder or leave it out",
+                file=sys.stderr,
+            )
             return 2
     setup(profile)  # data present, profile valid: fail before executing anything
     sources = chapter_sources()
     if only:
         unknown = sorted(set(only) - {s.stem for s in sources})
         if unknown:
-            print(f"reproduce: error: unknown chapter(s) {', '.join(unknown)}; allowed: "
-                  f"{', '.join(s.stem for s in sources)}", file=sys.stderr)
+            print(
+                f"reproduce: error: unknown chapter(s) {', '.join(unknown)}; allowed: "
+                f"{', '.join(s.stem for s in sources)}",
+                file=sys.stderr,
+            )
             return 2
         sources = [s for s in sources if s.stem in only]
     if sweep:
-        from paper_repro.book.plan import sweep_profile
         failed = [o for o in sweep_profile(profile, RUNS, DATA) if o.status == "failed"]
         if failed:
-            print(f"reproduce [{profile}]: {len(failed)} run(s) failed in the sweep; the chapters try them again",
-                  flush=True)
+            print(
+                f"reproduce [{profile}]: {len(failed)} run(s) failed in the sweep; the chapters try them again",
+                flush=True,
+            )
     t_all = time.perf_counter()
     for src in sources:
         t = time.perf_counter()
         print(f"reproduce [{profile}]: executing {src.relative_to(HOME)} ...", flush=True)
         try:
-            execute(src, profile, {"imagenet": imagenet, "voc_root": voc_root, "coco_root": coco_root,
-                                    "pretrained_dir": pretrained_dir})
+            execute(
+                src,
+                profile,
+                {"imagenet": imagenet, "voc_root": voc_root, "coco_root": coco_root, "pretrained_dir": pretrained_dir},
+            )
         except NotebookFailed as e:
             print(f"reproduce: {e}", file=sys.stderr)
             return 1

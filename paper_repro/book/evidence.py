@@ -11,14 +11,17 @@ Everything here is a pure function of the records, so the front page, the chapte
 show the same numbers on any build, the ``smoke`` profile's included; where no schedule qualifies,
 :func:`missing` says in one sentence what is missing.
 """
+
 from __future__ import annotations
 
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 
-from paper_repro.paper import claims, published
 from paper_repro.book.scale_map import NETS, latest, needs, read_records, value
+from paper_repro.book.tables import markdown_table
+from paper_repro.paper import claims, published
+from paper_repro.paper import classification as paper
 
 FIG6_NETS = NETS  # plain-20/56 left, ResNet-20/56 right
 FIG7_NETS = NETS
@@ -28,6 +31,7 @@ DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
 @dataclass
 class Schedule:
     """The records of one schedule length on one data set, per net, sorted by seed."""
+
     iterations: int
     dataset: str
     by_net: dict[str, list[dict]]
@@ -38,22 +42,32 @@ class Schedule:
 
     def provenance(self) -> dict:
         rs = self.records
-        return {"source": "scale map (figures/scale-map/records.jsonl)", "dataset": self.dataset,
-                "iterations": self.iterations, "seeds": sorted({r["seed"] for r in rs}),
-                "runs_per_net": {k: len(v) for k, v in self.by_net.items()}, "runs": len(rs),
-                "commits": sorted({r["commit"] for r in rs}), "hardware": sorted({r["hardware"] for r in rs}),
-                "test_images": sorted({r["final_eval_images"] for r in rs}),
-                "precision": sorted({r.get("precision") or "?" for r in rs})}
+        return {
+            "source": "scale map (figures/scale-map/records.jsonl)",
+            "dataset": self.dataset,
+            "iterations": self.iterations,
+            "seeds": sorted({r["seed"] for r in rs}),
+            "runs_per_net": {k: len(v) for k, v in self.by_net.items()},
+            "runs": len(rs),
+            "commits": sorted({r["commit"] for r in rs}),
+            "hardware": sorted({r["hardware"] for r in rs}),
+            "test_images": sorted({r["final_eval_images"] for r in rs}),
+            "precision": sorted({r.get("precision") or "?" for r in rs}),
+        }
 
     def label(self) -> str:
         p = self.provenance()
-        return (f"scale map · {DATASET_NAMES.get(self.dataset, self.dataset)} · {self.iterations} iterations · "
-                f"seeds {', '.join(map(str, p['seeds']))} · {p['runs']} runs · final errors on "
-                f"{'/'.join(map(str, p['test_images']))} test images · {'/'.join(p['precision'])} · commit "
-                f"{', '.join(p['commits'])} · {'; '.join(p['hardware'])}")
+        return (
+            f"scale map · {DATASET_NAMES.get(self.dataset, self.dataset)} · {self.iterations} iterations · "
+            f"seeds {', '.join(map(str, p['seeds']))} · {p['runs']} runs · final errors on "
+            f"{'/'.join(map(str, p['test_images']))} test images · {'/'.join(p['precision'])} · commit "
+            f"{', '.join(p['commits'])} · {'; '.join(p['hardware'])}"
+        )
 
 
-def longest(records: list[dict], nets, need: tuple[str, ...] = (), min_seeds: int = claims.MIN_SEEDS) -> Schedule | None:
+def longest(
+    records: list[dict], nets, need: tuple[str, ...] = (), min_seeds: int = claims.MIN_SEEDS
+) -> Schedule | None:
     """The longest schedule at which every net of ``nets`` has ``min_seeds`` seeds among the
     records that carry every key of ``need``; None where there is none."""
     groups: dict = defaultdict(lambda: defaultdict(list))
@@ -77,8 +91,11 @@ def missing(records: list[dict], nets, need: tuple[str, ...] = ()) -> str:
     if have:
         n = max(r["iterations"] for r in have)
         counts = {net: len({r["seed"] for r in have if r["iterations"] == n and r["net"] == net}) for net in nets}
-        text += (f"; the longest such records are at {n} iterations (" +
-                 ", ".join(f"{net}: {k} seed{'s' if k != 1 else ''}" for net, k in counts.items()) + ")")
+        text += (
+            f"; the longest such records are at {n} iterations ("
+            + ", ".join(f"{net}: {k} seed{'s' if k != 1 else ''}" for net, k in counts.items())
+            + ")"
+        )
     return text + ". `python -m paper_repro scale-map` measures them."
 
 
@@ -125,8 +142,10 @@ def schedules_note(judged: list[dict | None]) -> str:
             s = j["schedule"]
             merged = seen.setdefault((s.iterations, s.dataset), Schedule(s.iterations, s.dataset, {}))
             merged.by_net.update(s.by_net)
-    return "\n".join(f"- {s.iterations} iterations ({', '.join(sorted(s.by_net))}): {s.label()}"
-                     for _, s in sorted(seen.items(), reverse=True))
+    return "\n".join(
+        f"- {s.iterations} iterations ({', '.join(sorted(s.by_net))}): {s.label()}"
+        for _, s in sorted(seen.items(), reverse=True)
+    )
 
 
 # --------------------------------------------------------------------------- Fig. 6 and Fig. 7
@@ -145,12 +164,23 @@ def fig6_curves(s: Schedule) -> dict[str, dict]:
     out = {}
     for net, rs in s.by_net.items():
         common = sorted(set.intersection(*(set(r["curves"]["iteration"]) for r in rs)))
-        pick = lambda r, k: [v for i, v in zip(r["curves"]["iteration"], r["curves"][k]) if i in set(common)]  # noqa: E731
+
+        def pick(r, k, common=frozenset(common)):
+            return [v for i, v in zip(r["curves"]["iteration"], r["curves"][k]) if i in common]
+
         train, tlo, thi = _band([pick(r, "train_error") for r in rs])
         ev, elo, ehi = _band([pick(r, "eval_error") for r in rs])
-        out[net] = {"iteration": common, "train_error": train, "eval_error": ev, "train_lo": tlo, "train_hi": thi,
-                    "eval_lo": elo, "eval_hi": ehi, "seeds": [r["seed"] for r in rs],
-                    "eval_images": rs[0]["curves"]["eval_images"]}
+        out[net] = {
+            "iteration": common,
+            "train_error": train,
+            "eval_error": ev,
+            "train_lo": tlo,
+            "train_hi": thi,
+            "eval_lo": elo,
+            "eval_hi": ehi,
+            "seeds": [r["seed"] for r in rs],
+            "eval_images": rs[0]["curves"]["eval_images"],
+        }
     return out
 
 
@@ -158,8 +188,10 @@ def fig6_panels(curves: dict[str, dict]) -> list[tuple[str, dict]]:
     """Plain nets left, ResNets right, as in the paper."""
     plain = {k: v for k, v in curves.items() if k.startswith("plain")}
     res = {k: v for k, v in curves.items() if k.startswith("resnet")}
-    return [("plain-" + "/".join(k.removeprefix("plain") for k in plain), plain),
-            ("ResNet-" + "/".join(k.removeprefix("resnet") for k in res), res)]
+    return [
+        ("plain-" + "/".join(k.removeprefix("plain") for k in plain), plain),
+        ("ResNet-" + "/".join(k.removeprefix("resnet") for k in res), res),
+    ]
 
 
 def fig7_data(s: Schedule) -> dict:
@@ -171,32 +203,45 @@ def fig7_data(s: Schedule) -> dict:
         responses[net], bands[net] = mean, {"lo": lo, "hi": hi}
         means[net] = [statistics.fmean(r["fig7"]["response_std"]) for r in rs]
         gammas[net] = [statistics.fmean(r["fig7"]["bn_gamma"]) for r in rs]
-    return {"responses": responses, "bands": bands, "means": means, "gammas": gammas,
-            "images": sorted({r["fig7"]["images"] for r in s.records})}
+    return {
+        "responses": responses,
+        "bands": bands,
+        "means": means,
+        "gammas": gammas,
+        "images": sorted({r["fig7"]["images"] for r in s.records}),
+    }
 
 
 # --------------------------------------------------------------------------- Table 6 and Fashion-MNIST
 def table6_rows(depth_rows: list[dict], profile: str, iterations, dataset: str) -> list[dict]:
     """Table 6 beside the published CIFAR-10 reproductions and this build's column.
     ``depth_rows`` are findings.depth_rows of this build (ResNets)."""
-    from paper_repro.paper import classification as paper
 
     ours = {r["depth"]: r for r in depth_rows}
     rows = []
     for d in sorted(set(paper.TABLE6_ERROR) | set(ours)):
         o = ours.get(d)
-        rows.append({"net": f"ResNet-{d}", "paper": paper.TABLE6_ERROR.get(d),
-                     "published": published.cell(f"resnet{d}"),
-                     "measured": "not run" if o is None else f"{o['measured']} (n={o['runs']})"})
+        rows.append(
+            {
+                "net": f"ResNet-{d}",
+                "paper": paper.TABLE6_ERROR.get(d),
+                "published": published.cell(f"resnet{d}"),
+                "measured": "not run" if o is None else f"{o['measured']} (n={o['runs']})",
+            }
+        )
     for net in ("plain20", "plain56"):
-        rows.append({"net": net.replace("plain", "plain-"), "paper": None, "published": published.cell(net),
-                     "measured": "–"})
+        rows.append(
+            {"net": net.replace("plain", "plain-"), "paper": None, "published": published.cell(net), "measured": "–"}
+        )
     return rows
 
 
-TABLE6_COLUMNS = [("net", "net"), ("paper", "paper, CIFAR-10 (Table 6)"),
-                  ("published", "published reproductions, CIFAR-10 (source, runs)"),
-                  ("measured", "this build: mean ± std (n seeds)")]
+TABLE6_COLUMNS = [
+    ("net", "net"),
+    ("paper", "paper, CIFAR-10 (Table 6)"),
+    ("published", "published reproductions, CIFAR-10 (source, runs)"),
+    ("measured", "this build: mean ± std (n seeds)"),
+]
 
 
 def fashion_rows(records: list[dict]) -> tuple[list[dict], Schedule | None]:
@@ -204,8 +249,10 @@ def fashion_rows(records: list[dict]) -> tuple[list[dict], Schedule | None]:
     (test error %, mean ± std over seeds, at the longest schedule where every net of the scale
     map has 3 seeds)."""
     s = longest([r for r in records if r["dataset"] == "fashion-mnist"], NETS)
-    nets = sorted({n.net for src in published.FASHION_MNIST for n in src.numbers} | set(NETS),
-                  key=lambda n: (n.startswith("resnet"), int("".join(ch for ch in n if ch.isdigit()))))
+    nets = sorted(
+        {n.net for src in published.FASHION_MNIST for n in src.numbers} | set(NETS),
+        key=lambda n: (n.startswith("resnet"), int("".join(ch for ch in n if ch.isdigit()))),
+    )
     rows = []
     for net in nets:
         row = {"net": net.replace("resnet", "ResNet-").replace("plain", "plain-")}
@@ -230,8 +277,10 @@ def fashion_columns(s: Schedule | None) -> list[tuple[str, str]]:
 def fashion_note(s: Schedule | None) -> str:
     re = published.RANDOM_ERASING
     rr = published.RANDOM_ERASING_RERUN
-    text = (f"Published, test error (%): {re.cite()}, {re.dataset}, {re.recipe}; {re.statistic}. {rr.cite()}: "
-            f"{rr.dataset}, {rr.recipe}; {rr.statistic}. ")
+    text = (
+        f"Published, test error (%): {re.cite()}, {re.dataset}, {re.recipe}; {re.statistic}. {rr.cite()}: "
+        f"{rr.dataset}, {rr.recipe}; {rr.statistic}. "
+    )
     if s is None:
         return text + missing([], NETS)
     return text + f"This project: final test error on all test images, {s.label()}."
@@ -241,7 +290,6 @@ def fashion_note(s: Schedule | None) -> str:
 def readme_markdown(records: list[dict] | None = None) -> str:
     """The README's first reproduced-numbers block: every claim the scale map measures, at its
     longest committed schedule, with the paper's number where there is one and the provenance."""
-    from paper_repro.book.report import markdown_table
 
     records = read_records() if records is None else records
     judged = [(c, judge_longest(c.key, records)) for c in claims.CLAIMS]
@@ -252,14 +300,31 @@ def readme_markdown(records: list[dict] | None = None) -> str:
     for c, j in judged:
         p = claims.paper_difference(c)
         unit, scale = units(c.quantity)
-        rows.append({"claim": c.title, "source": c.source,
-                     "paper": f"{p[0]:+.2f} pt ({p[1]})" if p else f"{'> 0' if c.direction > 0 else '< 0'}",
-                     "measured": longest_cell(j).split(": ", 1)[1], "verdict": j["label"],
-                     "iterations": j["schedule"].iterations,
-                     "seeds": ", ".join(str(r["seed"]) for r in j["schedule"].by_net[c.a])})
-    table = markdown_table(rows, [("claim", "claim"), ("source", "paper source"), ("paper", "paper (a − b)"),
-                                  ("measured", "measured a − b [95% interval] (n)"), ("verdict", "verdict"),
-                                  ("iterations", "iterations"), ("seeds", "seeds")])
-    return (f"{table}\n\nMeasured with the `cpu` profile's recipe, only the iterations changed:\n"
-            f"{schedules_note([j for _, j in judged])}\n\nGenerated from `figures/scale-map/records.jsonl` "
-            "(`python -m paper_repro report --readme README.md`); verdicts by the one rule.")
+        rows.append(
+            {
+                "claim": c.title,
+                "source": c.source,
+                "paper": f"{p[0]:+.2f} pt ({p[1]})" if p else f"{'> 0' if c.direction > 0 else '< 0'}",
+                "measured": longest_cell(j).split(": ", 1)[1],
+                "verdict": j["label"],
+                "iterations": j["schedule"].iterations,
+                "seeds": ", ".join(str(r["seed"]) for r in j["schedule"].by_net[c.a]),
+            }
+        )
+    table = markdown_table(
+        rows,
+        [
+            ("claim", "claim"),
+            ("source", "paper source"),
+            ("paper", "paper (a − b)"),
+            ("measured", "measured a − b [95% interval] (n)"),
+            ("verdict", "verdict"),
+            ("iterations", "iterations"),
+            ("seeds", "seeds"),
+        ],
+    )
+    return (
+        f"{table}\n\nMeasured with the `cpu` profile's recipe, only the iterations changed:\n"
+        f"{schedules_note([j for _, j in judged])}\n\nGenerated from `figures/scale-map/records.jsonl` "
+        "(`python -m paper_repro report --readme README.md`); verdicts by the one rule."
+    )

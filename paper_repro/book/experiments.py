@@ -1,6 +1,7 @@
 """What the notebooks call to run experiments: train the nets of an experiment through the run
 store (or read them back), and measure trained nets (Fig. 7). Turning runs into tables, sentences
 and report rows is ``findings.py``'s job; notebooks hold prose and calls."""
+
 from __future__ import annotations
 
 import glob
@@ -8,33 +9,34 @@ import os
 import statistics
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
-from paper_repro.models.measure import layer_responses
-from paper_repro.classification.config import Profile, get_profile
-from paper_repro.classification.data import build_data
-from paper_repro.runs.datasets import ensure_fashion_mnist
-from paper_repro.runs.run import Result
-from paper_repro.runs.speed import resolve_speed
 from paper_repro.book.findings import pct
-from paper_repro.runs.home import home
-from paper_repro.book.report import write_report_rows
+from paper_repro.book.parameters import ParameterError, check
+from paper_repro.book.plan import chapter_runs as planned
+from paper_repro.book.tables import write_report_rows
+from paper_repro.classification.config import PROFILES, Profile, get_profile
+from paper_repro.classification.data import build_data
 from paper_repro.classification.train import fit, load_model
 from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.config import profile_config
 from paper_repro.detection.train import fit_detector
+from paper_repro.models.measure import bn_gammas, layer_responses
+from paper_repro.runs.datasets import ensure_fashion_mnist
+from paper_repro.runs.home import home
+from paper_repro.runs.run import Result
+from paper_repro.runs.speed import resolve_speed
 
 RUNS = home() / "runs"  # the project folder's (paper_repro.runs.home), never the package's
 DATA = home() / "data"
+
+
 def setup(profile: str, **folders: str) -> Profile:
     """A chapter's first call: check its parameters (``profile`` and any data folders it declares,
     passed by name; "" = not given) with one clear line for a bad one, make sure the profile's data
     set is on disk, and return the profile."""
-    from pathlib import Path
-
-    from paper_repro.classification.config import PROFILES
-    from paper_repro.book.parameters import ParameterError, check
 
     check({"profile": profile, **folders}, {"profile": tuple(PROFILES)})
     for name, path in folders.items():
@@ -72,7 +74,6 @@ class ChapterRuns:
 
 def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> ChapterRuns:
     """Train (or read back) every run the plan lists for ``chapter``; print one line per run."""
-    from paper_repro.book.plan import chapter_runs as planned
 
     results = []
     for run in planned(profile.name, chapter):
@@ -81,10 +82,13 @@ def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> Chapte
         results.append(r)
         if verbose:
             how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
-            key = f"{r.config.model}/s{r.config.seed}" + ("" if r.config.iterations == profile.iterations else
-                                                          f", {r.config.iterations} it.")
-            print(f"{key:>16}: {how}; final training error {100 * r.summary['final_train_error']:.2f}%, "
-                  f"{r.summary['eval_split']} error {100 * r.summary['final_eval_error']:.2f}%  ({r.run_dir.name})")
+            key = f"{r.config.model}/s{r.config.seed}" + (
+                "" if r.config.iterations == profile.iterations else f", {r.config.iterations} it."
+            )
+            print(
+                f"{key:>16}: {how}; final training error {100 * r.summary['final_train_error']:.2f}%, "
+                f"{r.summary['eval_split']} error {100 * r.summary['final_eval_error']:.2f}%  ({r.run_dir.name})"
+            )
     return ChapterRuns(results)
 
 
@@ -111,14 +115,14 @@ def responses(results: dict[str, Result], n_images: int) -> dict[str, list[float
 def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[dict, dict]:
     """Fig. 7's summary per net and seed, from one load of each run's network: the mean over its
     3x3 layers of the response std, and the mean |gamma| of the BN layers those responses follow."""
-    from paper_repro.models.measure import bn_gammas
 
     means, gammas = {}, {}
     for m, rs in by_model.items():
         for r in rs:
             model, data, speed = _trained_net(r)
             means.setdefault(m, []).append(
-                statistics.fmean(layer_responses(model, data.eval, speed.device, max_images=n_images).values()))
+                statistics.fmean(layer_responses(model, data.eval, speed.device, max_images=n_images).values())
+            )
             gammas.setdefault(m, []).append(statistics.fmean(bn_gammas(model).values()))
     return means, gammas
 
@@ -134,11 +138,21 @@ def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[st
         if profile.name == "full":
             # §3.4: batch 256, lr 0.1 divided by 10 "when the error plateaus", up to 60e4 iterations
             cfg = profile.run_config(model, "imagenet", dataset=f"imagenet:{path}", iterations=600000, batch_size=256)
-            cfg = cfg.replace(milestones=(150000, 300000, 450000), eval_interval=5000, checkpoint_interval=5000,
-                              eval_subset=None, train_subset=None)
+            cfg = cfg.replace(
+                milestones=(150000, 300000, 450000),
+                eval_interval=5000,
+                checkpoint_interval=5000,
+                eval_subset=None,
+                train_subset=None,
+            )
         else:
-            cfg = profile.run_config(model, "imagenet", dataset=f"imagenet:{path}", batch_size=32 if profile.name == "cpu" else 8,
-                                     iterations=profile.iterations)
+            cfg = profile.run_config(
+                model,
+                "imagenet",
+                dataset=f"imagenet:{path}",
+                batch_size=32 if profile.name == "cpu" else 8,
+                iterations=profile.iterations,
+            )
             cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
         t = time.perf_counter()
         results[model] = r = fit(cfg.validate(), out=RUNS, data_root=str(DATA))
@@ -173,16 +187,23 @@ class DetectionRuns:
         return self.runs.get(dataset, {}).get(backbone)
 
 
-def run_detection(profile: str, voc_root: str = "", coco_root: str = "", pretrained_dir: str = "",
-                  out: str | os.PathLike = RUNS, data_root: str | os.PathLike = DATA,
-                  progress: bool | None = None) -> DetectionRuns:
+def run_detection(
+    profile: str,
+    voc_root: str = "",
+    coco_root: str = "",
+    pretrained_dir: str = "",
+    out: str | os.PathLike = RUNS,
+    data_root: str | os.PathLike = DATA,
+    progress: bool | None = None,
+) -> DetectionRuns:
     """Both backbones on the Fashion-MNIST canvases (every profile, from scratch), and, in the
     ``full`` profile, on VOC 07+12 (Table 7) and COCO (Table 8) where their folders and the
     ImageNet weights are given."""
     res = DetectionRuns(profile)
     ensure_fashion_mnist(data_root)
     res.runs["fashion-canvas"] = {
-        b: fit_detector(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES}
+        b: fit_detector(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES
+    }
     for name, root in (("voc", voc_root), ("coco", coco_root)):
         if not root:
             continue
@@ -192,9 +213,15 @@ def run_detection(profile: str, voc_root: str = "", coco_root: str = "", pretrai
         weights = {b: pretrained_path(pretrained_dir, b) for b in BACKBONES}
         missing = [b for b, w in weights.items() if not w]
         if missing:
-            res.skipped.append(f"{name}: no ImageNet weights for {', '.join(missing)} in {pretrained_dir or '(not given)'} "
-                               f"(expected {', '.join(WEIGHT_FILES[b] for b in missing)})")
+            res.skipped.append(
+                f"{name}: no ImageNet weights for {', '.join(missing)} in {pretrained_dir or '(not given)'} "
+                f"(expected {', '.join(WEIGHT_FILES[b] for b in missing)})"
+            )
             continue
-        res.runs[name] = {b: fit_detector(profile_config(profile, b, f"{name}:{root}", pretrained=weights[b]), out,
-                                          data_root, progress) for b in BACKBONES}
+        res.runs[name] = {
+            b: fit_detector(
+                profile_config(profile, b, f"{name}:{root}", pretrained=weights[b]), out, data_root, progress
+            )
+            for b in BACKBONES
+        }
     return res

@@ -10,17 +10,27 @@ Sphinx 7 and myst-parser write a MathJax-3 configuration (``window.MathJax = {..
 MathJax 2 reads ``MathJax.Hub.Config`` instead. Both are replaced here, so the page carries one
 configuration, for the version it loads.
 """
+
 import shutil
 from pathlib import Path
 
 # MathJax 2's configuration (the "text/x-mathjax-config" block Sphinx writes for mathjax2_config).
 MATHJAX2_CONFIG = {
     # Sphinx and myst write inline math as \( ... \) and display math as \[ ... \]
-    "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processEscapes": True,
-                "processEnvironments": True},
+    "tex2jax": {
+        "inlineMath": [["\\(", "\\)"]],
+        "displayMath": [["\\[", "\\]"]],
+        "processEscapes": True,
+        "processEnvironments": True,
+    },
     "TeX": {"equationNumbers": {"autoNumber": "none"}},
-    "HTML-CSS": {"availableFonts": [], "preferredFont": None, "webFont": "STIX-Web", "imageFont": None,
-                 "linebreaks": {"automatic": True}},
+    "HTML-CSS": {
+        "availableFonts": [],
+        "preferredFont": None,
+        "webFont": "STIX-Web",
+        "imageFont": None,
+        "linebreaks": {"automatic": True},
+    },
     "SVG": {"font": "STIX-Web"},
     "messageStyle": "none",
 }
@@ -28,7 +38,7 @@ MATHJAX_PATH = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"  # relativ
 
 
 def mathjax_source() -> Path:
-    import jupyter_server_mathjax
+    import jupyter_server_mathjax  # noqa: PLC0415 - optional: the [book] extra
 
     return Path(jupyter_server_mathjax.__file__).parent / "static"
 

@@ -6,6 +6,7 @@ The chapters call :func:`check` first: an unknown name or a bad value stops the 
 line naming what is wrong and what is allowed, and that line is the whole error (IPython shows an
 exception's ``_render_traceback_`` instead of its traceback, and papermill ends its error with it).
 """
+
 from __future__ import annotations
 
 import ast
@@ -22,7 +23,7 @@ def injected_names() -> list[str]:
     """The names papermill injected into the running kernel (its cell starts with "# Parameters"),
     in order; [] outside IPython or when nothing was injected."""
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # noqa: PLC0415 - optional: only inside a notebook kernel
     except ImportError:
         return []
     ip = get_ipython()
@@ -34,8 +35,13 @@ def injected_names() -> list[str]:
                 tree = ast.parse(source)
             except SyntaxError:
                 return []
-            return [t.id for node in tree.body if isinstance(node, ast.Assign) for t in node.targets
-                    if isinstance(t, ast.Name)]
+            return [
+                t.id
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                for t in node.targets
+                if isinstance(t, ast.Name)
+            ]
     return []
 
 
@@ -44,8 +50,10 @@ def check(declared: dict, allowed_values: dict | None = None) -> None:
     ``allowed_values[name]`` (a collection of allowed values)."""
     unknown = [n for n in injected_names() if n not in declared]
     if unknown:
-        raise ParameterError(f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-                             f"this chapter takes: {', '.join(declared)}")
+        raise ParameterError(
+            f"unknown parameter{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"this chapter takes: {', '.join(declared)}"
+        )
     for name, allowed in (allowed_values or {}).items():
         if declared.get(name) not in allowed:
             raise ParameterError(f"{name} must be one of {', '.join(map(str, allowed))}, got {declared.get(name)!r}")

@@ -12,16 +12,20 @@ exists yet the plan says so.
 Where no machine has measured a run (a GPU), ``gpu_hours_table`` estimates its cost from counted
 FLOPs and an assumed throughput, and says so.
 """
+
 from __future__ import annotations
 
 import functools
 import sys
 from dataclasses import dataclass
 
+from paper_repro.classification.config import RunConfig, get_profile
+from paper_repro.detection.backbones import BACKBONES
+from paper_repro.detection.config import profile_config
+from paper_repro.models import build_model, parse_model_name
+from paper_repro.models.measure import multiply_adds
 from paper_repro.runs import store
 from paper_repro.runs.sweep import sweep
-from paper_repro.classification.config import RunConfig, get_profile
-from paper_repro.models import parse_model_name
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,8 @@ def _chapter_runs(p, chapter: str) -> list[PlannedRun]:
         return [run(m) for m in plain + [f"resnet{d}" for d in p.cifar_depths]] + seeds(claim_nets)
     if chapter == "03_depth":  # Table 6 per depth over seeds, Fig. 6 right (110 against 1202)
         return seeds([f"resnet{d}" for d in p.cifar_depths]) + [
-            run(f"resnet{d}", iterations=p.deep_iterations) for d in p.deep_depths]
+            run(f"resnet{d}", iterations=p.deep_iterations) for d in p.deep_depths
+        ]
     # 04_responses: Fig. 7 measures the nets of the degradation chapter (and their seeds)
     return [run(m) for m in claim_nets + (["resnet110"] if 110 in p.cifar_depths else [])] + seeds(claim_nets)
 
@@ -82,8 +87,6 @@ def classification_runs(profile: str) -> list[PlannedRun]:
 
 def detection_runs(profile: str) -> list[PlannedRun]:
     """Chapter 5's two detectors on the canvases (VOC and COCO need folders the plan cannot see)."""
-    from paper_repro.detection.backbones import BACKBONES
-    from paper_repro.detection.config import profile_config
 
     return [PlannedRun("05_detection", profile_config(profile, b, "fashion-canvas")) for b in BACKBONES]
 
@@ -114,12 +117,21 @@ def plan(profile: str, out="runs") -> list[dict]:
         folder = c.folder(out)
         done = store.finished_summary(folder)
         stored = bool(done and done.get("status") in ("finished", "diverged"))
-        net = getattr(c, "model", None) or getattr(c, "backbone")
+        net = getattr(c, "model", None) or c.backbone
         per_it = cost.get((net, c.dataset, c.batch_size))
-        rows.append({"chapter": r.chapter, "run": r.name, "seed": c.seed, "iterations": c.iterations,
-                     "hash": c.hash(), "state": "stored" if stored else "to run",
-                     "estimate_s": (done or {}).get("wall_time_s") if stored else
-                     (None if per_it is None else per_it * c.iterations)})
+        rows.append(
+            {
+                "chapter": r.chapter,
+                "run": r.name,
+                "seed": c.seed,
+                "iterations": c.iterations,
+                "hash": c.hash(),
+                "state": "stored" if stored else "to run",
+                "estimate_s": (done or {}).get("wall_time_s")
+                if stored
+                else (None if per_it is None else per_it * c.iterations),
+            }
+        )
     return rows
 
 
@@ -129,13 +141,17 @@ def table(rows: list[dict]) -> str:
     lines = [head, "-" * len(head)]
     for r in rows:
         est = "unknown" if r["estimate_s"] is None else f"{r['estimate_s'] / 60:.1f} min"
-        lines.append(f"{r['chapter']:<15} {r['run']:<22} {r['seed']:>4} {r['iterations']:>10} {r['hash']:<12}  "
-                     f"{r['state']:<7} {est:>9}")
+        lines.append(
+            f"{r['chapter']:<15} {r['run']:<22} {r['seed']:>4} {r['iterations']:>10} {r['hash']:<12}  "
+            f"{r['state']:<7} {est:>9}"
+        )
     todo = [r for r in rows if r["state"] == "to run"]
     known = sum(r["estimate_s"] for r in todo if r["estimate_s"] is not None)
     unknown = sum(1 for r in todo if r["estimate_s"] is None)
-    lines.append(f"{len(rows)} runs, {len(rows) - len(todo)} stored, {len(todo)} to run: about {known / 60:.0f} min "
-                 f"measured on this machine" + (f", plus {unknown} run(s) never measured here" if unknown else ""))
+    lines.append(
+        f"{len(rows)} runs, {len(rows) - len(todo)} stored, {len(todo)} to run: about {known / 60:.0f} min "
+        f"measured on this machine" + (f", plus {unknown} run(s) never measured here" if unknown else "")
+    )
     return "\n".join(lines)
 
 
@@ -143,12 +159,10 @@ def table(rows: list[dict]) -> str:
 TEST_IMAGES = 10_000  # CIFAR-10 and Fashion-MNIST both test on 10,000 images
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def forward_flops(model: str, dataset: str) -> float:
     """FLOPs of one forward pass of one 32x32 image: convolutions and matrix products, as
     ``torch.utils.flop_counter`` counts them (2 FLOPs per multiply-add of Table 1)."""
-    from paper_repro.models.measure import multiply_adds
-    from paper_repro.models import build_model
 
     channels = 1 if dataset == "fashion-mnist" else 3
     return 2 * multiply_adds(build_model(model, in_channels=channels), (1, channels, 32, 32))
@@ -158,7 +172,9 @@ def training_flops(cfg: RunConfig) -> float:
     """FLOPs of one classification run, counted, not measured: forward and backward of every training
     image (backward = 2x forward, the usual rule) plus the forward passes of every evaluation (one
     per ``eval_interval`` and the final one)."""
-    evals = cfg.iterations // cfg.eval_interval * (cfg.eval_subset or TEST_IMAGES) + (cfg.final_eval_subset or TEST_IMAGES)
+    evals = cfg.iterations // cfg.eval_interval * (cfg.eval_subset or TEST_IMAGES) + (
+        cfg.final_eval_subset or TEST_IMAGES
+    )
     return forward_flops(cfg.model, cfg.dataset) * (3 * cfg.batch_size * cfg.iterations + evals)
 
 
@@ -168,17 +184,22 @@ def gpu_hours_table(profile: str = "full", tflops=(100, 20)) -> str:
     groups: dict[tuple, list] = {}
     for r in classification_runs(profile):
         groups.setdefault((r.name, r.config.iterations), []).append(r)
-    head = ["run", "runs", "GFLOPs per image (forward)", "PFLOPs per run"] + [f"GPU-hours per run at {t} TFLOP/s"
-                                                                            for t in tflops]
+    head = ["run", "runs", "GFLOPs per image (forward)", "PFLOPs per run"] + [
+        f"GPU-hours per run at {t} TFLOP/s" for t in tflops
+    ]
     rows, total = [], 0.0
     for (name, _), runs in groups.items():
         c = runs[0].config
         f = training_flops(c)
         total += f * len(runs)
-        rows.append([name, str(len(runs)), f"{forward_flops(c.model, c.dataset) / 1e9:.3f}", f"{f / 1e15:.2f}"] +
-                    [f"{f / (t * 1e12) / 3600:.2f}" for t in tflops])
-    rows.append([f"**all {sum(len(v) for v in groups.values())} runs, total**", "", "", f"{total / 1e15:.1f}"] +
-                [f"**{total / (t * 1e12) / 3600:.1f}**" for t in tflops])
+        rows.append(
+            [name, str(len(runs)), f"{forward_flops(c.model, c.dataset) / 1e9:.3f}", f"{f / 1e15:.2f}"]
+            + [f"{f / (t * 1e12) / 3600:.2f}" for t in tflops]
+        )
+    rows.append(
+        [f"**all {sum(len(v) for v in groups.values())} runs, total**", "", "", f"{total / 1e15:.1f}"]
+        + [f"**{total / (t * 1e12) / 3600:.1f}**" for t in tflops]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 

@@ -1,7 +1,11 @@
 """One function per figure kind; each takes data and returns a matplotlib Figure."""
+
 from __future__ import annotations
 
+from matplotlib import patches
 from matplotlib.figure import Figure
+
+from paper_repro.paper import claims
 
 # Figures are built with matplotlib.figure.Figure, not pyplot: no global state, no display needed
 # (they save anywhere), and a notebook shows the returned Figure exactly once.
@@ -11,8 +15,17 @@ def _subplots(nrows=1, ncols=1, figsize=(6, 4), **kw):
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(nrows, ncols, **kw)
 
-COLORS = {20: "#e6a100", 32: "#1f77b4", 44: "#2ca02c", 56: "#d62728", 110: "#111111", 1202: "#9467bd",
-          18: "#1f77b4", 34: "#d62728"}
+
+COLORS = {
+    20: "#e6a100",
+    32: "#1f77b4",
+    44: "#2ca02c",
+    56: "#d62728",
+    110: "#111111",
+    1202: "#9467bd",
+    18: "#1f77b4",
+    34: "#d62728",
+}
 # Fig. 7 draws plain and residual nets in one panel: each family gets its own colours
 PLAIN_COLORS = {20: "#6baed6", 32: "#4292c6", 44: "#2171b5", 56: "#08306b", 110: "#041b3d"}
 RESNET_COLORS = {20: "#fdae6b", 32: "#fd8d3c", 44: "#e6550d", 56: "#a63603", 110: "#5a1e02", 1202: "#2d0f01"}
@@ -26,8 +39,9 @@ def _depth(name: str) -> int:
     return int("".join(c for c in name if c.isdigit()) or 0)
 
 
-def training_curves(panels: list[tuple[str, dict]], label: str, ylim: tuple[float, float] | None = None,
-                    spread: str | None = None):
+def training_curves(
+    panels: list[tuple[str, dict]], label: str, ylim: tuple[float, float] | None = None, spread: str | None = None
+):
     """Fig. 6 style: per panel, each net's training error (dashed) and test error (bold), in %,
     against iterations. ``panels`` is [(title, {name: curve})] with curve = {"iteration": [...],
     "train_error": [...], "eval_error": [...]}; a curve that also has ``train_lo``/``train_hi`` and
@@ -38,19 +52,29 @@ def training_curves(panels: list[tuple[str, dict]], label: str, ylim: tuple[floa
         for name, c in curves.items():
             color = COLORS.get(_depth(name))
             m = _marker(c["iteration"])
-            ax.plot(c["iteration"], [100 * e for e in c["train_error"]], "--", color=color, lw=1.2, marker=m, mfc="none")
+            ax.plot(
+                c["iteration"], [100 * e for e in c["train_error"]], "--", color=color, lw=1.2, marker=m, mfc="none"
+            )
             ax.plot(c["iteration"], [100 * e for e in c["eval_error"]], "-", color=color, lw=2.2, label=name, marker=m)
             for k, alpha in (("train", 0.10), ("eval", 0.22)):
                 if f"{k}_lo" in c:
-                    ax.fill_between(c["iteration"], [100 * e for e in c[f"{k}_lo"]], [100 * e for e in c[f"{k}_hi"]],
-                                    color=color, alpha=alpha, lw=0)
+                    ax.fill_between(
+                        c["iteration"],
+                        [100 * e for e in c[f"{k}_lo"]],
+                        [100 * e for e in c[f"{k}_hi"]],
+                        color=color,
+                        alpha=alpha,
+                        lw=0,
+                    )
         ax.set_title(title)
         ax.set_xlabel("iteration")
         ax.set_ylabel("error (%)")
         if ylim:
             ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, title="dashed: training, bold: test" + (f"\n{spread}" if spread else ""), title_fontsize=7)
+        ax.legend(
+            fontsize=8, title="dashed: training, bold: test" + (f"\n{spread}" if spread else ""), title_fontsize=7
+        )
     footer(fig, label, 0.07)
     return fig
 
@@ -65,11 +89,22 @@ def error_by_depth(rows: list[dict], label: str):
     """Table 6 as a plot: test error against depth, this run (mean ± std over seeds) beside the paper."""
     fig, ax = _subplots(figsize=(5.5, 3.6))
     ours = [r for r in rows if r.get("mean") is not None]
-    ax.errorbar([r["depth"] for r in ours], [r["mean"] for r in ours], yerr=[r.get("std") or 0 for r in ours],
-                fmt="o-", capsize=3, label="this build (mean; ± std where a depth has several seeds)")
+    ax.errorbar(
+        [r["depth"] for r in ours],
+        [r["mean"] for r in ours],
+        yerr=[r.get("std") or 0 for r in ours],
+        fmt="o-",
+        capsize=3,
+        label="this build (mean; ± std where a depth has several seeds)",
+    )
     paper = [r for r in rows if r.get("paper") is not None]
-    ax.plot([r["depth"] for r in paper], [r["paper"] for r in paper], "s--", color="#888888",
-            label="paper, CIFAR-10 (Table 6)")
+    ax.plot(
+        [r["depth"] for r in paper],
+        [r["paper"] for r in paper],
+        "s--",
+        color="#888888",
+        label="paper, CIFAR-10 (Table 6)",
+    )
     ax.set_xscale("log")
     ax.set_xticks([r["depth"] for r in rows])
     ax.set_xticklabels([str(r["depth"]) for r in rows])
@@ -83,8 +118,9 @@ def error_by_depth(rows: list[dict], label: str):
     return fig
 
 
-def layer_responses(responses: dict[str, list[float]], label: str, bands: dict[str, dict] | None = None,
-                    spread: str | None = None):
+def layer_responses(
+    responses: dict[str, list[float]], label: str, bands: dict[str, dict] | None = None, spread: str | None = None
+):
     """Fig. 7: std of each 3x3 layer's response, in layer order (top) and sorted (bottom).
     ``bands[name]`` = {"lo": [...], "hi": [...]} per layer (e.g. the seeds' min and max) is shaded
     in the top panel; ``spread`` says what it is."""
@@ -106,8 +142,12 @@ def layer_responses(responses: dict[str, list[float]], label: str, bands: dict[s
         ax.set_ylabel("std (log scale)")
         ax.set_yscale("log")  # a diverging plain net must not flatten every other curve
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8, ncol=3, title="dashed: plain, solid: ResNet" + (f"; {spread}" if spread else ""),
-                  title_fontsize=7)
+        ax.legend(
+            fontsize=8,
+            ncol=3,
+            title="dashed: plain, solid: ResNet" + (f"; {spread}" if spread else ""),
+            title_fontsize=7,
+        )
     footer(fig, label, 0.06)
     return fig
 
@@ -115,14 +155,13 @@ def layer_responses(responses: dict[str, list[float]], label: str, bands: dict[s
 def scale_map(points: dict[str, list[dict]], label: str):
     """One panel per claim: the difference (points) ± its 95% interval against the schedule length,
     the paper's side of zero shaded."""
-    from paper_repro.paper import claims
 
     keys = [k for k, pts in points.items() if pts]
     cols = min(3, max(1, len(keys)))
     rows = -(-len(keys) // cols) if keys else 1
     fig, axes = _subplots(rows, cols, figsize=(3.2 * cols, 2.9 * rows + 0.6), squeeze=False)
     colors = {claims.HOLDS: "#2ca02c", claims.REVERSED: "#d62728", claims.NOT_SHOWN: "#7f7f7f"}
-    for ax in axes.flat[len(keys):]:
+    for ax in axes.flat[len(keys) :]:
         ax.axis("off")
     for ax, key in zip(axes.flat, keys):
         c, pts = claims.BY_KEY[key], points[key]
@@ -131,8 +170,9 @@ def scale_map(points: dict[str, list[dict]], label: str):
         for x, y, p in zip(xs, ys, pts):
             color = colors.get(p["label"], "#bbbbbb")
             if p["low"] is not None:
-                ax.errorbar([x], [y], yerr=[[y - 100 * p["low"]], [100 * p["high"] - y]], fmt="o", color=color,
-                            capsize=3)
+                ax.errorbar(
+                    [x], [y], yerr=[[y - 100 * p["low"]], [100 * p["high"] - y]], fmt="o", color=color, capsize=3
+                )
             else:
                 ax.plot([x], [y], "o", mfc="none", color=color)
         ax.plot(xs, ys, "-", color="#999999", lw=0.8, zorder=0)
@@ -152,8 +192,12 @@ def scale_map(points: dict[str, list[dict]], label: str):
         ax.set_ylabel("difference (points)", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-    fig.suptitle("Scale map: each claim's difference ± 95% interval (green band: the paper's side; "
-                 "filled green: holds, red: reversed, grey: not shown, hollow: < 3 seeds)", fontsize=9, wrap=True)
+    fig.suptitle(
+        "Scale map: each claim's difference ± 95% interval (green band: the paper's side; "
+        "filled green: holds, red: reversed, grey: not shown, hollow: < 3 seeds)",
+        fontsize=9,
+        wrap=True,
+    )
     footer(fig, label, 0.08)
     return fig
 
@@ -180,7 +224,6 @@ def detections(rows: dict[str, list[dict]], classes: list[str], n: int, label: s
     """Held-out images, one row per backbone: ground truth dashed green, the shown detections red
     with class and score. ``rows[name]`` is a list of {"image": HxWxC array, "gt_boxes",
     "gt_labels", "boxes", "labels", "scores"} (labels count from 1; 0 is the background)."""
-    from matplotlib import patches
 
     fig, axes = _subplots(len(rows), n, figsize=(2.4 * n, 2.8 * len(rows) + 0.4), squeeze=False)
     for row, (name, images) in enumerate(rows.items()):
@@ -197,8 +240,15 @@ def detections(rows: dict[str, list[dict]], classes: list[str], n: int, label: s
                 ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="lime", ls="--", lw=1))
             for (x1, y1, x2, y2), lb, sc in zip(s["boxes"], s["labels"], s["scores"]):
                 ax.add_patch(patches.Rectangle((x1, y1), x2 - x1, y2 - y1, fill=False, ec="red", lw=1.2))
-                ax.text(x1, y2, f"{classes[lb - 1]} {sc:.2f}", color="white", fontsize=6, va="top",
-                        bbox=dict(facecolor="red", alpha=0.6, pad=0.5, lw=0))
+                ax.text(
+                    x1,
+                    y2,
+                    f"{classes[lb - 1]} {sc:.2f}",
+                    color="white",
+                    fontsize=6,
+                    va="top",
+                    bbox=dict(facecolor="red", alpha=0.6, pad=0.5, lw=0),
+                )
             truth = ", ".join(classes[lb - 1] for lb in s["gt_labels"])
             ax.set_title(f"{name}  (truth: {truth})", fontsize=7)
     fig.suptitle("Held-out images: truth dashed green; top detections red (class, score)", fontsize=10)

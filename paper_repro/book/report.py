@@ -1,61 +1,18 @@
 """The report page: gather the rows every chapter wrote from its runs."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from paper_repro.book.figures import FIGURES
-from paper_repro.runs.store import atomic_write_json
+from paper_repro.book import evidence, scale_map
+from paper_repro.book.scale_map import read_records
+from paper_repro.book.tables import markdown_table, report_path
+from paper_repro.paper.claims import CLAIMS, paper_difference
 
 CHAPTER_ROWS = ("degradation", "depth", "responses", "detection")
 SCALE_MAP = "scale-map"  # the README block that says where each effect appeared
 LONGEST = "longest"  # the README block that leads: every claim at its longest committed schedule
-
-
-def report_path(chapter: str, profile: str) -> Path:
-    """Where a chapter leaves its report rows: figures/<profile>/report-<chapter>.json."""
-    return FIGURES / profile / f"report-{chapter}.json"
-
-
-def report_row(quantity: str, paper: float | None, measured: float | None, unit: str, source: str, profile: str,
-               dataset: str, iterations: int | str, seeds, commit: str, hardware: str, note: str = "") -> dict:
-    """One line of the book's report page (chapter 6): a paper number beside this project's.
-
-    ``source`` cites the paper (e.g. "Table 6"); ``measured`` is None where the profile did not
-    run that experiment.
-    """
-    diff = None if (paper is None or measured is None) else measured - paper
-    return {"quantity": quantity, "paper": paper, "measured": measured, "difference": diff, "unit": unit,
-            "source": source, "profile": profile, "dataset": dataset, "iterations": iterations,
-            "seeds": list(seeds) if isinstance(seeds, (list, tuple)) else seeds, "commit": commit,
-            "hardware": hardware, "note": note}
-
-
-def write_report_rows(chapter: str, profile: str, rows: list[dict]) -> Path:
-    """Each chapter leaves its rows in figures/<profile>/report-<chapter>.json for the report."""
-    path = report_path(chapter, profile)
-    atomic_write_json(path, {"chapter": chapter, "profile": profile, "rows": rows})
-    return path
-
-
-def markdown_table(rows: list[dict], columns: list[tuple[str, str]], digits: int = 2) -> str:
-    """A Markdown table; ``columns`` is [(key, header)]; floats get ``digits`` decimals; a "|" inside a cell
-    (|γ|) is escaped so that it cannot split the cell."""
-    def cell(text: str) -> str:
-        return text.replace("\\|", "|").replace("|", "\\|")
-
-    def fmt(v):
-        if v is None:
-            return "–"
-        if isinstance(v, bool):  # never a raw True/False on a page
-            return "yes" if v else "no"
-        if isinstance(v, float):
-            return f"{v:.{digits}f}"
-        return cell(str(v))
-    head = "| " + " | ".join(cell(h) for _, h in columns) + " |"
-    sep = "|" + "|".join("---" for _ in columns) + "|"
-    body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in columns) + " |" for r in rows]
-    return "\n".join([head, sep, *body])
 
 
 def collect_rows(profile: str) -> list[dict]:
@@ -97,18 +54,52 @@ def paper_text(r: dict) -> str:
 def report_markdown(rows: list[dict]) -> str:
     """The report as a reader sees it: quantity, paper, measured and verdict in a table that fits
     the page, and every row's provenance in a collapsible table below it."""
-    shown = [{"quantity": f"{r['quantity']} ({r['source']})", "paper": paper_text(r), "measured": measured_text(r),
-              "verdict": r.get("verdict") or "–"} for r in rows]
-    main = markdown_table(shown, [("quantity", "quantity (paper source)"), ("paper", "paper"),
-                                  ("measured", "measured (95% interval, n seeds)"), ("verdict", "verdict")])
-    prov = [{"quantity": r["quantity"], "profile": r["profile"], "dataset": r["dataset"], "iterations": r["iterations"],
-             "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds"),
-             "commit": r["commit"], "hardware": r["hardware"]} for r in rows]
-    detail = markdown_table(prov, [("quantity", "quantity"), ("profile", "profile"), ("dataset", "data"),
-                                   ("iterations", "iterations"), ("seeds", "seeds"), ("commit", "commit"),
-                                   ("hardware", "hardware")])
-    return (f"{main}\n\n<details>\n<summary>Provenance of every row (profile, data, iterations, seeds, commit, "
-            f"hardware)</summary>\n\n{detail}\n\n</details>\n")
+    shown = [
+        {
+            "quantity": f"{r['quantity']} ({r['source']})",
+            "paper": paper_text(r),
+            "measured": measured_text(r),
+            "verdict": r.get("verdict") or "–",
+        }
+        for r in rows
+    ]
+    main = markdown_table(
+        shown,
+        [
+            ("quantity", "quantity (paper source)"),
+            ("paper", "paper"),
+            ("measured", "measured (95% interval, n seeds)"),
+            ("verdict", "verdict"),
+        ],
+    )
+    prov = [
+        {
+            "quantity": r["quantity"],
+            "profile": r["profile"],
+            "dataset": r["dataset"],
+            "iterations": r["iterations"],
+            "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds"),
+            "commit": r["commit"],
+            "hardware": r["hardware"],
+        }
+        for r in rows
+    ]
+    detail = markdown_table(
+        prov,
+        [
+            ("quantity", "quantity"),
+            ("profile", "profile"),
+            ("dataset", "data"),
+            ("iterations", "iterations"),
+            ("seeds", "seeds"),
+            ("commit", "commit"),
+            ("hardware", "hardware"),
+        ],
+    )
+    return (
+        f"{main}\n\n<details>\n<summary>Provenance of every row (profile, data, iterations, seeds, commit, "
+        f"hardware)</summary>\n\n{detail}\n\n</details>\n"
+    )
 
 
 def scoreboard_rows(profile: str, records: list[dict] | None = None) -> list[dict]:
@@ -116,9 +107,6 @@ def scoreboard_rows(profile: str, records: list[dict] | None = None) -> list[dic
     the chapters wrote from the run store ("not run in this build" where no chapter measured it),
     its verdict at the longest committed schedule of the scale map (``records``; default: the
     committed file), and the paper's own difference where the paper prints both numbers."""
-    from paper_repro.book import evidence
-    from paper_repro.book.scale_map import read_records
-    from paper_repro.paper.claims import CLAIMS, paper_difference
 
     records = read_records() if records is None else records
     by_claim = {r["claim"]: r for r in collect_rows(profile) if r.get("claim")}
@@ -127,46 +115,76 @@ def scoreboard_rows(profile: str, records: list[dict] | None = None) -> list[dic
         r = by_claim.get(c.key)
         p = paper_difference(c)
         j = evidence.judge_longest(c.key, records)
-        out.append({"claim": c.title, "key": c.key,
-                    "paper": f"{c.statement} ({c.source})" + (f"; a − b = {p[0]:+.2f} pt ({p[1]})" if p else ""),
-                    "chapter": c.chapter, "measured": measured_text(r) if r else "–",
-                    "verdict": r["verdict"] if r else "not run in this build",
-                    "build": f"**{r['verdict']}**: {measured_text(r)}" if r else "not run in this build",
-                    "longest": evidence.longest_cell(j), "judged_longest": j})
+        out.append(
+            {
+                "claim": c.title,
+                "key": c.key,
+                "paper": f"{c.statement} ({c.source})" + (f"; a − b = {p[0]:+.2f} pt ({p[1]})" if p else ""),
+                "chapter": c.chapter,
+                "measured": measured_text(r) if r else "–",
+                "verdict": r["verdict"] if r else "not run in this build",
+                "build": f"**{r['verdict']}**: {measured_text(r)}" if r else "not run in this build",
+                "longest": evidence.longest_cell(j),
+                "judged_longest": j,
+            }
+        )
     return out
 
 
-CHAPTER_TITLES = {"02_degradation": "2. Degradation", "03_depth": "3. Depth", "04_responses": "4. Layer responses",
-                  "05_detection": "5. Detection"}
+CHAPTER_TITLES = {
+    "02_degradation": "2. Degradation",
+    "03_depth": "3. Depth",
+    "04_responses": "4. Layer responses",
+    "05_detection": "5. Detection",
+}
 
 
 def scoreboard_markdown(profile: str, records: list[dict] | None = None) -> str:
     """The intro's scoreboard: claim, the paper's statement (and number), this build's verdict, the
     verdict at the longest committed schedule, chapter; under it, the provenance of each schedule."""
-    from paper_repro.book import evidence
 
-    rows = [{**r, "chapter": f"{{doc}}`{CHAPTER_TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
-            for r in scoreboard_rows(profile, records)]
-    table = markdown_table(rows, [("claim", "claim"), ("paper", "the paper"),
-                                  ("build", f"this build (profile `{profile}`)"),
-                                  ("longest", "longest committed schedule (scale map)"), ("chapter", "chapter")])
+    rows = [
+        {**r, "chapter": f"{{doc}}`{CHAPTER_TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
+        for r in scoreboard_rows(profile, records)
+    ]
+    table = markdown_table(
+        rows,
+        [
+            ("claim", "claim"),
+            ("paper", "the paper"),
+            ("build", f"this build (profile `{profile}`)"),
+            ("longest", "longest committed schedule (scale map)"),
+            ("chapter", "chapter"),
+        ],
+    )
     note = evidence.schedules_note([r["judged_longest"] for r in rows])
-    return table + ("\n\nThe longest committed schedules (3 seeds per net, the `cpu` profile's recipe with only the "
-                    f"iterations changed):\n\n{note}" if note else
-                    "\n\nNo claim has 3 seeds per net in the committed scale map yet.")
+    return table + (
+        "\n\nThe longest committed schedules (3 seeds per net, the `cpu` profile's recipe with only the "
+        f"iterations changed):\n\n{note}"
+        if note
+        else "\n\nNo claim has 3 seeds per net in the committed scale map yet."
+    )
 
 
 def missing_chapters(profile: str) -> list[str]:
     return [c for c in CHAPTER_ROWS if not report_path(c, profile).exists()]
 
 
-README_COLUMNS = [("quantity", "quantity"), ("source", "paper source"), ("paper", "paper"), ("measured", "measured"),
-                  ("verdict", "verdict"), ("iterations", "iterations"), ("seeds", "seeds")]
+README_COLUMNS = [
+    ("quantity", "quantity"),
+    ("source", "paper source"),
+    ("paper", "paper"),
+    ("measured", "measured"),
+    ("verdict", "verdict"),
+    ("iterations", "iterations"),
+    ("seeds", "seeds"),
+]
 
 
 def _start(name: str) -> str:
     profile = "cpu" if name in (SCALE_MAP, LONGEST) else name  # the scale map's blocks: with any profile's
-    return f"<!-- report-{name}-start: generated by `python -m paper_repro report --profile {profile} --readme README.md` -->"
+    command = f"python -m paper_repro report --profile {profile} --readme README.md"
+    return f"<!-- report-{name}-start: generated by `{command}` -->"
 
 
 def _end(profile: str) -> str:
@@ -176,28 +194,34 @@ def _end(profile: str) -> str:
 def block_markdown(name: str) -> str:
     """What stands in the README's block ``name``: a profile's report rows, or the scale map."""
     if name == SCALE_MAP:
-        from paper_repro.book.scale_map import readme_markdown
-
-        return readme_markdown()
+        return scale_map.readme_markdown()
     if name == LONGEST:
-        from paper_repro.book.evidence import readme_markdown
-
-        return readme_markdown()
+        return evidence.readme_markdown()
     return summary_markdown(name)
 
 
 def summary_markdown(profile: str) -> str:
     """The report rows of ``profile`` as a Markdown table, with one provenance line under it
     (data sets, commits and hardware, as the rows record them)."""
-    rows = [{**r, "measured": measured_text(r), "paper": paper_text(r), "verdict": r.get("verdict") or "–",
-             "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds")}
-            for r in collect_rows(profile) if r.get("measured") is not None]
+    rows = [
+        {
+            **r,
+            "measured": measured_text(r),
+            "paper": paper_text(r),
+            "verdict": r.get("verdict") or "–",
+            "seeds": ", ".join(map(str, r["seeds"])) if isinstance(r.get("seeds"), list) else r.get("seeds"),
+        }
+        for r in collect_rows(profile)
+        if r.get("measured") is not None
+    ]
     if not rows:
         return f"No measured rows for profile {profile}: run `make book PROFILE={profile}` first."
-    seen = lambda key: ", ".join(sorted({str(r[key]) for r in rows if r.get(key) not in (None, "-")}))  # noqa: E731
-    return (markdown_table(rows, README_COLUMNS) + "\n\n"
-            f"Profile `{profile}`; data: {seen('dataset')}; commit {seen('commit')}; hardware: {seen('hardware')}. "
-            f"Generated from `figures/{profile}/report-*.json`; the book's report page has every column.")
+    seen = lambda key: ", ".join(sorted({str(r[key]) for r in rows if r.get(key) not in (None, "-")}))
+    return (
+        markdown_table(rows, README_COLUMNS) + "\n\n"
+        f"Profile `{profile}`; data: {seen('dataset')}; commit {seen('commit')}; hardware: {seen('hardware')}. "
+        f"Generated from `figures/{profile}/report-*.json`; the book's report page has every column."
+    )
 
 
 def _split(path: Path, profile: str) -> tuple[str, str, str]:

@@ -12,6 +12,7 @@ The book draws, for every error claim, the difference of the means ± its 95% We
 the schedule length, with the paper's direction marked, and states in numbers where each effect
 appeared, or that it had not appeared by the longest schedule measured.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,13 @@ from pathlib import Path
 
 import torch
 
-from paper_repro.paper import claims
-from paper_repro.classification.config import get_profile
 from paper_repro.book.figures import FIGURES
+from paper_repro.classification.config import get_profile
+from paper_repro.classification.data import build_data
+from paper_repro.classification.train import fit, load_model, resolve_speed
+from paper_repro.models.measure import bn_gammas, layer_responses
+from paper_repro.paper import claims, published
+from paper_repro.runs.store import read_jsonl
 
 RECORDS = FIGURES / "scale-map" / "records.jsonl"
 NETS = ("plain20", "plain56", "resnet20", "resnet56")
@@ -35,7 +40,6 @@ DEPTH_TEST_CLAIMS = ("deeper_resnet_56", "deeper_resnet_110")  # depth on test e
 
 def read_records(path: Path = RECORDS) -> list[dict]:
     """The records of ``path``; a damaged line is reported in one line and skipped (``store.read_jsonl``)."""
-    from paper_repro.runs.store import read_jsonl
 
     if not Path(path).exists():
         return []
@@ -75,18 +79,19 @@ def curves(result) -> dict:
     training error (mean over the interval's augmented batches) and the test error (on the
     ``eval_images`` the curves are drawn on; the final error is on ``final_eval_images``)."""
     rows = result.metrics
-    return {"eval_images": result.summary["eval_images"], "iteration": [r["iteration"] for r in rows],
-            "lr": [r["lr"] for r in rows], "train_error": [r["train_error"] for r in rows],
-            "eval_error": [r["eval_error"] for r in rows]}
+    return {
+        "eval_images": result.summary["eval_images"],
+        "iteration": [r["iteration"] for r in rows],
+        "lr": [r["lr"] for r in rows],
+        "train_error": [r["train_error"] for r in rows],
+        "eval_error": [r["eval_error"] for r in rows],
+    }
 
 
 def fig7_statistics(result, n_images: int, data_root: str = "data") -> dict:
     """The final net's Fig. 7 statistics: every 3x3 layer's response std (after BN, before ReLU or
     the addition) on ``n_images`` test images, and the mean |gamma| of the BN it follows, in
     forward order."""
-    from paper_repro.models.measure import bn_gammas, layer_responses
-    from paper_repro.classification.data import build_data
-    from paper_repro.classification.train import load_model, resolve_speed
 
     speed = resolve_speed(result.config)
     data = build_data(result.config, speed, data_root)
@@ -95,19 +100,34 @@ def fig7_statistics(result, n_images: int, data_root: str = "data") -> dict:
         model = model.to(memory_format=torch.channels_last)
     std = layer_responses(model, data.eval, speed.device, max_images=n_images)
     gamma = bn_gammas(model)
-    return {"images": min(n_images, data.eval_size), "layers": list(std),
-            "response_std": list(std.values()), "bn_gamma": [gamma[k] for k in std]}
+    return {
+        "images": min(n_images, data.eval_size),
+        "layers": list(std),
+        "response_std": list(std.values()),
+        "bn_gamma": [gamma[k] for k in std],
+    }
 
 
 def record(result, fig7: dict | None = None) -> dict:
     """One point of the map: what the run measured, its curves, the final net's Fig. 7 statistics
     (when given) and where it ran."""
     s, c = result.summary, result.config
-    out = {"net": c.model, "seed": c.seed, "iterations": c.iterations, "dataset": c.dataset,
-           "final_train_error": s["final_train_error"], "final_eval_error": s["final_eval_error"],
-           "final_eval_images": s.get("final_eval_images", s["eval_images"]), "train_images": s["train_images"],
-           "config_hash": c.hash(), "wall_time_s": s["wall_time_s"], "commit": s["commit"],
-           "hardware": s["hardware"], "torch": s.get("torch"), "precision": s["precision"]}
+    out = {
+        "net": c.model,
+        "seed": c.seed,
+        "iterations": c.iterations,
+        "dataset": c.dataset,
+        "final_train_error": s["final_train_error"],
+        "final_eval_error": s["final_eval_error"],
+        "final_eval_images": s.get("final_eval_images", s["eval_images"]),
+        "train_images": s["train_images"],
+        "config_hash": c.hash(),
+        "wall_time_s": s["wall_time_s"],
+        "commit": s["commit"],
+        "hardware": s["hardware"],
+        "torch": s.get("torch"),
+        "precision": s["precision"],
+    }
     if result.metrics:
         out["curves"] = curves(result)
     if fig7 is not None:
@@ -115,10 +135,17 @@ def record(result, fig7: dict | None = None) -> dict:
     return out
 
 
-def extend(profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), out="runs", data_root="data",
-           path: Path = RECORDS, log=print) -> list[dict]:
+def extend(
+    profile: str,
+    nets=NETS,
+    lengths=(300,),
+    seeds=(0, 1, 2),
+    out="runs",
+    data_root="data",
+    path: Path = RECORDS,
+    log=print,
+) -> list[dict]:
     """Train (or read back) every point not yet in ``path`` and append its record; return the new ones."""
-    from paper_repro.classification.train import fit
 
     n_images = get_profile(profile).response_images
     have = {r["config_hash"] for r in read_records(path)}
@@ -132,9 +159,11 @@ def extend(profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), out="runs",
         with open(path, "a") as f:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
         new.append(rec)
-        log(f"scale-map [{i}/{len(todo)}] {cfg.model} seed {cfg.seed}, {cfg.iterations} iterations: training error "
+        log(
+            f"scale-map [{i}/{len(todo)}] {cfg.model} seed {cfg.seed}, {cfg.iterations} iterations: training error "
             f"{100 * rec['final_train_error']:.2f}%, test error {100 * rec['final_eval_error']:.2f}% "
-            f"({how})")
+            f"({how})"
+        )
     return new
 
 
@@ -151,7 +180,9 @@ def claim_points(records: list[dict], keys=MAP_CLAIMS) -> dict[str, list[dict]]:
         points = []
         for (dataset, n), nets in sorted(by.items(), key=lambda kv: kv[0][1]):
             if c.a in nets and c.b in nets:
-                j = claims.judge(c, [value(r, c.quantity) for r in nets[c.a]], [value(r, c.quantity) for r in nets[c.b]])
+                j = claims.judge(
+                    c, [value(r, c.quantity) for r in nets[c.a]], [value(r, c.quantity) for r in nets[c.b]]
+                )
                 points.append({"iterations": n, "dataset": dataset, **j})
         out[key] = points
     return out
@@ -160,16 +191,18 @@ def claim_points(records: list[dict], keys=MAP_CLAIMS) -> dict[str, list[dict]]:
 def saturation_sentence(key: str) -> str:
     """Why a depth claim on test error may not appear on Fashion-MNIST: the published depth table
     (numbers from paper_repro.paper.published)."""
-    from paper_repro.paper import published
 
     c = claims.BY_KEY[key]
     re, rerun = published.RANDOM_ERASING, published.RANDOM_ERASING_RERUN
     a, b = re.get(c.a), re.get(c.b)
     nums = ", ".join(f"{n.net.replace('resnet', 'ResNet-')} {n.text()}%" for n in (b, a) if n is not None)
     r20 = rerun.get("resnet20")
-    return (f" The likely reason is the data: the published Fashion-MNIST depth table ({re.cite()}, 300 epochs, "
-            f"{re.statistic}) gives {nums}" + (f", and {rerun.cite()} reruns ResNet-20 at {r20.text()}%" if r20 else "")
-            + ": on this data depth beyond 20 layers does not lower the test error even at full length.")
+    return (
+        f" The likely reason is the data: the published Fashion-MNIST depth table ({re.cite()}, 300 epochs, "
+        f"{re.statistic}) gives {nums}"
+        + (f", and {rerun.cite()} reruns ResNet-20 at {r20.text()}%" if r20 else "")
+        + ": on this data depth beyond 20 layers does not lower the test error even at full length."
+    )
 
 
 def _units(c) -> tuple[str, float, int]:
@@ -187,8 +220,11 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
         c = claims.BY_KEY[key]
         pts = [p for p in all_pts if min(p["n_a"], p["n_b"]) >= claims.MIN_SEEDS]
         if not pts:
-            out.append(f"**{c.title}**: not yet measured with {claims.MIN_SEEDS} seeds per net (so far: " + ", ".join(
-                f"{p['iterations']} iterations, n = {min(p['n_a'], p['n_b'])}" for p in all_pts) + ").")
+            out.append(
+                f"**{c.title}**: not yet measured with {claims.MIN_SEEDS} seeds per net (so far: "
+                + ", ".join(f"{p['iterations']} iterations, n = {min(p['n_a'], p['n_b'])}" for p in all_pts)
+                + ")."
+            )
             continue
         unit, scale, digits = _units(c)
         held = [p for p in pts if p["label"] == claims.HOLDS]
@@ -200,20 +236,29 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
             if any(p["label"] != claims.HOLDS for p in pts if p["iterations"] > held[0]["iterations"]):
                 text += " (not at every longer length)"
         elif last["label"] == claims.REVERSED:
-            text += (f"has not appeared by {last['iterations']} iterations, where the difference goes the other "
-                     "way beyond its uncertainty")
+            text += (
+                f"has not appeared by {last['iterations']} iterations, where the difference goes the other "
+                "way beyond its uncertainty"
+            )
         else:
             text += f"has not appeared by {last['iterations']} iterations"
-        interval = ("no interval" if last["low"] is None else
-                    f"95% interval {scale * last['low']:+.{digits}f} to {scale * last['high']:+.{digits}f}")
+        interval = (
+            "no interval"
+            if last["low"] is None
+            else f"95% interval {scale * last['low']:+.{digits}f} to {scale * last['high']:+.{digits}f}"
+        )
         diff = f"{scale * last['diff']:+.{digits}f}" + (f" {unit}" if unit else " (response std)")
-        text += (f"; at {last['iterations']}: {diff}, {interval}, "
-                 f"n = {min(last['n_a'], last['n_b'])}: {last['label']}.")
+        text += f"; at {last['iterations']}: {diff}, {interval}, n = {min(last['n_a'], last['n_b'])}: {last['label']}."
         pending = [p for p in all_pts if p["iterations"] > last["iterations"]]
         if pending:
-            text += " Still being measured: " + ", ".join(
-                f"{p['iterations']} iterations ({min(p['n_a'], p['n_b'])} of {claims.MIN_SEEDS} seeds)"
-                for p in pending) + "."
+            text += (
+                " Still being measured: "
+                + ", ".join(
+                    f"{p['iterations']} iterations ({min(p['n_a'], p['n_b'])} of {claims.MIN_SEEDS} seeds)"
+                    for p in pending
+                )
+                + "."
+            )
         if key in DEPTH_TEST_CLAIMS and not held and last["dataset"] == "fashion-mnist":
             text += saturation_sentence(key)
         out.append(text)
@@ -221,18 +266,25 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
 
 
 def provenance(records: list[dict]) -> dict:
-    return {"points": len(records), "nets": sorted({r["net"] for r in records}),
-            "iterations": sorted({r["iterations"] for r in records}), "seeds": sorted({r["seed"] for r in records}),
-            "datasets": sorted({r["dataset"] for r in records}), "commits": sorted({r["commit"] for r in records}),
-            "hardware": sorted({r["hardware"] for r in records}),
-            "test_images": sorted({r["final_eval_images"] for r in records})}
+    return {
+        "points": len(records),
+        "nets": sorted({r["net"] for r in records}),
+        "iterations": sorted({r["iterations"] for r in records}),
+        "seeds": sorted({r["seed"] for r in records}),
+        "datasets": sorted({r["dataset"] for r in records}),
+        "commits": sorted({r["commit"] for r in records}),
+        "hardware": sorted({r["hardware"] for r in records}),
+        "test_images": sorted({r["final_eval_images"] for r in records}),
+    }
 
 
 def label(prov: dict) -> str:
-    return (f"scale map · {', '.join(prov['datasets'])} · final errors on {'/'.join(map(str, prov['test_images']))} "
-            f"test images · {'/'.join(map(str, prov['iterations']))} iterations · seeds "
-            f"{','.join(map(str, prov['seeds']))} · {prov['points']} runs · commit {', '.join(prov['commits'])} · "
-            f"{'; '.join(prov['hardware'])}")
+    return (
+        f"scale map · {', '.join(prov['datasets'])} · final errors on {'/'.join(map(str, prov['test_images']))} "
+        f"test images · {'/'.join(map(str, prov['iterations']))} iterations · seeds "
+        f"{','.join(map(str, prov['seeds']))} · {prov['points']} runs · commit {', '.join(prov['commits'])} · "
+        f"{'; '.join(prov['hardware'])}"
+    )
 
 
 def readme_markdown(path: Path = RECORDS) -> str:
@@ -241,6 +293,7 @@ def readme_markdown(path: Path = RECORDS) -> str:
     if not records:
         return "No scale-map points yet: `python -m paper_repro scale-map` measures them."
     lines = "\n".join(f"- {s}" for s in summary_sentences(claim_points(records, MAP_CLAIMS + RESPONSE_CLAIMS)))
-    return (f"{lines}\n\nMeasured with {label(provenance(records))}. Generated from "
-            "`figures/scale-map/records.jsonl`; the book's last chapter draws it.")
-
+    return (
+        f"{lines}\n\nMeasured with {label(provenance(records))}. Generated from "
+        "`figures/scale-map/records.jsonl`; the book's last chapter draws it."
+    )

@@ -1,4 +1,5 @@
 """Showing the package's own code on a page: the source as it is, never a copy."""
+
 from __future__ import annotations
 
 import inspect
@@ -17,6 +18,6 @@ def source_markdown(*objects) -> str:
 
 def show_source(*objects) -> None:
     """Display :func:`source_markdown` in a notebook."""
-    from IPython.display import Markdown, display
+    from IPython.display import Markdown, display  # noqa: PLC0415 - optional: only inside a notebook kernel
 
     display(Markdown(source_markdown(*objects)))

@@ -19,6 +19,7 @@ Two measurements:
   the 95% Welch interval of :func:`paper_repro.paper.claims.verdict`. The device loader, bf16 and
   channels_last must change speed, not results (issue 10, §7).
 """
+
 from __future__ import annotations
 
 import json
@@ -29,15 +30,16 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision.transforms as T
 from PIL import Image
 
+from paper_repro.classification.config import RunConfig, get_profile
+from paper_repro.classification.train import WarmupRule, fit, learning_rate, resolve_speed
+from paper_repro.models import build_model
 from paper_repro.paper import claims
 from paper_repro.runs import store
-from paper_repro.classification.config import RunConfig, get_profile
-from paper_repro.runs.datasets import seeded_subset, load_tensor_dataset, pixel_mean
-from paper_repro.models import build_model
+from paper_repro.runs.datasets import load_tensor_dataset, pixel_mean, seeded_subset
 from paper_repro.runs.provenance import provenance
-from paper_repro.classification.train import WarmupRule, fit, learning_rate, resolve_speed
 
 ACCURACY_EXPERIMENT = "bench-accuracy"
 NO_DIFFERENCE = "no difference beyond seed noise"
@@ -70,26 +72,40 @@ class SubtractPixelMean:
         return img - self.mean
 
 
-def usual_loader(data, mean: torch.Tensor, batch_size: int, device: torch.device, workers: int, train: bool = True,
-                 seed: int = 0, pad: int = 4) -> torch.utils.data.DataLoader:
+def usual_loader(
+    data,
+    mean: torch.Tensor,
+    batch_size: int,
+    device: torch.device,
+    workers: int,
+    train: bool = True,
+    seed: int = 0,
+    pad: int = 4,
+) -> torch.utils.data.DataLoader:
     """The usual loop's DataLoader over ``data`` (a TensorData): per-sample transforms in the
     workers. The mean is subtracted before the crop, so that padding with zeros pads with the mean
     pixel, as the engine does (cropping the uint8 image first would subtract the mean in the crop's
     frame, a different input)."""
-    import torchvision.transforms as T
 
     steps = [T.ToTensor(), SubtractPixelMean(mean)]
     if train:
         steps += [T.RandomCrop(data.images.shape[-1], padding=pad), T.RandomHorizontalFlip()]
     images = data.images.permute(0, 2, 3, 1).numpy()
     return torch.utils.data.DataLoader(
-        PILDataset(images, data.labels.numpy(), T.Compose(steps)), batch_size=batch_size, shuffle=train,
-        num_workers=workers, pin_memory=device.type == "cuda", drop_last=train, persistent_workers=train and workers > 0,
-        generator=torch.Generator().manual_seed(seed))
+        PILDataset(images, data.labels.numpy(), T.Compose(steps)),
+        batch_size=batch_size,
+        shuffle=train,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        drop_last=train,
+        persistent_workers=train and workers > 0,
+        generator=torch.Generator().manual_seed(seed),
+    )
 
 
-def baseline_images_per_sec(model_name: str, data, batch_size: int, device: torch.device, iterations: int,
-                            warmup: int, workers: int) -> float:
+def baseline_images_per_sec(
+    model_name: str, data, batch_size: int, device: torch.device, iterations: int, warmup: int, workers: int
+) -> float:
     loader = usual_loader(data, pixel_mean(data.images), batch_size, device, workers)
     torch.manual_seed(0)
     model = build_model(model_name, num_classes=len(data.classes), in_channels=data.images.shape[1]).to(device)
@@ -186,8 +202,13 @@ def usual_run(cfg: RunConfig, out: str = "runs", data_root: str = "data", worker
         return store.read_json(path)
     t0 = time.perf_counter()
     error = usual_loop_train(cfg, data_root, workers)
-    record = {"final_eval_error": error, "wall_time_s": time.perf_counter() - t0, "workers": workers,
-              "config": cfg.to_dict(), **provenance(resolve_speed(cfg).device)}
+    record = {
+        "final_eval_error": error,
+        "wall_time_s": time.perf_counter() - t0,
+        "workers": workers,
+        "config": cfg.to_dict(),
+        **provenance(resolve_speed(cfg).device),
+    }
     store.atomic_write_json(path, record)
     return record
 
@@ -205,21 +226,45 @@ def compare_errors(engine: list[float], usual: list[float]) -> dict:
         conclusion = "the usual loop is better: its test error is lower beyond seed noise"
     else:
         conclusion = "the engine is better: its test error is lower beyond seed noise"
-    return {"engine_errors": list(engine), "usual_errors": list(usual), "engine_mean": v["mean_a"],
-            "usual_mean": v["mean_b"], "engine_std": v["std_a"], "usual_std": v["std_b"], "difference": v["diff"],
-            "low": v["low"], "high": v["high"], "level": v["level"], "n": min(v["n_a"], v["n_b"]),
-            "conclusion": conclusion}
+    return {
+        "engine_errors": list(engine),
+        "usual_errors": list(usual),
+        "engine_mean": v["mean_a"],
+        "usual_mean": v["mean_b"],
+        "engine_std": v["std_a"],
+        "usual_std": v["std_b"],
+        "difference": v["diff"],
+        "low": v["low"],
+        "high": v["high"],
+        "level": v["level"],
+        "n": min(v["n_a"], v["n_b"]),
+        "conclusion": conclusion,
+    }
 
 
-def bench_accuracy(model: str = "resnet20", iterations: int | None = None, seeds=(0, 1, 2), dataset: str | None = None,
-                   profile: str = "cpu", out: str = "runs", data_root: str = "data", device: str = "auto",
-                   batch_size: int = 128, workers: int = 2, log=None) -> dict:
+def bench_accuracy(
+    model: str = "resnet20",
+    iterations: int | None = None,
+    seeds=(0, 1, 2),
+    dataset: str | None = None,
+    profile: str = "cpu",
+    out: str = "runs",
+    data_root: str = "data",
+    device: str = "auto",
+    batch_size: int = 128,
+    workers: int = 2,
+    log=None,
+) -> dict:
     """Train ``model`` with the engine and with the usual loop, ``profile``'s recipe, for each seed;
     compare the final test errors (see :func:`compare_errors`)."""
     prof = get_profile(profile)
     kw = {"dataset": dataset} if dataset else {}
-    configs = [prof.run_config(model, ACCURACY_EXPERIMENT, seed=s, iterations=iterations, device=device,
-                               batch_size=batch_size, **kw) for s in seeds]
+    configs = [
+        prof.run_config(
+            model, ACCURACY_EXPERIMENT, seed=s, iterations=iterations, device=device, batch_size=batch_size, **kw
+        )
+        for s in seeds
+    ]
     log = log or (lambda msg: None)
     engine, usual = [], []
     for cfg in configs:
@@ -228,58 +273,103 @@ def bench_accuracy(model: str = "resnet20", iterations: int | None = None, seeds
         usual.append(usual_run(cfg, out, data_root, workers))
         log(f"usual loop seed {cfg.seed}: test error {usual[-1]['final_eval_error']:.4f}")
     first = engine[0]
-    return {"model": model, "dataset": configs[0].dataset, "profile": profile, "iterations": configs[0].iterations,
-            "seeds": list(seeds), "test_images": first["final_eval_images"], "train_images": first["train_images"],
-            "device": first["device"], "hardware": first["hardware"], "commit": first["commit"],
-            "engine_precision": first["precision"], "engine_channels_last": first["channels_last"],
-            "usual_workers": workers, "engine_wall_s": [e["wall_time_s"] for e in engine],
-            "usual_wall_s": [u["wall_time_s"] for u in usual],
-            **compare_errors([e["final_eval_error"] for e in engine], [u["final_eval_error"] for u in usual])}
+    return {
+        "model": model,
+        "dataset": configs[0].dataset,
+        "profile": profile,
+        "iterations": configs[0].iterations,
+        "seeds": list(seeds),
+        "test_images": first["final_eval_images"],
+        "train_images": first["train_images"],
+        "device": first["device"],
+        "hardware": first["hardware"],
+        "commit": first["commit"],
+        "engine_precision": first["precision"],
+        "engine_channels_last": first["channels_last"],
+        "usual_workers": workers,
+        "engine_wall_s": [e["wall_time_s"] for e in engine],
+        "usual_wall_s": [u["wall_time_s"] for u in usual],
+        **compare_errors([e["final_eval_error"] for e in engine], [u["final_eval_error"] for u in usual]),
+    }
 
 
 def accuracy_report(r: dict) -> str:
     """``bench_accuracy``'s result as a small table, its conclusion, and one JSON line."""
-    pt = lambda x: f"{100 * x:+.2f} pt"  # noqa: E731
-    lines = [f"model {r['model']}, {r['dataset']} ({r['train_images']} training images, final test error on "
-             f"{r['test_images']}), {r['profile']} profile's recipe, {r['iterations']} iterations, {r['device']} "
-             f"({r['hardware']}), commit {r['commit']}",
-             f"engine: device-resident data, batch crop+flip, {r['engine_precision']}, "
-             f"channels_last={r['engine_channels_last']}; usual loop: DataLoader ({r['usual_workers']} workers), "
-             "per-sample crop+flip, fp32, NCHW",
-             "", "| seed | engine | usual loop | engine − usual |", "|---|---|---|---|"]
+    pt = lambda x: f"{100 * x:+.2f} pt"
+    lines = [
+        f"model {r['model']}, {r['dataset']} ({r['train_images']} training images, final test error on "
+        f"{r['test_images']}), {r['profile']} profile's recipe, {r['iterations']} iterations, {r['device']} "
+        f"({r['hardware']}), commit {r['commit']}",
+        f"engine: device-resident data, batch crop+flip, {r['engine_precision']}, "
+        f"channels_last={r['engine_channels_last']}; usual loop: DataLoader ({r['usual_workers']} workers), "
+        "per-sample crop+flip, fp32, NCHW",
+        "",
+        "| seed | engine | usual loop | engine − usual |",
+        "|---|---|---|---|",
+    ]
     for s, e, u in zip(r["seeds"], r["engine_errors"], r["usual_errors"]):
         lines.append(f"| {s} | {100 * e:.2f}% | {100 * u:.2f}% | {pt(e - u)} |")
-    sd = lambda x: f" ± {100 * x:.2f}" if x is not None else ""  # noqa: E731
-    lines.append(f"| mean | {100 * r['engine_mean']:.2f}{sd(r['engine_std'])}% | "
-                 f"{100 * r['usual_mean']:.2f}{sd(r['usual_std'])}% | {pt(r['difference'])} |")
-    interval = (f" ({r['level']:.0%} Welch interval {pt(r['low'])} to {pt(r['high'])})"
-                if r["low"] is not None else "")
-    lines += ["", f"engine − usual test error: {pt(r['difference'])}{interval}, n = {r['n']} seeds per loop: "
-                  f"{r['conclusion']}", json.dumps(r, sort_keys=True)]
+    sd = lambda x: f" ± {100 * x:.2f}" if x is not None else ""
+    lines.append(
+        f"| mean | {100 * r['engine_mean']:.2f}{sd(r['engine_std'])}% | "
+        f"{100 * r['usual_mean']:.2f}{sd(r['usual_std'])}% | {pt(r['difference'])} |"
+    )
+    interval = f" ({r['level']:.0%} Welch interval {pt(r['low'])} to {pt(r['high'])})" if r["low"] is not None else ""
+    lines += [
+        "",
+        f"engine − usual test error: {pt(r['difference'])}{interval}, n = {r['n']} seeds per loop: {r['conclusion']}",
+        json.dumps(r, sort_keys=True),
+    ]
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- speed
-def engine_timing(model_name: str, dataset: str, batch_size: int, device: str, iterations: int, warmup: int,
-                  precision: str = "auto", channels_last: str = "auto", compile: bool = False) -> dict:
+def engine_timing(
+    model_name: str,
+    dataset: str,
+    batch_size: int,
+    device: str,
+    iterations: int,
+    warmup: int,
+    precision: str = "auto",
+    channels_last: str = "auto",
+    compile: bool = False,
+) -> dict:
     """``fit`` for ``warmup`` + ``iterations`` iterations in a temporary run store; the steady-state
     images/s (every interval after the first) and the first interval's seconds (the warm-up, with
     torch.compile's compilation when ``compile``), evaluation excluded."""
     interval = max(1, min(warmup, iterations // 4))
     total = interval + (iterations // interval) * interval  # first interval = warm-up, excluded by fit
-    cfg = RunConfig(model=model_name, dataset=dataset, experiment="bench", iterations=total, batch_size=batch_size,
-                    milestones=(total,), eval_interval=interval, checkpoint_interval=total, eval_subset=500,
-                    device=device, compile=compile, precision=precision, channels_last=channels_last)
+    cfg = RunConfig(
+        model=model_name,
+        dataset=dataset,
+        experiment="bench",
+        iterations=total,
+        batch_size=batch_size,
+        milestones=(total,),
+        eval_interval=interval,
+        checkpoint_interval=total,
+        eval_subset=500,
+        device=device,
+        compile=compile,
+        precision=precision,
+        channels_last=channels_last,
+    )
     with tempfile.TemporaryDirectory() as out:
         result = fit(cfg, out=out, progress=False)
     first = result.metrics[0]
-    return {"images_per_sec": result.summary["images_per_sec"], "summary": result.summary,
-            "warmup_iterations": interval, "timed_iterations": total - interval,
-            "warmup_s": interval * batch_size / first["images_per_sec"]}
+    return {
+        "images_per_sec": result.summary["images_per_sec"],
+        "summary": result.summary,
+        "warmup_iterations": interval,
+        "timed_iterations": total - interval,
+        "warmup_s": interval * batch_size / first["images_per_sec"],
+    }
 
 
-def engine_images_per_sec(model_name: str, dataset: str, batch_size: int, device: str, iterations: int,
-                          warmup: int, compile: bool = False) -> tuple[float, dict]:
+def engine_images_per_sec(
+    model_name: str, dataset: str, batch_size: int, device: str, iterations: int, warmup: int, compile: bool = False
+) -> tuple[float, dict]:
     t = engine_timing(model_name, dataset, batch_size, device, iterations, warmup, compile=compile)
     return t["images_per_sec"], t["summary"]
 
@@ -290,17 +380,28 @@ def switch_settings(threads=(1, 2), compile: bool = True) -> list[dict]:
     current thread count), torch.compile (inductor) on the default setting, and the default setting
     at each thread count of ``threads``."""
     default = torch.get_num_threads()
-    out = [{"precision": p, "channels_last": c, "compile": False, "threads": default}
-           for p in ("bf16", "fp32") for c in ("on", "off")]
+    out = [
+        {"precision": p, "channels_last": c, "compile": False, "threads": default}
+        for p in ("bf16", "fp32")
+        for c in ("on", "off")
+    ]
     if compile:
         out.append({"precision": "auto", "channels_last": "auto", "compile": True, "threads": default})
     out += [{"precision": "auto", "channels_last": "auto", "compile": False, "threads": n} for n in threads]
     return out
 
 
-def bench_switches(nets=("resnet20", "resnet56"), batch_size: int = 128, device: str = "auto",
-                   dataset: str = "synthetic", iterations: int | None = None, warmup: int | None = None,
-                   threads=(1, 2), compile: bool = True, log=None) -> dict:
+def bench_switches(
+    nets=("resnet20", "resnet56"),
+    batch_size: int = 128,
+    device: str = "auto",
+    dataset: str = "synthetic",
+    iterations: int | None = None,
+    warmup: int | None = None,
+    threads=(1, 2),
+    compile: bool = True,
+    log=None,
+) -> dict:
     """Steady-state training images/s of each net under each speed switch of :func:`switch_settings`
     on this machine; warm-up iterations (and compile time) excluded from the rate, reported beside it."""
     speed = resolve_speed(RunConfig(device=device))
@@ -314,39 +415,80 @@ def bench_switches(nets=("resnet20", "resnet56"), batch_size: int = 128, device:
         for net in nets:
             for s in switch_settings(threads, compile):
                 torch.set_num_threads(s["threads"])
-                t = engine_timing(net, dataset, batch_size, str(speed.device), iterations, warmup, s["precision"],
-                                  s["channels_last"], s["compile"])
+                t = engine_timing(
+                    net,
+                    dataset,
+                    batch_size,
+                    str(speed.device),
+                    iterations,
+                    warmup,
+                    s["precision"],
+                    s["channels_last"],
+                    s["compile"],
+                )
                 summary = t["summary"]
-                rows.append({"net": net, **s, "resolved_precision": summary["precision"],
-                             "resolved_channels_last": summary["channels_last"],
-                             "images_per_sec": t["images_per_sec"], "warmup_s": t["warmup_s"],
-                             "warmup_iterations": t["warmup_iterations"], "timed_iterations": t["timed_iterations"]})
+                rows.append(
+                    {
+                        "net": net,
+                        **s,
+                        "resolved_precision": summary["precision"],
+                        "resolved_channels_last": summary["channels_last"],
+                        "images_per_sec": t["images_per_sec"],
+                        "warmup_s": t["warmup_s"],
+                        "warmup_iterations": t["warmup_iterations"],
+                        "timed_iterations": t["timed_iterations"],
+                    }
+                )
                 log(f"{net} {s}: {t['images_per_sec']:.1f} images/s (warm-up {t['warmup_s']:.1f} s)")
     finally:
         torch.set_num_threads(before)
-    return {"nets": list(nets), "batch_size": batch_size, "dataset": dataset, "device": str(speed.device),
-            "hardware": summary["hardware"].rsplit(",", 1)[0] if summary else None,
-            "commit": summary["commit"] if summary else None, "torch": torch.__version__,
-            "iterations": iterations, "warmup": warmup, "rows": rows}
+    return {
+        "nets": list(nets),
+        "batch_size": batch_size,
+        "dataset": dataset,
+        "device": str(speed.device),
+        "hardware": summary["hardware"].rsplit(",", 1)[0] if summary else None,
+        "commit": summary["commit"] if summary else None,
+        "torch": torch.__version__,
+        "iterations": iterations,
+        "warmup": warmup,
+        "rows": rows,
+    }
 
 
 def switches_table(r: dict) -> str:
     """``bench_switches``' result as one Markdown table with its provenance line."""
-    lines = [f"{r['dataset']} data, batch {r['batch_size']}, {r['device']} ({r['hardware']}), torch {r['torch']}, "
-             f"commit {r['commit']}; images/s over the timed iterations, the warm-up iterations (and "
-             "torch.compile's compilation) excluded and reported in their own column", "",
-             "| net | precision | channels_last | torch.compile | threads | images/s | warm-up (s, iterations) |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"{r['dataset']} data, batch {r['batch_size']}, {r['device']} ({r['hardware']}), torch {r['torch']}, "
+        f"commit {r['commit']}; images/s over the timed iterations, the warm-up iterations (and "
+        "torch.compile's compilation) excluded and reported in their own column",
+        "",
+        "| net | precision | channels_last | torch.compile | threads | images/s | warm-up (s, iterations) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for x in r["rows"]:
         prec = x["precision"] if x["precision"] != "auto" else f"auto ({x['resolved_precision']})"
-        cl = x["channels_last"] if x["channels_last"] != "auto" else f"auto ({'on' if x['resolved_channels_last'] else 'off'})"
-        lines.append(f"| {x['net']} | {prec} | {cl} | {'inductor' if x['compile'] else 'no'} | {x['threads']} | "
-                     f"{x['images_per_sec']:.1f} | {x['warmup_s']:.1f} s, {x['warmup_iterations']} |")
+        cl = (
+            x["channels_last"]
+            if x["channels_last"] != "auto"
+            else f"auto ({'on' if x['resolved_channels_last'] else 'off'})"
+        )
+        lines.append(
+            f"| {x['net']} | {prec} | {cl} | {'inductor' if x['compile'] else 'no'} | {x['threads']} | "
+            f"{x['images_per_sec']:.1f} | {x['warmup_s']:.1f} s, {x['warmup_iterations']} |"
+        )
     return "\n".join(lines)
 
 
-def bench(model: str = "resnet20", batch_size: int = 128, device: str = "auto", dataset: str = "synthetic",
-          iterations: int | None = None, warmup: int | None = None, workers: int = 2) -> dict:
+def bench(
+    model: str = "resnet20",
+    batch_size: int = 128,
+    device: str = "auto",
+    dataset: str = "synthetic",
+    iterations: int | None = None,
+    warmup: int | None = None,
+    workers: int = 2,
+) -> dict:
     speed = resolve_speed(RunConfig(device=device))
     gpu = speed.device.type == "cuda"
     iterations = iterations or (300 if gpu else 40)
@@ -354,8 +496,19 @@ def bench(model: str = "resnet20", batch_size: int = 128, device: str = "auto", 
     data = load_tensor_dataset(dataset, train=True)
     ours, summary = engine_images_per_sec(model, dataset, batch_size, str(speed.device), iterations, warmup)
     base = baseline_images_per_sec(model, data, batch_size, speed.device, iterations, warmup, workers)
-    return {"model": model, "batch_size": batch_size, "dataset": dataset, "device": str(speed.device),
-            "hardware": summary["hardware"], "commit": summary["commit"], "iterations": iterations, "warmup": warmup,
-            "engine_images_per_sec": ours, "engine_precision": summary["precision"],
-            "engine_channels_last": summary["channels_last"], "baseline_images_per_sec": base,
-            "baseline_workers": workers, "ratio": ours / base}
+    return {
+        "model": model,
+        "batch_size": batch_size,
+        "dataset": dataset,
+        "device": str(speed.device),
+        "hardware": summary["hardware"],
+        "commit": summary["commit"],
+        "iterations": iterations,
+        "warmup": warmup,
+        "engine_images_per_sec": ours,
+        "engine_precision": summary["precision"],
+        "engine_channels_last": summary["channels_last"],
+        "baseline_images_per_sec": base,
+        "baseline_workers": workers,
+        "ratio": ours / base,
+    }

@@ -9,6 +9,7 @@ of (seed, epoch, batch), so a resumed run sees exactly the batches an uninterrup
 ImageNet-style folders go through torchvision's ImageFolder and a DataLoader with §3.4's scale
 augmentation and 10-crop testing.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,9 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torchvision
+from torchvision.transforms import v2
 
-from paper_repro.runs.datasets import (DataMissing, TensorData, load_tensor_dataset, pixel_mean, seeded_subset,
-                                       train_val_split)
+from paper_repro.runs.datasets import (
+    DataMissing,
+    TensorData,
+    load_tensor_dataset,
+    pixel_mean,
+    seeded_subset,
+    train_val_split,
+)
 
 DATASETS_HELP = "cifar10, fashion-mnist, synthetic or imagenet:PATH (an ImageFolder root with train/ and val/)"
 
@@ -51,7 +60,7 @@ def random_crop_flip(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.T
     flip = (torch.rand(b, generator=gen) < 0.5).to(dev)
     padded = torch.nn.functional.pad(x, (pad, pad, pad, pad))
     rows = (oy[:, None] + torch.arange(h, device=dev))[:, None, :, None]
-    cols = (ox[:, None] + torch.arange(w, device=dev))
+    cols = ox[:, None] + torch.arange(w, device=dev)
     cols = torch.where(flip[:, None], cols.flip(1), cols)[:, None, None, :]  # a flip is a reversed column index
     bi = torch.arange(b, device=dev)[:, None, None, None]
     ci = torch.arange(c, device=dev)[None, :, None, None]
@@ -100,9 +109,19 @@ class DeviceLoader(EpochLoader):
     of the same global batch (DistributedDataParallel).
     """
 
-    def __init__(self, data: TensorData, batch_size: int, mean: torch.Tensor, device: str | torch.device = "cpu",
-                 train: bool = True, seed: int = 0, channels_last: bool = False, pad: int = 4,
-                 rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        data: TensorData,
+        batch_size: int,
+        mean: torch.Tensor,
+        device: str | torch.device = "cpu",
+        train: bool = True,
+        seed: int = 0,
+        channels_last: bool = False,
+        pad: int = 4,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         self.device = torch.device(device)
         self.images = data.images.to(self.device)
         self.labels = data.labels.to(self.device)
@@ -135,7 +154,7 @@ class DeviceLoader(EpochLoader):
     def _batches(self, start: int):
         order = self._order()
         for b in range(start, len(self)):
-            yield self._make(order[b * self.batch_size:(b + 1) * self.batch_size], b)
+            yield self._make(order[b * self.batch_size : (b + 1) * self.batch_size], b)
 
 
 class FolderLoader(EpochLoader):
@@ -153,14 +172,20 @@ class FolderLoader(EpochLoader):
 
     def _batches(self, start: int):
         if self.train:
-            order = torch.randperm(len(self.dataset), generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch))[: self.n]
+            order = torch.randperm(
+                len(self.dataset), generator=torch.Generator().manual_seed(self.seed * 7919 + self.epoch)
+            )[: self.n]
         else:
             order = torch.arange(self.n)
-        batches = [order[i * self.batch_size:(i + 1) * self.batch_size] for i in range(start, len(self))]
+        batches = [order[i * self.batch_size : (i + 1) * self.batch_size] for i in range(start, len(self))]
         batches = [b.tensor_split(self.world)[self.rank].tolist() for b in batches]
         loader = torch.utils.data.DataLoader(
-            self.dataset, batch_sampler=batches, num_workers=self.workers, pin_memory=self.device.type == "cuda",
-            generator=torch.Generator().manual_seed(self.seed * 104729 + self.epoch * 1009 + start))
+            self.dataset,
+            batch_sampler=batches,
+            num_workers=self.workers,
+            pin_memory=self.device.type == "cuda",
+            generator=torch.Generator().manual_seed(self.seed * 104729 + self.epoch * 1009 + start),
+        )
         for x, y in loader:
             x = x.to(self.device, non_blocking=True)
             if self.channels_last and x.dim() == 4:
@@ -200,12 +225,29 @@ def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 
     train, held_out = seeded_subset(train, cfg.train_subset, 0), seeded_subset(held_out, cfg.eval_subset, 1)
     final = seeded_subset(whole, cfg.final_eval_subset, 1)
     mean = pixel_mean(train.images)
-    tl = DeviceLoader(train, (cfg.batch_size // world) * world, mean, speed.device, train=True, seed=cfg.seed,
-                      channels_last=speed.channels_last, rank=rank, world_size=world)
+    tl = DeviceLoader(
+        train,
+        (cfg.batch_size // world) * world,
+        mean,
+        speed.device,
+        train=True,
+        seed=cfg.seed,
+        channels_last=speed.channels_last,
+        rank=rank,
+        world_size=world,
+    )
 
     def loader(d):
-        return DeviceLoader(d, 500 * world, mean, speed.device, train=False, channels_last=speed.channels_last,
-                            rank=rank, world_size=world)
+        return DeviceLoader(
+            d,
+            500 * world,
+            mean,
+            speed.device,
+            train=False,
+            channels_last=speed.channels_last,
+            rank=rank,
+            world_size=world,
+        )
 
     data = Data(tl, loader(held_out), train.images.shape[1], len(train.classes), len(train), len(held_out), eval_name)
     if len(final) > len(held_out):  # Table 6's number: the whole split, not the curves' subset
@@ -215,8 +257,18 @@ def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 
 
 def _imagenet_data(cfg, path, speed, rank, world) -> Data:
     train, val = imagenet_folders(path)
-    tl = FolderLoader(train, (cfg.batch_size // world) * world, cfg.seed, cfg.workers, True, speed.device,
-                      speed.channels_last, rank, world, cfg.train_subset)
+    tl = FolderLoader(
+        train,
+        (cfg.batch_size // world) * world,
+        cfg.seed,
+        cfg.workers,
+        True,
+        speed.device,
+        speed.channels_last,
+        rank,
+        world,
+        cfg.train_subset,
+    )
     el = FolderLoader(val, 25 * world, 0, cfg.workers, False, speed.device, False, rank, world, cfg.eval_subset)
     return Data(tl, el, 3, len(train.classes), tl.n, el.n, "val")
 
@@ -253,12 +305,18 @@ class SubtractMean:
 def imagenet_train_transform(crop: int = 224, scale: tuple[int, int] = (256, 480)):
     """§3.4: shorter side resized to a random size in [256, 480], a random 224 crop or its flip,
     mean subtracted, standard colour augmentation."""
-    from torchvision.transforms import v2
 
-    return v2.Compose([
-        v2.PILToTensor(), v2.RandomResize(scale[0], scale[1] + 1, antialias=True), v2.RandomCrop(crop),
-        v2.RandomHorizontalFlip(), v2.ToDtype(torch.float32, scale=True), Lighting(), SubtractMean(),
-    ])
+    return v2.Compose(
+        [
+            v2.PILToTensor(),
+            v2.RandomResize(scale[0], scale[1] + 1, antialias=True),
+            v2.RandomCrop(crop),
+            v2.RandomHorizontalFlip(),
+            v2.ToDtype(torch.float32, scale=True),
+            Lighting(),
+            SubtractMean(),
+        ]
+    )
 
 
 def stack_crops(crops) -> torch.Tensor:
@@ -267,12 +325,17 @@ def stack_crops(crops) -> torch.Tensor:
 
 def imagenet_tencrop_transform(crop: int = 224, size: int = 256):
     """Standard 10-crop testing [21]: the four corners and the centre, and their flips."""
-    from torchvision.transforms import v2
 
-    return v2.Compose([
-        v2.PILToTensor(), v2.Resize(size, antialias=True), v2.ToDtype(torch.float32, scale=True), SubtractMean(),
-        v2.TenCrop(crop), stack_crops,
-    ])
+    return v2.Compose(
+        [
+            v2.PILToTensor(),
+            v2.Resize(size, antialias=True),
+            v2.ToDtype(torch.float32, scale=True),
+            SubtractMean(),
+            v2.TenCrop(crop),
+            stack_crops,
+        ]
+    )
 
 
 def imagenet_missing(path: str | os.PathLike) -> list[str]:
@@ -280,15 +343,18 @@ def imagenet_missing(path: str | os.PathLike) -> list[str]:
     return [d for d in ("train", "val") if not (Path(path) / d).is_dir()]
 
 
-def imagenet_folders(path: str | os.PathLike, crop: int = 224, scale: tuple[int, int] = (256, 480), test_size: int = 256):
+def imagenet_folders(
+    path: str | os.PathLike, crop: int = 224, scale: tuple[int, int] = (256, 480), test_size: int = 256
+):
     """``path/train`` and ``path/val`` as torchvision ImageFolders with the paper's transforms."""
-    import torchvision
 
     root = Path(path)
     missing = imagenet_missing(root)
     if missing:
-        raise DataMissing(f"ImageNet folder {root} lacks {', '.join(missing)}/: expected {root}/train/<class>/*.JPEG "
-                          f"and {root}/val/<class>/*.JPEG (torchvision ImageFolder layout)")
+        raise DataMissing(
+            f"ImageNet folder {root} lacks {', '.join(missing)}/: expected {root}/train/<class>/*.JPEG "
+            f"and {root}/val/<class>/*.JPEG (torchvision ImageFolder layout)"
+        )
     train = torchvision.datasets.ImageFolder(str(root / "train"), imagenet_train_transform(crop, scale))
     val = torchvision.datasets.ImageFolder(str(root / "val"), imagenet_tencrop_transform(crop, test_size))
     return train, val

@@ -7,6 +7,7 @@ torch.compile, cudnn.benchmark, fused/foreach SGD) change how fast the recipe ru
 is. What a run is (the run store, resume, the lock, divergence) lives in ``runs/run.py``, shared
 with the detectors of §4.3.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,14 +16,25 @@ from collections import deque
 import torch
 import torch.nn.functional as F
 
-from paper_repro.runs import store
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.data import Data, build_data
-from paper_repro.runs.distributed import all_sum, distributed
-from paper_repro.runs.run import (Diverged, Result, Run, Tally, log_to_stderr, seed_everything, set_lr, sole_writer,
-                                  step_decay, stored_result)
-from paper_repro.runs.speed import Speed, autocast, resolve_speed
 from paper_repro.models import build_model
+from paper_repro.runs import store
+from paper_repro.runs.distributed import all_sum, distributed
+from paper_repro.runs.run import (
+    Diverged,
+    Result,
+    Run,
+    Tally,
+    log_to_stderr,
+    seed_everything,
+    set_lr,
+    sole_writer,
+    step_decay,
+    stored_result,
+)
+from paper_repro.runs.speed import Speed, autocast, resolve_speed
+
 
 # --------------------------------------------------------------------------- the schedule
 def learning_rate(iteration: int, cfg: RunConfig, warming_up: bool = False) -> float:
@@ -85,8 +97,14 @@ def evaluate(model: torch.nn.Module, loader, speed: Speed, world: int = 1) -> di
                 logp = model(x).float().log_softmax(1)
         loss = F.nll_loss(logp, y, reduction="sum")
         top = logp.topk(min(5, logp.shape[1]), 1).indices
-        sums += torch.stack([torch.tensor(float(len(y)), device=speed.device, dtype=torch.float64), loss.double(),
-                             (top[:, 0] != y).sum().double(), (~(top == y[:, None]).any(1)).sum().double()])
+        sums += torch.stack(
+            [
+                torch.tensor(float(len(y)), device=speed.device, dtype=torch.float64),
+                loss.double(),
+                (top[:, 0] != y).sum().double(),
+                (~(top == y[:, None]).any(1)).sum().double(),
+            ]
+        )
     model.train(was_training)
     n, loss, wrong1, wrong5 = all_sum(sums, world).tolist()
     out = {"eval_error": wrong1 / n, "eval_loss": loss / n}
@@ -96,8 +114,9 @@ def evaluate(model: torch.nn.Module, loader, speed: Speed, world: int = 1) -> di
 
 
 # --------------------------------------------------------------------------- fit
-def fit(cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None,
-        log=None) -> Result:
+def fit(
+    cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None, log=None
+) -> Result:
     """Train ``cfg`` to the end, or return its stored result, or resume it from its last good
     checkpoint. Raises :class:`Diverged` (after writing the summary) when the loss is NaN/inf."""
     cfg.validate()
@@ -158,14 +177,16 @@ def _parallel(model: torch.nn.Module, cfg: RunConfig, speed: Speed, world: int) 
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[speed.device.index] if speed.device.type == "cuda" else None)
+            model, device_ids=[speed.device.index] if speed.device.type == "cuda" else None
+        )
     return torch.compile(net) if cfg.compile else net
 
 
 def _batch_error(wrong: torch.Tensor, n: int, world: int) -> float:
     """The global batch's training error (the warm-up rule's input), summed over processes."""
-    both = all_sum(torch.stack([wrong.double(), torch.tensor(float(n), dtype=torch.float64, device=wrong.device)]),
-                   world)
+    both = all_sum(
+        torch.stack([wrong.double(), torch.tensor(float(n), dtype=torch.float64, device=wrong.device)]), world
+    )
     return float(both[0] / both[1])
 
 
@@ -177,10 +198,20 @@ def _end_interval(run: Run, done: int, lr: float, net, data: Data, speed: Speed,
     ev = evaluate(net, data.eval, speed, run.world)
     if done == run.cfg.iterations and data.final_eval is not None:
         ev.update({f"final_{k}": v for k, v in evaluate(net, data.final_eval, speed, run.world).items()})
-    run.record({"iteration": done, "lr": lr, "train_error": means["wrong"], "train_loss": means["loss"], **ev,
-                "images_per_sec": images / dt, "epoch": data.train.epoch + data.train.position / max(1, len(data.train))})
-    run.bar.set_postfix(lr=f"{lr:g}", err=f"{means['wrong']:.3f}", eval=f"{ev['eval_error']:.3f}",
-                        ips=f"{images / dt:.0f}")
+    run.record(
+        {
+            "iteration": done,
+            "lr": lr,
+            "train_error": means["wrong"],
+            "train_loss": means["loss"],
+            **ev,
+            "images_per_sec": images / dt,
+            "epoch": data.train.epoch + data.train.position / max(1, len(data.train)),
+        }
+    )
+    run.bar.set_postfix(
+        lr=f"{lr:g}", err=f"{means['wrong']:.3f}", eval=f"{ev['eval_error']:.3f}", ips=f"{images / dt:.0f}"
+    )
     run.checkpoint(done)
     tally.clock.restart()
 
@@ -191,17 +222,28 @@ def _summary(run: Run, data: Data, speed: Speed, warmup: WarmupRule, status: str
     records = run.records
     last = records[-1] if records else {}
     steady = [r["images_per_sec"] for r in records][1:] or [r["images_per_sec"] for r in records]
-    return run.finish(status, iteration, speed, {
-        "model": run.cfg.model, "eval_split": data.eval_name, "train_images": data.train_size,
-        "eval_images": data.eval_size, "final_train_error": last.get("train_error"),
-        "final_train_loss": last.get("train_loss"),
-        "final_eval_error": last.get("final_eval_error", last.get("eval_error")),
-        "final_eval_loss": last.get("final_eval_loss", last.get("eval_loss")),
-        "final_eval_top5_error": last.get("final_eval_top5_error", last.get("eval_top5_error")),
-        "final_eval_images": data.final_eval_size or data.eval_size,
-        "best_eval_error": min((r["eval_error"] for r in records), default=None),
-        "warmup_ended_at": warmup.ended_at, "images_per_sec": (sum(steady) / len(steady)) if steady else None,
-        "channels_last": speed.channels_last, "processes": run.world})
+    return run.finish(
+        status,
+        iteration,
+        speed,
+        {
+            "model": run.cfg.model,
+            "eval_split": data.eval_name,
+            "train_images": data.train_size,
+            "eval_images": data.eval_size,
+            "final_train_error": last.get("train_error"),
+            "final_train_loss": last.get("train_loss"),
+            "final_eval_error": last.get("final_eval_error", last.get("eval_error")),
+            "final_eval_loss": last.get("final_eval_loss", last.get("eval_loss")),
+            "final_eval_top5_error": last.get("final_eval_top5_error", last.get("eval_top5_error")),
+            "final_eval_images": data.final_eval_size or data.eval_size,
+            "best_eval_error": min((r["eval_error"] for r in records), default=None),
+            "warmup_ended_at": warmup.ended_at,
+            "images_per_sec": (sum(steady) / len(steady)) if steady else None,
+            "channels_last": speed.channels_last,
+            "processes": run.world,
+        },
+    )
 
 
 def load_model(result: Result, device: str | torch.device = "cpu") -> torch.nn.Module:

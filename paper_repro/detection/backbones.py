@@ -26,12 +26,17 @@ ImageNet weights come from torchvision state-dict files (``resnet101-*.pth``, ``
 through :func:`resnet101_key` and :func:`vgg16_key`, which the tests check load strictly and
 reproduce torchvision's outputs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torchvision.models.detection import FasterRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+from torchvision.models.vgg import cfgs, make_layers
 from torchvision.ops import FrozenBatchNorm2d, MultiScaleRoIAlign, roi_align, roi_pool
 
 from paper_repro.models import resnet
@@ -129,7 +134,6 @@ class VGG16Trunk(nn.Module):
 
     def __init__(self):
         super().__init__()
-        from torchvision.models.vgg import cfgs, make_layers
 
         self.features = make_layers(cfgs["D"])[:VGG_CONV5_3]  # torchvision's vgg16().features, less pool5
         for m in self.features.modules():  # torchvision's VGG initialisation
@@ -169,7 +173,7 @@ def vgg16_key(key: str) -> tuple[str, str] | None:
     mapping = {"classifier.0.": "fc6.", "classifier.3.": "fc7."}
     for prefix, ours in mapping.items():
         if key.startswith(prefix):
-            return "head", ours + key[len(prefix):]
+            return "head", ours + key[len(prefix) :]
     return None
 
 
@@ -213,8 +217,8 @@ class BackboneOptions:
     that follows from whether ImageNet weights are given."""
 
     frozen_bn: bool | None = None
-    roi_size: int | None = None            # None: DEFAULT_ROI_SIZE of the backbone
-    roi_op: str = "pool"                   # pool: Fast R-CNN's RoI pooling (the paper) | align
+    roi_size: int | None = None  # None: DEFAULT_ROI_SIZE of the backbone
+    roi_op: str = "pool"  # pool: Fast R-CNN's RoI pooling (the paper) | align
     freeze_early: bool | None = None
     torchvision_strides: bool | None = None
     zero_init_residual: bool = False
@@ -265,7 +269,9 @@ def build_backbone(name: str, state_dict: dict | None = None, options: BackboneO
         trunk, head = VGG16Trunk(), VGG16Head(roi_size)
         if pretrained:
             if roi_size != 7:
-                raise ValueError(f"ImageNet fc6 weights need 7x7 RoI pooling (VGG-16's pool5 size), got roi_size={roi_size}")
+                raise ValueError(
+                    f"ImageNet fc6 weights need 7x7 RoI pooling (VGG-16's pool5 size), got roi_size={roi_size}"
+                )
             parts = split_state_dict(state_dict, vgg16_key)
             trunk.load_state_dict(parts["trunk"], strict=True)
             head.load_state_dict(parts["head"], strict=True)
@@ -274,22 +280,31 @@ def build_backbone(name: str, state_dict: dict | None = None, options: BackboneO
     return trunk, head, roi_size
 
 
-def build_faster_rcnn(name: str, num_classes: int, state_dict: dict | None = None,
-                      options: BackboneOptions = BackboneOptions(), anchor_sizes=(128, 256, 512),
-                      aspect_ratios=(0.5, 1.0, 2.0), **faster_rcnn):
+def build_faster_rcnn(
+    name: str,
+    num_classes: int,
+    state_dict: dict | None = None,
+    options: BackboneOptions = BackboneOptions(),
+    anchor_sizes=(128, 256, 512),
+    aspect_ratios=(0.5, 1.0, 2.0),
+    **faster_rcnn,
+):
     """torchvision's FasterRCNN on one of our backbones. ``num_classes`` counts the background.
 
     ``faster_rcnn`` goes to FasterRCNN unchanged (image sizes, RPN and RoI sampling budgets,
     thresholds); the image sizes default to Faster R-CNN's (shorter side 600, longer at most 1000).
     Anchors: 3 scales x 3 aspect ratios at stride 16, as in Faster R-CNN (128^2, 256^2, 512^2 on VOC).
     """
-    from torchvision.models.detection import FasterRCNN
-    from torchvision.models.detection.anchor_utils import AnchorGenerator
-    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 
     trunk, head, roi_size = build_backbone(name, state_dict, options)
     faster_rcnn = {"min_size": 600, "max_size": 1000, **faster_rcnn}
     anchors = AnchorGenerator(sizes=(tuple(anchor_sizes),), aspect_ratios=(tuple(aspect_ratios),))
     return FasterRCNN(
-        trunk, num_classes=None, rpn_anchor_generator=anchors, box_roi_pool=StrideRoIPool(roi_size, options.roi_op),
-        box_head=head, box_predictor=FastRCNNPredictor(head.out_features, num_classes), **faster_rcnn)
+        trunk,
+        num_classes=None,
+        rpn_anchor_generator=anchors,
+        box_roi_pool=StrideRoIPool(roi_size, options.roi_op),
+        box_head=head,
+        box_predictor=FastRCNNPredictor(head.out_features, num_classes),
+        **faster_rcnn,
+    )

@@ -16,8 +16,11 @@ object classes.
 * ``coco:PATH``: torchvision's CocoDetection over ``PATH/<split>/`` images and
   ``PATH/annotations/instances_<split>.json``.
 """
+
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,17 +28,43 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+import torchvision
 
 from paper_repro.runs.datasets import FASHION_CLASSES, DataMissing, load_fashion_mnist
 
-DATASETS_HELP = ("fashion-canvas, voc:PATH (PATH/VOCdevkit/VOC2007 [and VOC2012], torchvision's VOCDetection layout) "
-                 "or coco:PATH (PATH/annotations/instances_<split>.json and PATH/<split>/, CocoDetection layout)")
-VOC_CLASSES = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair", "cow", "diningtable",
-               "dog", "horse", "motorbike", "person", "pottedplant", "sheep", "sofa", "train", "tvmonitor")
+DATASETS_HELP = (
+    "fashion-canvas, voc:PATH (PATH/VOCdevkit/VOC2007 [and VOC2012], torchvision's VOCDetection layout) "
+    "or coco:PATH (PATH/annotations/instances_<split>.json and PATH/<split>/, CocoDetection layout)"
+)
+VOC_CLASSES = (
+    "aeroplane",
+    "bicycle",
+    "bird",
+    "boat",
+    "bottle",
+    "bus",
+    "car",
+    "cat",
+    "chair",
+    "cow",
+    "diningtable",
+    "dog",
+    "horse",
+    "motorbike",
+    "person",
+    "pottedplant",
+    "sheep",
+    "sofa",
+    "train",
+    "tvmonitor",
+)
 # default splits: Table 7 trains on VOC 2007 trainval + 2012 trainval and tests on 2007 test;
 # Table 8 trains on COCO train and evaluates on val.
-DEFAULT_SPLITS = {"fashion-canvas": ("train", "test"), "voc": ("2007-trainval+2012-trainval", "2007-test"),
-                  "coco": ("train2017", "val2017")}
+DEFAULT_SPLITS = {
+    "fashion-canvas": ("train", "test"),
+    "voc": ("2007-trainval+2012-trainval", "2007-test"),
+    "coco": ("train2017", "val2017"),
+}
 
 
 def parse_detection_dataset(spec: str) -> tuple[str, str | None]:
@@ -67,8 +96,8 @@ def ink_box(item: torch.Tensor) -> tuple[int, int, int, int]:
 @dataclass
 class CanvasObject:
     box: tuple[int, int, int, int]  # x1, y1, x2, y2 (half-open pixel extent it was pasted at)
-    label: int                      # Fashion-MNIST class 0..9
-    source_index: int               # index of the item in the Fashion-MNIST split
+    label: int  # Fashion-MNIST class 0..9
+    source_index: int  # index of the item in the Fashion-MNIST split
 
 
 class FashionCanvases(torch.utils.data.Dataset):
@@ -78,8 +107,18 @@ class FashionCanvases(torch.utils.data.Dataset):
 
     classes = FASHION_CLASSES
 
-    def __init__(self, items, n: int, size: int = 128, min_items: int = 1, max_items: int = 3,
-                 min_scale: float = 1.0, max_scale: float = 2.0, seed: int = 0, gap: int = 2):
+    def __init__(
+        self,
+        items,
+        n: int,
+        size: int = 128,
+        min_items: int = 1,
+        max_items: int = 3,
+        min_scale: float = 1.0,
+        max_scale: float = 2.0,
+        seed: int = 0,
+        gap: int = 2,
+    ):
         if not 1 <= min_items <= max_items:
             raise ValueError(f"need 1 <= min_items <= max_items, got {min_items}, {max_items}")
         if not 0 < min_scale <= max_scale or 28 * max_scale > size:
@@ -113,15 +152,26 @@ class FashionCanvases(torch.utils.data.Dataset):
             for _attempt in range(30):
                 x = int(torch.randint(0, self.size - w + 1, (1,), generator=g))
                 y = int(torch.randint(0, self.size - h + 1, (1,), generator=g))
-                if all(x >= o.box[2] + self.gap or x + w + self.gap <= o.box[0] or
-                       y >= o.box[3] + self.gap or y + h + self.gap <= o.box[1] for o in objects):
+                if all(
+                    x >= o.box[2] + self.gap
+                    or x + w + self.gap <= o.box[0]
+                    or y >= o.box[3] + self.gap
+                    or y + h + self.gap <= o.box[1]
+                    for o in objects
+                ):
                     break
             else:
                 continue  # no free place: the canvas gets fewer items
             if (h, w) != tuple(item.shape):
-                item = F.interpolate(item[None, None].float(), size=(h, w), mode="bilinear", antialias=True,
-                                     align_corners=False)[0, 0].round().clamp(0, 255).to(torch.uint8)
-            canvas[y:y + h, x:x + w] = torch.maximum(canvas[y:y + h, x:x + w], item)
+                item = (
+                    F.interpolate(
+                        item[None, None].float(), size=(h, w), mode="bilinear", antialias=True, align_corners=False
+                    )[0, 0]
+                    .round()
+                    .clamp(0, 255)
+                    .to(torch.uint8)
+                )
+            canvas[y : y + h, x : x + w] = torch.maximum(canvas[y : y + h, x : x + w], item)
             objects.append(CanvasObject((x, y, x + w, y + h), int(self.labels[src]), src))
         return canvas, objects
 
@@ -158,13 +208,14 @@ class VOCSet(torch.utils.data.Dataset):
     classes = VOC_CLASSES
 
     def __init__(self, root: str | os.PathLike, year: str, image_set: str, id_offset: int = 0):
-        import torchvision
 
         folder = Path(root) / "VOCdevkit" / f"VOC{year}"
         split_file = folder / "ImageSets" / "Main" / f"{image_set}.txt"
         if not split_file.exists():
-            raise DataMissing(f"PASCAL VOC {year} {image_set} not found: expected {split_file} (and JPEGImages/, "
-                              f"Annotations/ beside ImageSets/) under {root} (torchvision VOCDetection layout)")
+            raise DataMissing(
+                f"PASCAL VOC {year} {image_set} not found: expected {split_file} (and JPEGImages/, "
+                f"Annotations/ beside ImageSets/) under {root} (torchvision VOCDetection layout)"
+            )
         self.voc = torchvision.datasets.VOCDetection(str(root), year=year, image_set=image_set, download=False)
         self.year, self.image_set, self.id_offset = year, image_set, id_offset
 
@@ -185,8 +236,12 @@ class VOCSet(torch.utils.data.Dataset):
             t = empty_target(self.id_offset + index)
             t["difficult"] = torch.zeros((0,), dtype=torch.bool)
             return t
-        return {"boxes": torch.tensor(boxes, dtype=torch.float32), "labels": torch.tensor(labels, dtype=torch.int64),
-                "difficult": torch.tensor(difficult, dtype=torch.bool), "image_id": self.id_offset + index}
+        return {
+            "boxes": torch.tensor(boxes, dtype=torch.float32),
+            "labels": torch.tensor(labels, dtype=torch.int64),
+            "difficult": torch.tensor(difficult, dtype=torch.bool),
+            "image_id": self.id_offset + index,
+        }
 
     def __getitem__(self, index: int):
         img, annotation = self.voc[index]
@@ -228,15 +283,13 @@ class COCOSet(torch.utils.data.Dataset):
     ``iscrowd`` set (training drops them, COCOeval ignores them)."""
 
     def __init__(self, root: str | os.PathLike, split: str):
-        import contextlib
-        import io
-
-        import torchvision
 
         ann = Path(root) / "annotations" / f"instances_{split}.json"
         images = Path(root) / split
         if not ann.exists() or not images.is_dir():
-            raise DataMissing(f"COCO {split} not found: expected {ann} and {images}/ (torchvision CocoDetection layout)")
+            raise DataMissing(
+                f"COCO {split} not found: expected {ann} and {images}/ (torchvision CocoDetection layout)"
+            )
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its loading times
             self.coco = torchvision.datasets.CocoDetection(str(images), str(ann))
         cats = sorted(self.coco.coco.cats)
@@ -257,9 +310,12 @@ class COCOSet(torch.utils.data.Dataset):
             boxes.append([x, y, x + w, y + h])
             labels.append(self.label_of[a["category_id"]])
             crowd.append(bool(a.get("iscrowd", 0)))
-        target = {"boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
-                  "labels": torch.tensor(labels, dtype=torch.int64), "iscrowd": torch.tensor(crowd, dtype=torch.bool),
-                  "image_id": int(self.coco.ids[index])}
+        target = {
+            "boxes": torch.tensor(boxes, dtype=torch.float32).reshape(-1, 4),
+            "labels": torch.tensor(labels, dtype=torch.int64),
+            "iscrowd": torch.tensor(crowd, dtype=torch.bool),
+            "image_id": int(self.coco.ids[index]),
+        }
         return _pil_to_tensor(img), target
 
 
@@ -311,8 +367,9 @@ class DetectionLoader:
     seeded horizontal flip per image; the state is (epoch, position), so a resumed run sees the
     batches an uninterrupted run sees."""
 
-    def __init__(self, dataset, batch_size: int, seed: int = 0, train: bool = True, flip: bool = True,
-                 workers: int = 0):
+    def __init__(
+        self, dataset, batch_size: int, seed: int = 0, train: bool = True, flip: bool = True, workers: int = 0
+    ):
         self.dataset, self.batch_size, self.seed, self.train = dataset, batch_size, seed, train
         self.flip, self.workers = flip and train, workers
         self.epoch, self.position = 0, 0
@@ -339,11 +396,12 @@ class DetectionLoader:
 
     def __iter__(self):
         order = self._order()
-        batches = [order[b * self.batch_size:(b + 1) * self.batch_size] for b in range(len(self))]
+        batches = [order[b * self.batch_size : (b + 1) * self.batch_size] for b in range(len(self))]
         start = self.position
         if self.workers > 0:
-            dl = torch.utils.data.DataLoader(self.dataset, batch_sampler=batches[start:], num_workers=self.workers,
-                                             collate_fn=_collate)
+            dl = torch.utils.data.DataLoader(
+                self.dataset, batch_sampler=batches[start:], num_workers=self.workers, collate_fn=_collate
+            )
             source = iter(dl)
         else:
             source = ([self.dataset[i] for i in b] for b in batches[start:])
@@ -373,8 +431,13 @@ def build_detection_data(cfg, data_root: str | os.PathLike = "data") -> Detectio
     name, path = parse_detection_dataset(cfg.dataset)
     train_split, eval_split = cfg.splits()
     if name == "fashion-canvas":
-        kw = dict(size=cfg.canvas_size, min_items=cfg.min_items, max_items=cfg.max_items,
-                  min_scale=cfg.min_scale, max_scale=cfg.max_scale)
+        kw = dict(
+            size=cfg.canvas_size,
+            min_items=cfg.min_items,
+            max_items=cfg.max_items,
+            min_scale=cfg.min_scale,
+            max_scale=cfg.max_scale,
+        )
         train = fashion_canvases(data_root, True, cfg.train_images or 10000, **kw)
         held_out = fashion_canvases(data_root, False, cfg.eval_images or 2000, **kw)
         return DetectionData(train, held_out, FASHION_CLASSES, name, "Fashion-MNIST test items")

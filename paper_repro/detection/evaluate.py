@@ -15,6 +15,7 @@ Boxes are x1, y1, x2, y2 in pixels; labels 1..K; ``gts`` and ``dets`` are lists,
 image, of dicts with ``image_id``, ``boxes``, ``labels`` (and ``scores`` for detections;
 ``width``/``height``, ``difficult``, ``iscrowd`` optional for ground truth).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -41,7 +42,7 @@ def _ignored(gt: dict) -> np.ndarray:
 def coco_ground_truth(gts: list[dict], num_classes: int):
     """A pycocotools COCO object holding ``gts``. VOC 'difficult' objects and COCO crowd regions
     are marked iscrowd, which COCOeval ignores (a detection on one is neither right nor wrong)."""
-    from pycocotools.coco import COCO
+    from pycocotools.coco import COCO  # noqa: PLC0415 - optional: the [detection] extra
 
     images, annotations = [], []
     for g in gts:
@@ -51,12 +52,22 @@ def coco_ground_truth(gts: list[dict], num_classes: int):
         images.append({"id": int(g["image_id"]), "width": w, "height": h})
         for box, label, crowd in zip(boxes, _np(g["labels"]), _ignored(g)):
             x1, y1, x2, y2 = map(float, box)
-            annotations.append({"id": len(annotations) + 1, "image_id": int(g["image_id"]), "category_id": int(label),
-                                "bbox": [x1, y1, x2 - x1, y2 - y1], "area": (x2 - x1) * (y2 - y1),
-                                "iscrowd": int(crowd)})
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": int(g["image_id"]),
+                    "category_id": int(label),
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "area": (x2 - x1) * (y2 - y1),
+                    "iscrowd": int(crowd),
+                }
+            )
     coco = COCO()
-    coco.dataset = {"images": images, "annotations": annotations,
-                    "categories": [{"id": k} for k in range(1, num_classes + 1)]}
+    coco.dataset = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": k} for k in range(1, num_classes + 1)],
+    }
     with contextlib.redirect_stdout(io.StringIO()):
         coco.createIndex()
     return coco
@@ -67,15 +78,21 @@ def coco_detections(dets: list[dict]) -> list[dict]:
     for d in dets:
         for box, score, label in zip(_np(d["boxes"]).reshape(-1, 4), _np(d["scores"]), _np(d["labels"])):
             x1, y1, x2, y2 = map(float, box)
-            out.append({"image_id": int(d["image_id"]), "category_id": int(label), "bbox": [x1, y1, x2 - x1, y2 - y1],
-                        "score": float(score)})
+            out.append(
+                {
+                    "image_id": int(d["image_id"]),
+                    "category_id": int(label),
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": float(score),
+                }
+            )
     return out
 
 
 def coco_map(gts: list[dict], dets: list[dict], num_classes: int) -> dict:
     """{"map": mAP@[.5,.95], "map50": mAP@.5, "map75": mAP@.75, "ap50_per_class": [...]} from
     COCOeval, averaged over the classes that have ground truth (COCOeval's rule)."""
-    from pycocotools.cocoeval import COCOeval
+    from pycocotools.cocoeval import COCOeval  # noqa: PLC0415 - optional: the [detection] extra
 
     gt = coco_ground_truth(gts, num_classes)
     results = coco_detections(dets)

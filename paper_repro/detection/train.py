@@ -15,6 +15,7 @@ paper's Appendix A: lr 0.001 for 240k iterations then 0.0001 for 80k, 8 images p
 torchvision trains the RPN and the detector jointly (approximate joint training), not with the
 4-step alternation.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,14 +24,24 @@ from pathlib import Path
 
 import torch
 
-from paper_repro.runs import store
-from paper_repro.runs.run import (Diverged, Result, Run, Tally, log_to_stderr, seed_everything, set_lr, sole_writer,
-                                  step_decay, stored_result)
-from paper_repro.runs.speed import Speed, autocast, resolve_speed
 from paper_repro.detection.backbones import BackboneOptions, build_faster_rcnn
 from paper_repro.detection.config import DetectConfig
 from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
 from paper_repro.detection.evaluate import coco_map, voc07_map
+from paper_repro.runs import store
+from paper_repro.runs.run import (
+    Diverged,
+    Result,
+    Run,
+    Tally,
+    log_to_stderr,
+    seed_everything,
+    set_lr,
+    sole_writer,
+    step_decay,
+    stored_result,
+)
+from paper_repro.runs.speed import Speed, autocast, resolve_speed
 
 SAMPLE_IMAGES = 8  # held-out images whose detections are kept for the book's figure
 
@@ -61,21 +72,39 @@ def load_pretrained(path: str) -> dict | None:
 
 def build_detector(cfg: DetectConfig, num_classes: int, state_dict: dict | None = None) -> torch.nn.Module:
     """The Faster R-CNN of ``cfg``; ``num_classes`` object classes (the background is added)."""
-    options = BackboneOptions(frozen_bn=cfg.uses_frozen_bn(), roi_size=cfg.roi(), roi_op=cfg.roi_op,
-                              freeze_early=bool(cfg.pretrained), torchvision_strides=bool(cfg.pretrained),
-                              zero_init_residual=cfg.zero_init_residual and not cfg.pretrained)
+    options = BackboneOptions(
+        frozen_bn=cfg.uses_frozen_bn(),
+        roi_size=cfg.roi(),
+        roi_op=cfg.roi_op,
+        freeze_early=bool(cfg.pretrained),
+        torchvision_strides=bool(cfg.pretrained),
+        zero_init_residual=cfg.zero_init_residual and not cfg.pretrained,
+    )
     return build_faster_rcnn(
-        cfg.backbone, num_classes + 1, state_dict, options, anchor_sizes=cfg.anchor_sizes, aspect_ratios=cfg.aspect_ratios, min_size=cfg.min_size,
-        max_size=cfg.max_size, rpn_pre_nms_top_n_train=cfg.rpn_pre_nms_top_n_train,
-        rpn_post_nms_top_n_train=cfg.rpn_post_nms_top_n_train, rpn_pre_nms_top_n_test=cfg.rpn_pre_nms_top_n_test,
-        rpn_post_nms_top_n_test=cfg.rpn_post_nms_top_n_test, rpn_batch_size_per_image=cfg.rpn_batch_size_per_image,
-        box_batch_size_per_image=cfg.box_batch_size_per_image, box_positive_fraction=cfg.box_positive_fraction,
-        box_score_thresh=cfg.box_score_thresh, box_detections_per_img=cfg.box_detections_per_img)
+        cfg.backbone,
+        num_classes + 1,
+        state_dict,
+        options,
+        anchor_sizes=cfg.anchor_sizes,
+        aspect_ratios=cfg.aspect_ratios,
+        min_size=cfg.min_size,
+        max_size=cfg.max_size,
+        rpn_pre_nms_top_n_train=cfg.rpn_pre_nms_top_n_train,
+        rpn_post_nms_top_n_train=cfg.rpn_post_nms_top_n_train,
+        rpn_pre_nms_top_n_test=cfg.rpn_pre_nms_top_n_test,
+        rpn_post_nms_top_n_test=cfg.rpn_post_nms_top_n_test,
+        rpn_batch_size_per_image=cfg.rpn_batch_size_per_image,
+        box_batch_size_per_image=cfg.box_batch_size_per_image,
+        box_positive_fraction=cfg.box_positive_fraction,
+        box_score_thresh=cfg.box_score_thresh,
+        box_detections_per_img=cfg.box_detections_per_img,
+    )
 
 
 def _move(images, targets, device):
     return [i.to(device, non_blocking=True) for i in images], [
-        {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets]
+        {k: (v.to(device) if torch.is_tensor(v) else v) for k, v in t.items()} for t in targets
+    ]
 
 
 @torch.no_grad()
@@ -85,16 +114,24 @@ def predict(model, dataset, speed, batch_size: int = 4, limit: int | None = None
     was_training = model.training
     model.eval()
     n = len(dataset) if limit is None else min(limit, len(dataset))
-    loader = DetectionLoader(torch.utils.data.Subset(dataset, range(n)) if n < len(dataset) else dataset,
-                             batch_size, train=False, workers=workers)
+    loader = DetectionLoader(
+        torch.utils.data.Subset(dataset, range(n)) if n < len(dataset) else dataset,
+        batch_size,
+        train=False,
+        workers=workers,
+    )
     gts, dets = [], []
     for images, targets in loader:
         with autocast(speed):
             out = model([i.to(speed.device) for i in images])
         for img, t, o in zip(images, targets, out):
-            gts.append({**{k: v for k, v in t.items()}, "height": img.shape[1], "width": img.shape[2]})
-            dets.append({"image_id": t["image_id"], **{k: o[k].float().cpu() if k != "labels" else o[k].cpu()
-                                                        for k in ("boxes", "scores", "labels")}})
+            gts.append({**dict(t.items()), "height": img.shape[1], "width": img.shape[2]})
+            dets.append(
+                {
+                    "image_id": t["image_id"],
+                    **{k: o[k].float().cpu() if k != "labels" else o[k].cpu() for k in ("boxes", "scores", "labels")},
+                }
+            )
     model.train(was_training)
     return gts, dets
 
@@ -104,8 +141,13 @@ def evaluate_detector(model, dataset, num_classes: int, speed, voc: bool = False
     t0 = time.perf_counter()
     gts, dets = predict(model, dataset, speed, workers=workers)
     m = coco_map(gts, dets, num_classes)
-    out = {"map50": m["map50"], "map": m["map"], "map75": m["map75"], "ap50_per_class": m["ap50_per_class"],
-           "detections": m["detections"]}
+    out = {
+        "map50": m["map50"],
+        "map": m["map"],
+        "map75": m["map75"],
+        "ap50_per_class": m["ap50_per_class"],
+        "detections": m["detections"],
+    }
     if voc:
         v = voc07_map(gts, dets, num_classes)
         out.update(voc07_map50=v["map50"], voc07_ap50_per_class=v["ap50_per_class"])
@@ -117,14 +159,26 @@ def _jsonable_detections(gts, dets, min_score: float = 0.05, top: int = 30) -> l
     rows = []
     for g, d in zip(gts, dets):
         keep = (d["scores"] >= min_score).nonzero().flatten()[:top]
-        rows.append({"image_id": int(g["image_id"]), "gt_boxes": g["boxes"].tolist(), "gt_labels": g["labels"].tolist(),
-                     "boxes": d["boxes"][keep].tolist(), "scores": d["scores"][keep].tolist(),
-                     "labels": d["labels"][keep].tolist()})
+        rows.append(
+            {
+                "image_id": int(g["image_id"]),
+                "gt_boxes": g["boxes"].tolist(),
+                "gt_labels": g["labels"].tolist(),
+                "boxes": d["boxes"][keep].tolist(),
+                "scores": d["scores"][keep].tolist(),
+                "labels": d["labels"][keep].tolist(),
+            }
+        )
     return rows
 
 
-def fit_detector(cfg: DetectConfig, out: str | os.PathLike = "runs", data_root: str | os.PathLike = "data",
-                 progress: bool | None = None, log=None) -> Result:
+def fit_detector(
+    cfg: DetectConfig,
+    out: str | os.PathLike = "runs",
+    data_root: str | os.PathLike = "data",
+    progress: bool | None = None,
+    log=None,
+) -> Result:
     """Train ``cfg`` to the end, or return its stored result, or resume it."""
     cfg.validate()
     log = log or log_to_stderr
@@ -145,10 +199,15 @@ def _train_detector(run: Run, data, speed: Speed, progress) -> Result:
     seed_everything(cfg.seed)
     num_classes = len(data.classes)
     model = build_detector(cfg, num_classes, load_pretrained(cfg.pretrained)).to(speed.device)
-    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=cfg.lr, momentum=cfg.momentum,
-                                weight_decay=cfg.weight_decay)
-    loader = DetectionLoader(data.train, cfg.batch_size, seed=cfg.seed, train=True, flip=cfg.hflip,
-                             workers=_workers(cfg, data))
+    optimizer = torch.optim.SGD(
+        [p for p in model.parameters() if p.requires_grad],
+        lr=cfg.lr,
+        momentum=cfg.momentum,
+        weight_decay=cfg.weight_decay,
+    )
+    loader = DetectionLoader(
+        data.train, cfg.batch_size, seed=cfg.seed, train=True, flip=cfg.hflip, workers=_workers(cfg, data)
+    )
     run.open({"model": model, "optimizer": optimizer, "loader": loader})
     tally, batches, final = Tally(speed.device), loader.forever(), None
     for it in run.steps(f"detect {cfg.backbone}", progress):
@@ -188,8 +247,13 @@ def _end_interval(run: Run, done: int, lr: float, model, data, speed: Speed, tal
     dt = tally.clock.lap()
     run.elapsed += dt
     means, images = tally.means()
-    record = {"iteration": done, "lr": lr, **means, "images_per_sec": images / dt,
-              "epoch": loader.epoch + loader.position / len(loader)}
+    record = {
+        "iteration": done,
+        "lr": lr,
+        **means,
+        "images_per_sec": images / dt,
+        "epoch": loader.epoch + loader.position / len(loader),
+    }
     is_last, ev = done == cfg.iterations, None
     if (cfg.eval_interval and done % cfg.eval_interval == 0) or is_last:
         ev = evaluate_detector(model, data.eval, len(data.classes), speed, data.name == "voc", _workers(cfg, data))
@@ -203,25 +267,41 @@ def _end_interval(run: Run, done: int, lr: float, model, data, speed: Speed, tal
 def _save_samples(directory: Path, model, data, speed) -> None:
     """The detections on the first held-out images, for the chapter's figure."""
     gts, dets = predict(model, data.eval, speed, limit=SAMPLE_IMAGES)
-    store.atomic_write_json(directory / "samples.json", {"classes": list(data.classes),
-                                                         "images": _jsonable_detections(gts, dets)})
+    store.atomic_write_json(
+        directory / "samples.json", {"classes": list(data.classes), "images": _jsonable_detections(gts, dets)}
+    )
 
 
-def _summary(run: Run, data, speed: Speed, status: str, iteration: int, final: dict | None = None,
-             extra_eval_s: float = 0.0) -> dict:
+def _summary(
+    run: Run, data, speed: Speed, status: str, iteration: int, final: dict | None = None, extra_eval_s: float = 0.0
+) -> dict:
     """summary.json: the final mAP (COCOeval; VOC07 too on VOC), the losses and the speed."""
     cfg, records, final = run.cfg, run.records, final or {}
     last = records[-1] if records else {}
-    return run.finish(status, iteration, speed, {
-        "backbone": cfg.backbone, "eval_split": data.eval_name, "pretrained": bool(cfg.pretrained),
-        "frozen_bn": cfg.uses_frozen_bn(), "train_images": len(data.train), "eval_images": len(data.eval),
-        "classes": list(data.classes), "final_loss": last.get("loss"),
-        "first_loss": records[0].get("loss") if records else None,
-        "map50": final.get("map50"), "map": final.get("map"), "map75": final.get("map75"),
-        "ap50_per_class": final.get("ap50_per_class"), "voc07_map50": final.get("voc07_map50"),
-        "detections": final.get("detections"),
-        "eval_time_s": sum(r.get("eval_time_s", 0.0) for r in records) + extra_eval_s,
-        "images_per_sec": iteration * cfg.batch_size / max(run.elapsed, 1e-9) if status == "finished" else None})
+    return run.finish(
+        status,
+        iteration,
+        speed,
+        {
+            "backbone": cfg.backbone,
+            "eval_split": data.eval_name,
+            "pretrained": bool(cfg.pretrained),
+            "frozen_bn": cfg.uses_frozen_bn(),
+            "train_images": len(data.train),
+            "eval_images": len(data.eval),
+            "classes": list(data.classes),
+            "final_loss": last.get("loss"),
+            "first_loss": records[0].get("loss") if records else None,
+            "map50": final.get("map50"),
+            "map": final.get("map"),
+            "map75": final.get("map75"),
+            "ap50_per_class": final.get("ap50_per_class"),
+            "voc07_map50": final.get("voc07_map50"),
+            "detections": final.get("detections"),
+            "eval_time_s": sum(r.get("eval_time_s", 0.0) for r in records) + extra_eval_s,
+            "images_per_sec": iteration * cfg.batch_size / max(run.elapsed, 1e-9) if status == "finished" else None,
+        },
+    )
 
 
 def load_detector(result: Result, num_classes: int | None = None, device="cpu") -> torch.nn.Module:

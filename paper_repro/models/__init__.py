@@ -3,6 +3,7 @@
 >>> build_model("resnet20", in_channels=1).depth
 20
 """
+
 from __future__ import annotations
 
 import re
@@ -11,12 +12,33 @@ from torch import nn
 
 from paper_repro.models.blocks import SHORTCUTS, BasicBlock, Bottleneck, ShortcutA, make_shortcut
 from paper_repro.models.cifar import CifarResNet, check_cifar_depth, cifar_plain, cifar_resnet
-from paper_repro.models.imagenet import ARCHITECTURES, PLAIN_DEPTHS, ImageNetResNet, load_torchvision_state_dict, plain, resnet
+from paper_repro.models.imagenet import (
+    ARCHITECTURES,
+    PLAIN_DEPTHS,
+    ImageNetResNet,
+    load_torchvision_state_dict,
+    plain,
+    resnet,
+)
 
 __all__ = [
-    "SHORTCUTS", "BasicBlock", "Bottleneck", "ShortcutA", "make_shortcut", "CifarResNet", "ImageNetResNet",
-    "cifar_resnet", "cifar_plain", "resnet", "plain", "build_model", "parse_model_name",
-    "ARCHITECTURES", "PLAIN_DEPTHS", "load_torchvision_state_dict", "MODEL_NAME_HELP",
+    "SHORTCUTS",
+    "BasicBlock",
+    "Bottleneck",
+    "ShortcutA",
+    "make_shortcut",
+    "CifarResNet",
+    "ImageNetResNet",
+    "cifar_resnet",
+    "cifar_plain",
+    "resnet",
+    "plain",
+    "build_model",
+    "parse_model_name",
+    "ARCHITECTURES",
+    "PLAIN_DEPTHS",
+    "load_torchvision_state_dict",
+    "MODEL_NAME_HELP",
 ]
 
 MODEL_NAME_HELP = (
@@ -50,12 +72,16 @@ def parse_model_name(name: str) -> tuple[str, str, int]:
         allowed = PLAIN_DEPTHS if kind == "plain" else tuple(ARCHITECTURES)
         if depth in allowed:
             return family, kind, depth
-        raise ValueError(f"unknown model {name!r}: ImageNet {kind} depth must be one of "
-                         f"{', '.join(map(str, allowed))} (Table 1); allowed names: {MODEL_NAME_HELP}")
+        raise ValueError(
+            f"unknown model {name!r}: ImageNet {kind} depth must be one of "
+            f"{', '.join(map(str, allowed))} (Table 1); allowed names: {MODEL_NAME_HELP}"
+        )
     return family, kind, depth
 
 
-def build_model(name: str, num_classes: int | None = None, in_channels: int = 3, shortcut: str | None = None) -> nn.Module:
+def build_model(
+    name: str, num_classes: int | None = None, in_channels: int = 3, shortcut: str | None = None
+) -> nn.Module:
     """Build a network by name: ``resnet20``, ``plain56``, ``resnet1202``, ``resnet50``, ``plain34``.
 
     ``shortcut`` defaults to the paper's choice: A on CIFAR (§4.2), B on ImageNet (Table 3's

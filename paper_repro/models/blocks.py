@@ -7,6 +7,7 @@ convolution carries a bias.
 The decision "which shortcut does this block get?" lives in exactly one place:
 :func:`make_shortcut`.
 """
+
 from __future__ import annotations
 
 import torch

@@ -11,6 +11,7 @@ Parameters (Table 6), checked by tests/test_models.py:
     ResNet-20 0.27M, ResNet-32 0.46M, ResNet-44 0.66M, ResNet-56 0.85M,
     ResNet-110 1.7M, ResNet-1202 19.4M
 """
+
 from __future__ import annotations
 
 import torch
@@ -24,9 +25,7 @@ WIDTHS = (16, 32, 64)
 def check_cifar_depth(depth: int) -> int:
     """Return n for a 6n+2 depth, or raise ValueError naming what is allowed."""
     if not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(
-            f"CIFAR depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...), got {depth!r}"
-        )
+        raise ValueError(f"CIFAR depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110, 1202, ...), got {depth!r}")
     return (depth - 2) // 6
 
 

@@ -5,6 +5,7 @@ Stem: 7x7/2 convolution with 64 filters, 3x3/2 max pool; four stages conv2_x..co
 and a 1000-way fully-connected layer. Each depth is one line of ``ARCHITECTURES``: Table 1
 almost literally.
 """
+
 from __future__ import annotations
 
 import torch

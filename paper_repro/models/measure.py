@@ -3,13 +3,16 @@ responses (Fig. 7).
 
 Counts come from plain parameter sums and ``torch.utils.flop_counter``, not a home-made counter.
 """
+
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from paper_repro.models import ARCHITECTURES, resnet
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -71,8 +74,9 @@ def bn_gammas(model: nn.Module) -> dict[str, float]:
 
 
 @torch.no_grad()
-def layer_responses(model: nn.Module, batches: Iterable, device: str | torch.device = "cpu",
-                    max_images: int | None = None) -> dict[str, float]:
+def layer_responses(
+    model: nn.Module, batches: Iterable, device: str | torch.device = "cpu", max_images: int | None = None
+) -> dict[str, float]:
     """Fig. 7: the standard deviation of every 3x3 layer's response on a data set.
 
     Forward hooks collect each BN output (after BN, before ReLU or the addition). The std is
@@ -87,8 +91,10 @@ def layer_responses(model: nn.Module, batches: Iterable, device: str | torch.dev
     def hook(name):
         def fn(_module, _inputs, out):
             o = out.detach().double()
-            sums[name] += torch.stack([torch.tensor(float(o.numel()), dtype=torch.float64),
-                                       o.sum().cpu(), (o * o).sum().cpu()])
+            sums[name] += torch.stack(
+                [torch.tensor(float(o.numel()), dtype=torch.float64), o.sum().cpu(), (o * o).sum().cpu()]
+            )
+
         return fn
 
     handles = [bn.register_forward_hook(hook(name)) for name, bn in layers]
@@ -114,15 +120,20 @@ def layer_responses(model: nn.Module, batches: Iterable, device: str | torch.dev
 def architecture_table(depths: Iterable[int] = (18, 34, 50, 101, 152)) -> list[dict]:
     """Table 1 regenerated from the code: layers, parameters and multiply-adds of each net,
     beside the paper's multiply-adds."""
-    from paper_repro.models import ARCHITECTURES, resnet
 
     rows = []
     for d in depths:
         block, counts, paper_macs = ARCHITECTURES[d]
         m = resnet(d, "B")
-        rows.append({
-            "depth": d, "block": block.__name__, "blocks_per_stage": list(counts),
-            "layers": count_layers(m), "params": num_parameters(m),
-            "multiply_adds": multiply_adds(m), "paper_multiply_adds": paper_macs,
-        })
+        rows.append(
+            {
+                "depth": d,
+                "block": block.__name__,
+                "blocks_per_stage": list(counts),
+                "layers": count_layers(m),
+                "params": num_parameters(m),
+                "multiply_adds": multiply_adds(m),
+                "paper_multiply_adds": paper_macs,
+            }
+        )
     return rows

@@ -1,4 +1,5 @@
 """The paper's detection numbers (§4.3), in percent, as printed in Tables 7 and 8."""
+
 from __future__ import annotations
 
 # Table 7: Faster R-CNN mAP (%) on PASCAL VOC. "07+12": VOC 2007 trainval + 2012 trainval,

@@ -4,6 +4,7 @@ tensor of images and one of labels (:class:`TensorData`), with the seeded subset
 profiles use. Classification (``classification.data``) and detection (``detection.data``) build
 their loaders on these.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -14,10 +15,27 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torchvision
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
-FASHION_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+FASHION_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 
 class DataMissing(RuntimeError):
@@ -36,7 +54,7 @@ class TensorData:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def subset(self, index: torch.Tensor) -> "TensorData":
+    def subset(self, index: torch.Tensor) -> TensorData:
         return TensorData(self.images[index], self.labels[index], self.classes)
 
 
@@ -63,23 +81,21 @@ def ensure_fashion_mnist(root: str | os.PathLike = "data", download: bool = True
             os.replace(tmp, raw / f)
         return raw
     if download:
-        import torchvision
-
         try:
             torchvision.datasets.FashionMNIST(str(root), train=True, download=True)
             torchvision.datasets.FashionMNIST(str(root), train=False, download=True)
             return raw
-        except Exception:  # noqa: BLE001 - any download failure means "offline"
+        except Exception:
             pass
     raise DataMissing(
         f"Fashion-MNIST not found in {raw} or {DEBIAN_FASHION_MNIST} and the download failed; "
         "install it with `apt-get install dataset-fashion-mnist` (Debian) or run once with internet "
-        f"(torchvision downloads it to {raw})")
+        f"(torchvision downloads it to {raw})"
+    )
 
 
 def load_fashion_mnist(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
     """Fashion-MNIST through torchvision, zero-padded from 28x28 to 32x32 (one channel)."""
-    import torchvision
 
     ensure_fashion_mnist(root, download)
     ds = torchvision.datasets.FashionMNIST(str(root), train=train, download=False)
@@ -89,19 +105,21 @@ def load_fashion_mnist(root: str | os.PathLike = "data", train: bool = True, dow
 
 def load_cifar10(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
     """CIFAR-10 through torchvision's dataset class (downloaded when online)."""
-    import torchvision
 
     try:
         ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download)
     except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found or corrupted"; offline download
         raise DataMissing(
-            f"CIFAR-10 not found in {Path(root) / 'cifar-10-batches-py'} and the download failed ({e.__class__.__name__}); "
-            f"run once with internet, or copy the python version of CIFAR-10 there") from None
+            f"CIFAR-10 not found in {Path(root) / 'cifar-10-batches-py'} and the download failed "
+            f"({e.__class__.__name__}); run once with internet, or copy the python version of CIFAR-10 there"
+        ) from None
     images = torch.from_numpy(np.ascontiguousarray(ds.data.transpose(0, 3, 1, 2)))
     return TensorData(images, torch.tensor(ds.targets, dtype=torch.long), tuple(ds.classes))
 
 
-def make_synthetic(n: int = 10000, channels: int = 3, size: int = 32, num_classes: int = 10, seed: int = 0) -> TensorData:
+def make_synthetic(
+    n: int = 10000, channels: int = 3, size: int = 32, num_classes: int = 10, seed: int = 0
+) -> TensorData:
     """A learnable synthetic set (class-dependent pattern plus noise), for benchmarks and tests."""
     g = torch.Generator().manual_seed(seed)
     prototypes = torch.rand(num_classes, channels, size, size, generator=g) * 255
@@ -111,7 +129,9 @@ def make_synthetic(n: int = 10000, channels: int = 3, size: int = 32, num_classe
     return TensorData(images, labels, tuple(f"class {i}" for i in range(num_classes)))
 
 
-def load_tensor_dataset(name: str, root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
+def load_tensor_dataset(
+    name: str, root: str | os.PathLike = "data", train: bool = True, download: bool = True
+) -> TensorData:
     if name == "fashion-mnist":
         return load_fashion_mnist(root, train, download)
     if name == "cifar10":

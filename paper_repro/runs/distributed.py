@@ -1,6 +1,7 @@
 """One run on several processes (torchrun + DistributedDataParallel): the rank and world size,
 and the few collectives the training loop needs (sums, minimum, barrier). With one process every
 call is a no-op."""
+
 from __future__ import annotations
 
 import os

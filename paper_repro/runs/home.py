@@ -6,6 +6,7 @@ the working folder lies in (the notebooks run with their working folder in book/
 checkout's runs/, data/ and figures/); else the working folder itself (a package installed from a
 wheel, used from any folder).
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,11 @@ ENV = "PAPER_REPRO_HOME"
 
 def is_checkout(folder: Path) -> bool:
     """A checkout of this project: its book (book/_toc.yml), its package and its pyproject.toml."""
-    return (folder / "book" / "_toc.yml").is_file() and (folder / "paper_repro").is_dir() and \
-        (folder / "pyproject.toml").is_file()
+    return (
+        (folder / "book" / "_toc.yml").is_file()
+        and (folder / "paper_repro").is_dir()
+        and (folder / "pyproject.toml").is_file()
+    )
 
 
 def home() -> Path:

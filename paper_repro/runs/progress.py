@@ -6,6 +6,7 @@ end up in the book. ``reproduce`` therefore hands the kernel a file to write its
 to its own terminal: the person running ``make book`` sees each net's iterations, elapsed time and
 rate, while the notebook stays clean.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -37,8 +38,18 @@ def bar(total: int, initial: int = 0, desc: str = "", progress: bool | None = No
     """A tqdm bar over iterations; disabled (all calls are no-ops) when there is nowhere to show it."""
     sink = _sink(progress) if enabled else None
     relayed = sink is not None and sink is not sys.stderr
-    return tqdm(total=total, initial=initial, desc=desc, unit="it", disable=sink is None, file=sink,
-                dynamic_ncols=not relayed, ncols=100 if relayed else None, mininterval=0.5, leave=False)
+    return tqdm(
+        total=total,
+        initial=initial,
+        desc=desc,
+        unit="it",
+        disable=sink is None,
+        file=sink,
+        dynamic_ncols=not relayed,
+        ncols=100 if relayed else None,
+        mininterval=0.5,
+        leave=False,
+    )
 
 
 @contextlib.contextmanager

@@ -1,12 +1,16 @@
 """Where a number came from: commit, hardware, library versions."""
+
 from __future__ import annotations
 
 import functools
 import platform
 import subprocess
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import torch
+
+from paper_repro.runs.home import is_checkout
 
 ROOT = Path(__file__).resolve().parents[2]  # the folder the package lies in: read, never written
 
@@ -14,17 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]  # the folder the package lies in: re
 def built_from() -> tuple[str, str]:
     """(version, commit) that setuptools-scm wrote into ``paper_repro/_version.py`` when this package
     was built; ("unknown", "unknown") when it was not (a checkout used without installing it)."""
-    try:
-        from paper_repro import _version
+    try:  # optional: generated at build time, absent in a checkout that was never installed
+        from paper_repro import _version  # noqa: PLC0415
     except ImportError:
         return "unknown", "unknown"
     commit = str(getattr(_version, "commit", None) or "unknown")
     commit = commit[1:8] if commit.startswith("g") else commit[:7]
-    return str(getattr(_version, "version", "unknown")), commit + ("+dirty" if getattr(_version, "dirty", False) else "")
+    return str(getattr(_version, "version", "unknown")), commit + (
+        "+dirty" if getattr(_version, "dirty", False) else ""
+    )
 
 
 def package_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
 
     try:
         return version("paper_repro")
@@ -32,27 +37,28 @@ def package_version() -> str:
         return built_from()[0]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def git_commit() -> str:
     """The short commit of this checkout, with '+dirty' when the package has uncommitted changes;
     for an installed package (no checkout around it), the commit it was built from."""
-    from paper_repro.runs.home import is_checkout
 
     if not is_checkout(ROOT):  # never ask git in whatever folder an installed package lies in
         return built_from()[1]
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                             timeout=10).stdout.strip()
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         if not rev:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "paper_repro"], cwd=ROOT, capture_output=True,
-                               text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "paper_repro"], cwd=ROOT, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_name() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -63,7 +69,7 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_flags() -> frozenset[str]:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -82,5 +88,10 @@ def hardware(device: str | torch.device = "cpu") -> str:
 
 
 def provenance(device: str | torch.device = "cpu") -> dict:
-    return {"commit": git_commit(), "hardware": hardware(device), "torch": torch.__version__,
-            "python": platform.python_version(), "version": package_version()}
+    return {
+        "commit": git_commit(),
+        "hardware": hardware(device),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "version": package_version(),
+    }

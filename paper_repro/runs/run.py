@@ -10,6 +10,7 @@ and every RNG state, so a resumed run ends with the numbers of an uninterrupted 
 progress bar (``Run.steps``). :class:`Tally` keeps a logging interval's sums on the device. A
 NaN/inf loss ends a run with a "diverged" summary (:class:`Diverged`).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -92,18 +93,27 @@ def rng_state() -> dict:
     """Every generator's state as tensors and plain Python data (what ``torch.load(weights_only=True)``
     reads back): numpy's MT19937 key array travels as an int64 tensor."""
     kind, keys, pos, has_gauss, cached = np.random.get_state()
-    return {"torch": torch.get_rng_state(), "python": random.getstate(),
-            "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                      "has_gauss": int(has_gauss), "cached_gaussian": float(cached)},
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    return {
+        "torch": torch.get_rng_state(),
+        "python": random.getstate(),
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached),
+        },
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+    }
 
 
 def set_rng_state(s: dict) -> None:
     torch.set_rng_state(s["torch"])
     n = s["numpy"]
     if isinstance(n, dict):
-        np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"],
-                             n["cached_gaussian"]))
+        np.random.set_state(
+            (n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached_gaussian"])
+        )
     else:  # a checkpoint written before: numpy's own tuple
         np.random.set_state(n)
     random.setstate(s["python"])
@@ -160,18 +170,35 @@ class Run:
         """When due (every ``checkpoint_interval`` iterations and at the end): everything ``open``
         needs to continue exactly here, written atomically with its sha256 beside it."""
         if self.main and self.at_interval(iteration, self.cfg.checkpoint_interval):
-            store.save_checkpoint(self.directory, iteration, {
-                **{name: part.state_dict() for name, part in self.parts.items()}, "iteration": iteration,
-                "rng": rng_state(), "elapsed": self.elapsed, "config": self.cfg.to_dict()})
+            store.save_checkpoint(
+                self.directory,
+                iteration,
+                {
+                    **{name: part.state_dict() for name, part in self.parts.items()},
+                    "iteration": iteration,
+                    "rng": rng_state(),
+                    "elapsed": self.elapsed,
+                    "config": self.cfg.to_dict(),
+                },
+            )
         barrier(self.world)
 
     def finish(self, status: str, iteration: int, speed: Speed, fields: dict) -> dict:
         """summary.json: what every run reports (status, iterations, seed, time, device, where it ran)
         and the task's ``fields``."""
-        summary = {"status": status, "diverged_at": iteration if status == "diverged" else None,
-                   "iterations_done": iteration, "dataset": self.cfg.dataset, "seed": self.cfg.seed,
-                   "wall_time_s": self.elapsed, "device": str(speed.device), "precision": speed.precision,
-                   "config_hash": self.cfg.hash(), **fields, **provenance(speed.device)}
+        summary = {
+            "status": status,
+            "diverged_at": iteration if status == "diverged" else None,
+            "iterations_done": iteration,
+            "dataset": self.cfg.dataset,
+            "seed": self.cfg.seed,
+            "wall_time_s": self.elapsed,
+            "device": str(speed.device),
+            "precision": speed.precision,
+            "config_hash": self.cfg.hash(),
+            **fields,
+            **provenance(speed.device),
+        }
         if self.main:
             store.atomic_write_json(self.directory / "summary.json", summary)
         return summary
@@ -191,8 +218,9 @@ class Run:
     def show(self, every: int = 10, **postfix) -> None:
         """The bar's postfix (lr, loss, errors), every ``every`` iterations; values are formatted."""
         if self.bar is not None and not self.bar.disable and (self.bar.n + 1) % every == 0:
-            self.bar.set_postfix({k: (f"{float(v):.3f}" if torch.is_tensor(v) else v) for k, v in postfix.items()},
-                                 refresh=False)
+            self.bar.set_postfix(
+                {k: (f"{float(v):.3f}" if torch.is_tensor(v) else v) for k, v in postfix.items()}, refresh=False
+            )
 
 
 class Tally:
@@ -261,6 +289,7 @@ def _restore(directory: Path, parts: dict, log, main: bool = True, world: int = 
     model, optimizer, loader, ...) and the RNGs; drop the metrics recorded after it. A checkpoint
     that does not fit (a missing part, a wrong shape) is skipped like a corrupted one, and the parts
     are left as they were before it was tried."""
+
     def accept(state: dict) -> None:
         before = {name: copy.deepcopy(part.state_dict()) for name, part in parts.items()}
         rng_before = rng_state()

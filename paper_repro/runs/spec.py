@@ -10,6 +10,7 @@ task would need no edit there.
 The checks every config shares (increasing milestones, the speed switches, the device) and the
 paper's milestones scaled to any schedule length live here too.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -104,8 +105,7 @@ def check_common(cfg, choices: dict, optional_counts=(), log_every: str = "eval_
         raise ValueError(f"device must be auto, cpu, cuda or cuda:N, got {cfg.device!r}")
     every = getattr(cfg, log_every)
     if cfg.checkpoint_interval % every:
-        raise ValueError(f"checkpoint_interval ({cfg.checkpoint_interval}) must be a multiple of "
-                         f"{log_every} ({every})")
+        raise ValueError(f"checkpoint_interval ({cfg.checkpoint_interval}) must be a multiple of {log_every} ({every})")
 
 
 def scaled_milestones(iterations: int) -> tuple[int, int]:

@@ -1,5 +1,6 @@
 """How fast a run goes, never what it computes: the device, bf16 autocast and channels_last,
 decided once per run (``resolve_speed``), and a stopwatch of the device's work."""
+
 from __future__ import annotations
 
 import contextlib

@@ -13,6 +13,7 @@ a JSON file that does not parse, or a config.json whose hash does not match its 
 in one line and never used. A write that fails (a full disk, a store that became read-only) raises
 ``StoreWriteError`` naming the file, and leaves the previous version of that file as it was.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +26,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import torch
+from filelock import FileLock, Timeout
 
 KEEP_CHECKPOINTS = 2
 
@@ -45,7 +48,6 @@ def run_lock(directory: Path, log=None):
     ``<run>.lock`` beside the run folder, released by the kernel when its holder dies, even by
     SIGKILL). A second process that starts the same run waits here, then reads the finished result
     back or resumes from the last checkpoint the first one left."""
-    from filelock import FileLock, Timeout
 
     directory = Path(directory)
     try:
@@ -58,8 +60,10 @@ def run_lock(directory: Path, log=None):
             lock.acquire(timeout=0)
         except Timeout:
             if log:
-                log(f"paper_repro: run {directory.parent.name}/{directory.name} is being trained by another process; "
-                    "waiting for it")
+                log(
+                    f"paper_repro: run {directory.parent.name}/{directory.name} is being trained by another process; "
+                    "waiting for it"
+                )
             lock.acquire()
     except OSError as e:
         raise _write_failed(Path(lock.lock_file), e) from e
@@ -165,7 +169,9 @@ def append_metrics(directory: Path, record: dict) -> None:
 def truncate_metrics(directory: Path, last_iteration: int) -> None:
     """Keep the records up to a checkpoint's iteration (later ones are recomputed on resume)."""
     keep = [r for r in read_metrics(directory) if r["iteration"] <= last_iteration]
-    atomic_write_bytes(Path(directory) / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep).encode())
+    atomic_write_bytes(
+        Path(directory) / "metrics.jsonl", "".join(json.dumps(r, sort_keys=True) + "\n" for r in keep).encode()
+    )
 
 
 def _checkpoint_path(directory: Path, iteration: int) -> Path:
@@ -193,7 +199,6 @@ def save_checkpoint(directory: Path, iteration: int, state: dict) -> Path:
 def _legacy_numpy_globals() -> list:
     """What checkpoints written before the RNG state was stored as plain data hold besides
     tensors: numpy's MT19937 key array (a uint32 ndarray). Only these are let through."""
-    import numpy as np
 
     return [np.zeros(1).__reduce__()[0], np.ndarray, np.dtype, type(np.dtype(np.uint32))]
 
@@ -204,14 +209,18 @@ def safe_torch_load(source, what: str = "file") -> object:
     with torch.serialization.safe_globals(_legacy_numpy_globals()):
         try:
             return torch.load(source, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001  (every way a file can fail to load is one refusal)
+        except Exception as e:
             text = str(e)
             unsafe = re.search(r"GLOBAL (\S+)", text)
             if unsafe:
-                raise ValueError(f"it is refused by the safe loader: it would import {unsafe.group(1)}, which a "
-                                 f"{what} never holds (nothing was executed)") from None
+                raise ValueError(
+                    f"it is refused by the safe loader: it would import {unsafe.group(1)}, which a "
+                    f"{what} never holds (nothing was executed)"
+                ) from None
             first = text.strip().splitlines()[0] if text.strip() else ""
-            raise ValueError(f"it does not load ({e.__class__.__name__}{': ' + first[:200] if first else ''})") from None
+            raise ValueError(
+                f"it does not load ({e.__class__.__name__}{': ' + first[:200] if first else ''})"
+            ) from None
 
 
 CHECKPOINT_KEYS = ("iteration", "rng", "elapsed")
@@ -243,14 +252,18 @@ def load_latest_checkpoint(directory: Path, log=None, accept=None) -> dict | Non
             try:
                 state = safe_torch_load(io.BytesIO(data), "checkpoint")
                 if not isinstance(state, dict) or any(k not in state for k in CHECKPOINT_KEYS):
-                    raise ValueError(f"it is not a checkpoint of this project (a {type(state).__name__} without "
-                                     f"{', '.join(CHECKPOINT_KEYS)})")
+                    raise ValueError(
+                        f"it is not a checkpoint of this project (a {type(state).__name__} without "
+                        f"{', '.join(CHECKPOINT_KEYS)})"
+                    )
                 if accept is not None:
                     try:
                         accept(state)
                     except (KeyError, TypeError, RuntimeError, ValueError, IndexError) as e:
-                        raise ValueError(f"it does not fit this run ({e.__class__.__name__}: "
-                                         f"{str(e).strip().splitlines()[0][:200] if str(e).strip() else ''})") from None
+                        raise ValueError(
+                            f"it does not fit this run ({e.__class__.__name__}: "
+                            f"{str(e).strip().splitlines()[0][:200] if str(e).strip() else ''})"
+                        ) from None
                 return state
             except ValueError as e:
                 reason = str(e)
@@ -282,8 +295,10 @@ def config_problem(directory: Path, config_cls) -> str | None:
     except (TypeError, ValueError, OSError) as e:
         return f"it is not a {config_cls.__name__} ({e})"
     if h != Path(directory).name:
-        return (f"its hash {h} does not match its folder {Path(directory).name} (edited by hand?); restore it, or "
-                "delete it and the run writes it again")
+        return (
+            f"its hash {h} does not match its folder {Path(directory).name} (edited by hand?); restore it, or "
+            "delete it and the run writes it again"
+        )
     return None
 
 

@@ -20,6 +20,7 @@ memory) is retried and resumes from the run's last checkpoint; a run that diverg
 reported and the others go on. On a cluster the run store and the data folder must be one shared
 file system, at the same path on every node.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tqdm import tqdm
 
 from paper_repro.runs import store
 from paper_repro.runs.run import Diverged
@@ -42,8 +44,8 @@ RETRIES = 3  # a run whose worker dies is started again this often, from its las
 
 @dataclass
 class Outcome:
-    run: object                # anything with a ``name`` and a ``config`` (a runs.spec.RunSpec)
-    status: str                # finished | diverged | failed
+    run: object  # anything with a ``name`` and a ``config`` (a runs.spec.RunSpec)
+    status: str  # finished | diverged | failed
     summary: dict | None = None
     error: str = ""
     seconds: float = 0.0
@@ -69,11 +71,15 @@ def train_one(cfg, out: str, data_root: str, threads: int) -> dict:
     t = time.perf_counter()
     try:
         r = cfg.fit(out=out, data_root=data_root, progress=False)
-        return {"status": "finished", "summary": r.summary, "seconds": time.perf_counter() - t,
-                "resumed_from": r.resumed_from}
+        return {
+            "status": "finished",
+            "summary": r.summary,
+            "seconds": time.perf_counter() - t,
+            "resumed_from": r.resumed_from,
+        }
     except Diverged as e:
         return {"status": "diverged", "summary": e.summary, "error": str(e), "seconds": time.perf_counter() - t}
-    except Exception as e:  # noqa: BLE001 - one failed run must not stop the sweep
+    except Exception as e:
         first = (str(e).strip().splitlines() or [""])[0]
         return {"status": "failed", "error": f"{type(e).__name__}: {first}", "seconds": time.perf_counter() - t}
 
@@ -82,7 +88,7 @@ def train_one(cfg, out: str, data_root: str, threads: int) -> dict:
 def import_ray():
     """Ray, or ValueError with the one line that says how to install it."""
     try:
-        import ray
+        import ray  # noqa: PLC0415 - optional: the [sweep] extra, heavy to import
     except ImportError:
         raise ValueError(INSTALL_HINT) from None
     return ray
@@ -97,13 +103,16 @@ def check_address(address: str, timeout: float = 3.0) -> None:
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
-        raise ValueError(f"--address {address!r}: give the Ray head as HOST:PORT (e.g. 10.0.0.1:6379), "
-                         "ray://HOST:PORT or auto")
+        raise ValueError(
+            f"--address {address!r}: give the Ray head as HOST:PORT (e.g. 10.0.0.1:6379), ray://HOST:PORT or auto"
+        )
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as e:
-        raise ValueError(f"--address {address}: no Ray head answers there ({e.strerror or e}); "
-                         "start one with `ray start --head` or fix the address") from None
+        raise ValueError(
+            f"--address {address}: no Ray head answers there ({e.strerror or e}); "
+            "start one with `ray start --head` or fix the address"
+        ) from None
 
 
 def connect(ray, address: str, wait_s: int = 5) -> None:
@@ -117,10 +126,12 @@ def connect(ray, address: str, wait_s: int = 5) -> None:
         with open(os.devnull, "w") as null:
             os.dup2(null.fileno(), 2)
             ray.init(address=address, logging_level=logging.ERROR)
-    except Exception as e:  # noqa: BLE001 - ConnectionError, RuntimeError, a Ray Client without grpcio ...
-        raise ValueError(f"--address {address}: Ray could not connect ({type(e).__name__}); check the address and "
-                         "the head's Ray version, and on a cluster with token authentication set RAY_AUTH_MODE=token "
-                         "(and RAY_AUTH_TOKEN)") from None
+    except Exception as e:
+        raise ValueError(
+            f"--address {address}: Ray could not connect ({type(e).__name__}); check the address and "
+            "the head's Ray version, and on a cluster with token authentication set RAY_AUTH_MODE=token "
+            "(and RAY_AUTH_TOKEN)"
+        ) from None
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -130,7 +141,6 @@ def connect(ray, address: str, wait_s: int = 5) -> None:
 
 def local_resources() -> tuple[int, int]:
     """This machine's cores and CUDA GPUs."""
-    import torch
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return cores, torch.cuda.device_count() if torch.cuda.is_available() else 0
@@ -173,6 +183,7 @@ def _ensure_data(runs, data_root) -> None:
 # --------------------------------------------------------------------------- the sweep
 def pending(runs, out) -> list:
     """The runs without a stored result (finished or diverged), longest first (iterations x depth)."""
+
     def stored(r):
         s = store.finished_summary(r.config.folder(out))
         return bool(s and s.get("status") in ("finished", "diverged"))
@@ -180,9 +191,18 @@ def pending(runs, out) -> list:
     return sorted((r for r in runs if not stored(r)), key=lambda r: r.config.work(), reverse=True)
 
 
-def sweep(runs, out="runs", data_root="data", address: str | None = None, gpus_per_run: float | None = None,
-          cpus_per_run: int = 1, retries: int = RETRIES, progress: bool | None = None, name: str = "sweep",
-          say=print) -> list[Outcome]:
+def sweep(
+    runs,
+    out="runs",
+    data_root="data",
+    address: str | None = None,
+    gpus_per_run: float | None = None,
+    cpus_per_run: int = 1,
+    retries: int = RETRIES,
+    progress: bool | None = None,
+    name: str = "sweep",
+    say=print,
+) -> list[Outcome]:
     """Train every run of ``runs`` that is not stored yet as a Ray task; one Outcome per such run.
 
     Bad options raise ValueError (one line) before anything is started, printed or written. Uses
@@ -218,7 +238,6 @@ def sweep(runs, out="runs", data_root="data", address: str | None = None, gpus_p
 
 
 def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, progress, name, say):
-    from tqdm import tqdm
 
     task = ray.remote(train_one)
     asks = placement(todo, gpus_per_run, ray.cluster_resources().get("GPU", 0))
@@ -226,8 +245,11 @@ def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, 
     for r, gpus in zip(todo, asks):
         options = dict(num_cpus=cpus_per_run, num_gpus=gpus, max_retries=retries)
         refs[task.options(**options).remote(r.config, out, data_root, cpus_per_run)] = r
-    say(f"{name}: {len(todo)} of {total} runs to train; each asks for {cpus_per_run} core(s)"
-        + (f" and {' or '.join(f'{g:g}' for g in sorted(set(asks)))} GPU" if any(asks) else ""), flush=True)
+    say(
+        f"{name}: {len(todo)} of {total} runs to train; each asks for {cpus_per_run} core(s)"
+        + (f" and {' or '.join(f'{g:g}' for g in sorted(set(asks)))} GPU" if any(asks) else ""),
+        flush=True,
+    )
     on = progress if progress is not None else sys.stderr.isatty()  # as paper_repro.runs.progress: none in CI
     bar = tqdm(total=len(todo), desc=name, unit="run", disable=not on, file=sys.stderr, dynamic_ncols=True)
     outcomes, waiting = [], list(refs)
@@ -244,8 +266,11 @@ def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, 
         bar.update(1)
     bar.close()
     bad = [o for o in outcomes if o.status != "finished"]
-    say(f"{name}: {len(outcomes)} runs in {time.perf_counter() - t0:.0f} s, {len(outcomes) - len(bad)} finished"
-        + (f", {len(bad)} did not:" if bad else ""), flush=True)
+    say(
+        f"{name}: {len(outcomes)} runs in {time.perf_counter() - t0:.0f} s, {len(outcomes) - len(bad)} finished"
+        + (f", {len(bad)} did not:" if bad else ""),
+        flush=True,
+    )
     for o in bad:
         say("  " + o.line(), flush=True)
     return outcomes

@@ -4,6 +4,7 @@ forms: the ``book/*.py`` source as a notebook and papermill's executed ``book/*.
 
 Collected with the site check (``--book-html``), which ``make test`` runs after executing the book.
 """
+
 import json
 import os
 import secrets
@@ -35,10 +36,22 @@ def server(tmp_path_factory):
     port, token = _free_port(), secrets.token_hex(16)
     runtime = tmp_path_factory.mktemp("jupyter-runtime")
     env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(runtime))
-    proc = subprocess.Popen([str(exe) if exe.exists() else "jupyter", "server", "--no-browser", f"--port={port}",
-                             "--ip=127.0.0.1", "--allow-root", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={ROOT}"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=open(runtime / "server.log", "w"))
+    proc = subprocess.Popen(
+        [
+            str(exe) if exe.exists() else "jupyter",
+            "server",
+            "--no-browser",
+            f"--port={port}",
+            "--ip=127.0.0.1",
+            "--allow-root",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={ROOT}",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(runtime / "server.log", "w"),  # noqa: SIM115 - the server writes it until the fixture ends
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 180
     while time.time() < deadline:

@@ -9,6 +9,7 @@ so far that its labels become illegible), papermill's parameters cells are not v
 prose holds no raw Python value (None / True / False). Each failure names the page and the
 element. A full-page screenshot of every page goes to ``_build/screenshots/`` for a person to look at.
 """
+
 import functools
 import http.server
 import re
@@ -18,8 +19,16 @@ from pathlib import Path
 
 import pytest
 
-PAGES = ["intro.html", "01_residual.html", "02_degradation.html", "03_depth.html", "04_responses.html",
-         "05_detection.html", "06_report.html", "07_scale_map.html"]
+PAGES = [
+    "intro.html",
+    "01_residual.html",
+    "02_degradation.html",
+    "03_depth.html",
+    "04_responses.html",
+    "05_detection.html",
+    "06_report.html",
+    "07_scale_map.html",
+]
 FIGURE_PAGES = {"02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html"}
 MATH_PAGES = {"intro.html", "01_residual.html"}
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:home|work|tmp|usr|root|opt|var|private|Users)/[\w.\-/]+")
@@ -44,17 +53,27 @@ def site(request):
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    from selenium import webdriver  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
 
     chromium = shutil.which("chromium")
     driver_path = shutil.which("chromedriver")
     assert chromium and driver_path, "Debian's chromium and chromium-driver must be installed (make browser)"
     opts = webdriver.ChromeOptions()
     opts.binary_location = chromium
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=1280,1000", "--hide-scrollbars"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1000",
+        "--hide-scrollbars",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=opts)
     driver.set_page_load_timeout(60)
@@ -64,11 +83,15 @@ def browser():
 
 def load(browser, base: str, page: str):
     """Open ``page`` and wait until it and MathJax (when the page loads it) are done."""
-    from selenium.webdriver.support.ui import WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
 
     browser.get(f"{base}/{page}")
-    WebDriverWait(browser, 30).until(lambda d: d.execute_script("return document.readyState") == "complete"
-                                     and d.execute_script("return document.body !== null"))
+    WebDriverWait(browser, 30).until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and d.execute_script("return document.body !== null")
+        )
+    )
     browser.execute_script("""
         window.__mathDone = typeof MathJax === 'undefined' || !MathJax.Hub;
         if (!window.__mathDone) MathJax.Hub.Queue(function () { window.__mathDone = true; });""")
@@ -167,7 +190,8 @@ def test_every_formula_is_typeset(pages, page):
     assert not p["math_raw_in_math"], f"{page}: formulas MathJax did not typeset: {p['math_raw_in_math'][:3]}"
     if page in MATH_PAGES:
         assert p["math_sources"] > 0 and p["math_typeset"] >= p["math_sources"], (
-            f"{page}: {p['math_sources']} formulas, {p['math_typeset']} typeset")
+            f"{page}: {p['math_sources']} formulas, {p['math_typeset']} typeset"
+        )
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -186,14 +210,18 @@ def test_tables_figures_and_text_fit_the_column(pages, page):
     column = p["column"]
     for t in p["tables"]:
         assert max(t["width"], t["scroll"]) <= column + 1, (
-            f"{page}: table {t['name']} is {max(t['width'], t['scroll']):.0f} px wide in a {column:.0f} px column")
+            f"{page}: table {t['name']} is {max(t['width'], t['scroll']):.0f} px wide in a {column:.0f} px column"
+        )
     assert not p["overflowing"], f"{page}: lines run off the page in {p['overflowing'][:3]}"
     for f in p["figures"]:
-        assert f["width"] <= column + 1, f"{page}: figure {f['name']} is {f['width']:.0f} px in a {column:.0f} px column"
+        assert f["width"] <= column + 1, (
+            f"{page}: figure {f['name']} is {f['width']:.0f} px in a {column:.0f} px column"
+        )
         if f["natural"] > 0 and "logo" not in f["name"]:
             scale = f["width"] / f["natural"]
             assert scale >= MIN_FIGURE_SCALE, (
-                f"{page}: figure {f['name']} is drawn at {scale:.0%} of its size: its labels are too small to read")
+                f"{page}: figure {f['name']} is drawn at {scale:.0%} of its size: its labels are too small to read"
+            )
 
 
 @pytest.mark.parametrize("page", PAGES)
