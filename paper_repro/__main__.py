@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from paper_repro.book.build import NOTEBOOKS, reproduce
+from paper_repro.book.build import reproduce
+from paper_repro.book.chapters import NOTEBOOKS
 from paper_repro.book.plan import plan, sweep_profile, table
 from paper_repro.book.report import summary_markdown, update_readme
 from paper_repro.book.scale_map import RECORDS, extend, read_records

@@ -2,8 +2,11 @@
 it declares."""
 
 import pytest
+import yaml
 
 from paper_repro.book.build import NotebookFailed, execute
+from paper_repro.book.chapters import IDS, NOTEBOOKS
+from paper_repro.runs.provenance import ROOT
 
 
 def test_reproduce_names_the_failing_notebook_and_cell(tmp_path):
@@ -30,3 +33,9 @@ def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
 
     text = "".join(o.get("text", "") for c in nbformat.read(out, 4).cells for o in c.get("outputs", []))
     assert "smoke|/data/voc|unset" in text
+
+
+def test_the_table_of_contents_lists_the_chapters_in_the_order_reproduce_executes_them():
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    assert toc["root"] == "intro" and [c["file"] for c in toc["chapters"]] == list(IDS)
+    assert sorted(p.stem for p in (ROOT / "book").glob("*.py")) == sorted(NOTEBOOKS)

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from paper_repro.book.chapters import NOTEBOOKS
 from paper_repro.book.experiments import DATA, RUNS, setup
 from paper_repro.book.plan import sweep_profile
 from paper_repro.runs.home import home
@@ -24,9 +25,6 @@ from paper_repro.runs.sweep import import_ray
 
 HOME = home()  # the project folder: its book/ is executed and built into its _build/
 BOOK = HOME / "book"
-CHAPTERS = ("01_residual", "02_degradation", "03_depth", "04_responses", "05_detection", "06_report", "07_scale_map")
-# The intro's scoreboard reads what the chapters measured: it is executed last.
-NOTEBOOKS = CHAPTERS + ("intro",)
 
 
 class NotebookFailed(RuntimeError):

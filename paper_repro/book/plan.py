@@ -19,6 +19,7 @@ import functools
 import sys
 from dataclasses import dataclass
 
+from paper_repro.book.chapters import WITH_RUNS, of_task
 from paper_repro.classification.config import RunConfig, get_profile
 from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.config import profile_config
@@ -38,9 +39,6 @@ class PlannedRun:
         return self.config.name
 
 
-CHAPTERS = ("02_degradation", "03_depth", "04_responses", "05_detection")
-
-
 def _once(runs) -> list[PlannedRun]:
     """Each config once (by its hash), where it first appears."""
     first: dict[str, PlannedRun] = {}
@@ -52,8 +50,8 @@ def _once(runs) -> list[PlannedRun]:
 def chapter_runs(profile: str, chapter: str) -> list[PlannedRun]:
     """Every run ``chapter`` reads, each once, in the order the chapter asks for them (a run two
     chapters read is listed by both). The chapters and the sweep call this one list."""
-    if chapter not in CHAPTERS:
-        raise ValueError(f"unknown chapter {chapter!r}; chapters with runs: {', '.join(CHAPTERS)}")
+    if chapter not in WITH_RUNS:
+        raise ValueError(f"unknown chapter {chapter!r}; chapters with runs: {', '.join(WITH_RUNS)}")
     return _once(_chapter_runs(get_profile(profile), chapter))
 
 
@@ -82,7 +80,7 @@ def _chapter_runs(p, chapter: str) -> list[PlannedRun]:
 def classification_runs(profile: str) -> list[PlannedRun]:
     """The CIFAR-style runs of chapters 2-4 (Fig. 1, 6, 7, Table 6), each once, under the first
     chapter that reads it."""
-    return _once(r for chapter in CHAPTERS[:-1] for r in chapter_runs(profile, chapter))
+    return _once(r for chapter in of_task("classification") for r in chapter_runs(profile, chapter))
 
 
 def detection_runs(profile: str) -> list[PlannedRun]:

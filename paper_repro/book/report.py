@@ -6,18 +6,18 @@ import json
 from pathlib import Path
 
 from paper_repro.book import evidence, scale_map
+from paper_repro.book.chapters import REPORTED, TITLES
 from paper_repro.book.scale_map import read_records
 from paper_repro.book.tables import markdown_table, report_path
 from paper_repro.paper.claims import CLAIMS, paper_difference
 
-CHAPTER_ROWS = ("degradation", "depth", "responses", "detection")
 SCALE_MAP = "scale-map"  # the README block that says where each effect appeared
 LONGEST = "longest"  # the README block that leads: every claim at its longest committed schedule
 
 
 def collect_rows(profile: str) -> list[dict]:
     rows = []
-    for chapter in CHAPTER_ROWS:
+    for chapter in REPORTED:
         path = report_path(chapter, profile)
         if path.exists():
             rows.extend(json.loads(path.read_text())["rows"])
@@ -131,20 +131,12 @@ def scoreboard_rows(profile: str, records: list[dict] | None = None) -> list[dic
     return out
 
 
-CHAPTER_TITLES = {
-    "02_degradation": "2. Degradation",
-    "03_depth": "3. Depth",
-    "04_responses": "4. Layer responses",
-    "05_detection": "5. Detection",
-}
-
-
 def scoreboard_markdown(profile: str, records: list[dict] | None = None) -> str:
     """The intro's scoreboard: claim, the paper's statement (and number), this build's verdict, the
     verdict at the longest committed schedule, chapter; under it, the provenance of each schedule."""
 
     rows = [
-        {**r, "chapter": f"{{doc}}`{CHAPTER_TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
+        {**r, "chapter": f"{{doc}}`{TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
         for r in scoreboard_rows(profile, records)
     ]
     table = markdown_table(
@@ -167,7 +159,7 @@ def scoreboard_markdown(profile: str, records: list[dict] | None = None) -> str:
 
 
 def missing_chapters(profile: str) -> list[str]:
-    return [c for c in CHAPTER_ROWS if not report_path(c, profile).exists()]
+    return [c for c in REPORTED if not report_path(c, profile).exists()]
 
 
 README_COLUMNS = [
