@@ -42,7 +42,7 @@ runs = planned.first(P.iterations)  # one run per net: the curves
 seeds = planned.seeds(P.iterations, ["plain20", "plain56", "resnet20", "resnet56"])  # every seed: the verdicts
 prov = findings.provenance_of(P, runs)
 curves = {k: findings.curve(r) for k, r in runs.items()}  # every curve of this build, built once
-print(findings.label(prov))
+print(findings.provenance_label(prov))
 
 # %% [markdown]
 # ## Fig. 6 at the longest committed schedule
@@ -76,7 +76,7 @@ else:
 # %% tags=["remove-input"]
 fig1_nets = (f"plain{plain_depths[0]}", f"plain{plain_depths[-1]}")
 fig1_title = f"plain-{plain_depths[0]} and plain-{plain_depths[-1]}"
-show_figure(plots.training_curves([(fig1_title, {k: curves[k] for k in fig1_nets})], findings.label(prov)),
+show_figure(plots.training_curves([(fig1_title, {k: curves[k] for k in fig1_nets})], findings.provenance_label(prov)),
             "fig1_plain20_vs_plain56", P.name, {k: v for k, v in curves.items() if k.startswith("plain")}, prov);
 
 # %% [markdown]
@@ -87,7 +87,7 @@ plain_curves = {k: v for k, v in curves.items() if k.startswith("plain")}
 resnet_curves = {k: v for k, v in curves.items() if k.startswith("resnet")}
 show_figure(plots.training_curves([("plain-" + "/".join(map(str, plain_depths)), plain_curves),
                                    ("ResNet-" + "/".join(map(str, P.cifar_depths)), resnet_curves)],
-                                  findings.label(prov)),
+                                  findings.provenance_label(prov)),
             "fig6_plain_vs_resnet", P.name, curves, prov);
 
 # %% [markdown]
@@ -128,7 +128,7 @@ if imagenet:
     icurves = {k: findings.curve(v) for k, v in inet.items()}
     show_figure(plots.training_curves([("plain-18/34", {k: icurves[k] for k in ("plain18", "plain34")}),
                                        ("ResNet-18/34", {k: icurves[k] for k in ("resnet18", "resnet34")})],
-                                      findings.label(iprov)),
+                                      findings.provenance_label(iprov)),
                 "fig4_imagenet", P.name, icurves, iprov)
 else:
     display(Markdown("No ImageNet folder was given to this build: Table 2 below shows the paper's numbers only."))

@@ -39,7 +39,7 @@ planned = ex.chapter_runs(P, "03_depth")  # the plan's runs for this chapter, tr
 by_depth = {d: planned.seeds(P.iterations)[f"resnet{d}"] for d in P.cifar_depths}
 all_runs = [r for rs in by_depth.values() for r in rs]
 prov = findings.provenance_of(P, all_runs)
-print(findings.label(prov))
+print(findings.provenance_label(prov))
 
 # %% [markdown]
 # ## Table 6, beside published reproductions and this build
@@ -53,9 +53,9 @@ print(findings.label(prov))
 rows = findings.depth_rows(by_depth)
 display(Markdown(markdown_table(ev.table6_rows(rows, P.name, P.iterations, prov["dataset"]), ev.TABLE6_COLUMNS)))
 display(Markdown(f"Paper, ResNet-110 over 5 runs: {paper.TABLE6_RESNET110_MEAN_STD[0]} ± "
-                 f"{paper.TABLE6_RESNET110_MEAN_STD[1]}%. This build: {findings.label(prov)}."))
+                 f"{paper.TABLE6_RESNET110_MEAN_STD[1]}%. This build: {findings.provenance_label(prov)}."))
 display(Markdown(markdown_table(rows, findings.DEPTH_COLUMNS)))
-show_figure(plots.error_by_depth(rows, findings.label(prov)), "table6_error_by_depth", P.name, rows, prov);
+show_figure(plots.error_by_depth(rows, findings.provenance_label(prov)), "table6_error_by_depth", P.name, rows, prov);
 
 # %% [markdown]
 # ## Depth on Fashion-MNIST: the published table and this project's longest runs
@@ -104,7 +104,7 @@ dprov = findings.provenance_of(P, deep)
 deep_curves = {k: findings.curve(v) for k, v in deep.items()}
 display(Markdown(findings.deep_sentence(P, deep)))
 show_figure(plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)), deep_curves)],
-                                  findings.label(dprov)),
+                                  findings.provenance_label(dprov)),
             "fig6_right_deep", P.name, deep_curves, dprov);
 
 # %% tags=["remove-cell"]

@@ -39,7 +39,7 @@ runs = planned.first(P.iterations)
 prov = findings.provenance_of(P, runs)
 resp = ex.responses(runs, P.response_images)
 prov["response_images"] = min(P.response_images, prov["eval_images"])
-print(findings.label(prov), f"· responses on {prov['response_images']} test images")
+print(findings.provenance_label(prov), f"· responses on {prov['response_images']} test images")
 
 # %% [markdown]
 # ## Fig. 7 at the longest committed schedule
@@ -71,7 +71,7 @@ else:
 # ## This build's Fig. 7
 
 # %% tags=["remove-input"]
-show_figure(plots.layer_responses(resp, findings.label(prov)
+show_figure(plots.layer_responses(resp, findings.provenance_label(prov)
                                   + f" · responses on {prov['response_images']} test images"),
             "fig7_layer_responses", P.name, resp, prov);
 

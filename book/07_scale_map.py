@@ -37,12 +37,12 @@ from paper_repro.book.figures import save_figure
 P = ex.setup(profile)
 records = sm.read_records()
 points = sm.claim_points(records)
-prov = sm.provenance(records)
+prov = sm.records_provenance(records)
 print(f"{len(records)} points")
 
 # %% tags=["remove-input"]
 if records:
-    fig = plots.scale_map(points, sm.label(prov))
+    fig = plots.scale_map(points, sm.records_label(prov))
     png = save_figure(fig, "scale_map", P.name, points, prov)
     display(Image(filename=png))
 else:
@@ -53,4 +53,4 @@ else:
 
 # %% tags=["remove-input"]
 display(Markdown("\n\n".join(sm.summary_sentences(points)) or "No points yet."))
-display(Markdown(f"Measured with {sm.label(prov)}." if records else ""))
+display(Markdown(f"Measured with {sm.records_label(prov)}." if records else ""))

@@ -50,8 +50,8 @@ def test_a_claim_that_never_held_says_so_with_the_longest_length():
 
 def test_the_figure_has_a_panel_per_measured_claim_and_the_provenance_footer():
     points = sm.claim_points(RECORDS, keys=("degradation",))
-    prov = sm.provenance(RECORDS)
-    fig = plots.scale_map(points, sm.label(prov))
+    prov = sm.records_provenance(RECORDS)
+    fig = plots.scale_map(points, sm.records_label(prov))
     assert len([ax for ax in fig.axes if ax.axison]) == 1
     assert any("commit abc1234" in t.get_text() for t in fig.texts)
 

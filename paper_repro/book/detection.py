@@ -104,7 +104,7 @@ def setup_markdown(res: DetectionRuns, dataset: str = "fashion-canvas") -> str:
 DATASET_LABELS = {"fashion-canvas": "Fashion-MNIST canvases", "voc": "PASCAL VOC", "coco": "COCO"}
 
 
-def provenance(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict:
+def runs_provenance(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict:
     """Where the runs of ``dataset`` came from (profile, data, iterations, seeds, commit, hardware)."""
     rs = list(res.runs[dataset].values())
     s = rs[0].summary
@@ -122,7 +122,7 @@ def provenance(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict:
     }
 
 
-def label(prov: dict) -> str:
+def provenance_label(prov: dict) -> str:
     """A detection figure's provenance footer."""
     seeds = prov["seeds"]
     return (
@@ -147,8 +147,12 @@ def loss_curves(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict[str
 
 def save_loss_figure(res: DetectionRuns, dataset: str = "fashion-canvas"):
     data = loss_curves(res, dataset)
-    fig = plots.detection_losses({BACKBONE_NAMES[b]: c for b, c in data.items()}, label(provenance(res, dataset)))
-    path = save_figure(fig, f"detection_loss_{dataset.replace('-', '_')}", res.profile, data, provenance(res, dataset))
+    fig = plots.detection_losses(
+        {BACKBONE_NAMES[b]: c for b, c in data.items()}, provenance_label(runs_provenance(res, dataset))
+    )
+    path = save_figure(
+        fig, f"detection_loss_{dataset.replace('-', '_')}", res.profile, data, runs_provenance(res, dataset)
+    )
     return fig, path
 
 
@@ -329,13 +333,15 @@ def save_sample_figure(
     """Draw the held-out detections (``plots.detections``) and save them (PNG + data + provenance)
     under figures/<profile>/."""
     rows, classes = sample_detections(res, dataset, n, data_root)
-    fig = plots.detections({BACKBONE_NAMES[b]: v for b, v in rows.items()}, classes, n, label(provenance(res, dataset)))
+    fig = plots.detections(
+        {BACKBONE_NAMES[b]: v for b, v in rows.items()}, classes, n, provenance_label(runs_provenance(res, dataset))
+    )
     plotted = {
         b: [{"image": i, **{k: v for k, v in s.items() if k != "image"}} for i, s in enumerate(v)]
         for b, v in rows.items()
     }
     path = save_figure(
-        fig, f"detection_samples_{dataset.replace('-', '_')}", res.profile, plotted, provenance(res, dataset)
+        fig, f"detection_samples_{dataset.replace('-', '_')}", res.profile, plotted, runs_provenance(res, dataset)
     )
     return fig, path
 

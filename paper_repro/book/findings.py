@@ -75,7 +75,7 @@ def seeds_label(prov: dict) -> str:
     return "seeds " + ",".join(map(str, seeds))
 
 
-def label(prov: dict) -> str:
+def provenance_label(prov: dict) -> str:
     """The provenance footer of a figure: profile, data, iterations, seeds, precision, commit, hardware."""
     its = "/".join(map(str, prov["iterations"]))
     final = prov.get("final_eval_images", prov["eval_images"])

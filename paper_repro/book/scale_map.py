@@ -68,7 +68,7 @@ def value(r: dict, quantity: str) -> float:
     return r[quantity]
 
 
-def plan(profile: str, nets, lengths, seeds) -> list:
+def point_configs(profile: str, nets, lengths, seeds) -> list:
     """The RunConfigs of every point: the profile's recipe, ``iterations`` = each length."""
     p = get_profile(profile)
     return [p.run_config(net, "cifar", seed=seed, iterations=n) for n in lengths for net in nets for seed in seeds]
@@ -149,7 +149,7 @@ def extend(
 
     n_images = get_profile(profile).response_images
     have = {r["config_hash"] for r in read_records(path)}
-    todo = [cfg for cfg in plan(profile, nets, lengths, seeds) if cfg.hash() not in have]
+    todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds) if cfg.hash() not in have]
     path.parent.mkdir(parents=True, exist_ok=True)
     new = []
     for i, cfg in enumerate(todo, 1):
@@ -265,7 +265,7 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
     return out
 
 
-def provenance(records: list[dict]) -> dict:
+def records_provenance(records: list[dict]) -> dict:
     return {
         "points": len(records),
         "nets": sorted({r["net"] for r in records}),
@@ -278,7 +278,7 @@ def provenance(records: list[dict]) -> dict:
     }
 
 
-def label(prov: dict) -> str:
+def records_label(prov: dict) -> str:
     return (
         f"scale map · {', '.join(prov['datasets'])} · final errors on {'/'.join(map(str, prov['test_images']))} "
         f"test images · {'/'.join(map(str, prov['iterations']))} iterations · seeds "
@@ -294,6 +294,6 @@ def readme_markdown(path: Path = RECORDS) -> str:
         return "No scale-map points yet: `python -m paper_repro scale-map` measures them."
     lines = "\n".join(f"- {s}" for s in summary_sentences(claim_points(records, MAP_CLAIMS + RESPONSE_CLAIMS)))
     return (
-        f"{lines}\n\nMeasured with {label(provenance(records))}. Generated from "
+        f"{lines}\n\nMeasured with {records_label(records_provenance(records))}. Generated from "
         "`figures/scale-map/records.jsonl`; the book's last chapter draws it."
     )

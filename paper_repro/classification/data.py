@@ -22,6 +22,7 @@ from torchvision.transforms import v2
 
 from paper_repro.runs.datasets import (
     DataMissing,
+    EpochLoader,
     TensorData,
     load_tensor_dataset,
     pixel_mean,
@@ -65,38 +66,6 @@ def random_crop_flip(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.T
     bi = torch.arange(b, device=dev)[:, None, None, None]
     ci = torch.arange(c, device=dev)[None, :, None, None]
     return padded[bi, ci, rows, cols]
-
-
-class EpochLoader:
-    """What the project's loaders share: a run's position in its data is (epoch, position), the
-    next batch to produce, and that is the loader's whole state (``state_dict``). A resumed run
-    gets exactly the batches an uninterrupted run gets, because every random choice of a batch is
-    a function of (seed, epoch, batch). Subclasses give ``__len__`` (batches per epoch) and
-    ``_batches(start)`` (the current epoch's batches from batch ``start`` on)."""
-
-    epoch: int = 0
-    position: int = 0
-
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.epoch, self.position = int(state["epoch"]), int(state["position"])
-
-    def _batches(self, start: int):
-        raise NotImplementedError
-
-    def __iter__(self):
-        """One epoch, from the current position; afterwards the loader points at the next epoch."""
-        for batch in self._batches(self.position):
-            self.position += 1
-            yield batch
-        self.epoch, self.position = self.epoch + 1, 0
-
-    def forever(self):
-        """Batches across epochs without end (the training loops count iterations, not epochs)."""
-        while True:
-            yield from self.__iter__()
 
 
 class DeviceLoader(EpochLoader):

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 import torchvision
 
-from paper_repro.runs.datasets import FASHION_CLASSES, DataMissing, load_fashion_mnist
+from paper_repro.runs.datasets import FASHION_CLASSES, DataMissing, EpochLoader, load_fashion_mnist
 
 DATASETS_HELP = (
     "fashion-canvas, voc:PATH (PATH/VOCdevkit/VOC2007 [and VOC2012], torchvision's VOCDetection layout) "
@@ -362,10 +362,10 @@ def _collate(batch):
     return batch
 
 
-class DetectionLoader:
+class DetectionLoader(EpochLoader):
     """Batches of (images, targets) lists. ``train``: a seeded permutation per epoch and a
-    seeded horizontal flip per image; the state is (epoch, position), so a resumed run sees the
-    batches an uninterrupted run sees."""
+    seeded horizontal flip per image; the state is (epoch, position) (``EpochLoader``), so a
+    resumed run sees the batches an uninterrupted run sees."""
 
     def __init__(
         self, dataset, batch_size: int, seed: int = 0, train: bool = True, flip: bool = True, workers: int = 0
@@ -378,12 +378,6 @@ class DetectionLoader:
         n = len(self.dataset)
         return max(1, n // self.batch_size) if self.train else -(-n // self.batch_size)
 
-    def state_dict(self) -> dict:
-        return {"epoch": self.epoch, "position": self.position}
-
-    def load_state_dict(self, s: dict) -> None:
-        self.epoch, self.position = int(s["epoch"]), int(s["position"])
-
     def _order(self) -> list[int]:
         if not self.train:
             return list(range(len(self.dataset)))
@@ -394,27 +388,21 @@ class DetectionLoader:
         g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) * 1_000_003 + batch)
         return (torch.rand(self.batch_size, generator=g) < 0.5).tolist()
 
-    def __iter__(self):
+    def _batches(self, start: int):
         order = self._order()
         batches = [order[b * self.batch_size : (b + 1) * self.batch_size] for b in range(len(self))]
-        start = self.position
         if self.workers > 0:
-            dl = torch.utils.data.DataLoader(
-                self.dataset, batch_sampler=batches[start:], num_workers=self.workers, collate_fn=_collate
+            source = iter(
+                torch.utils.data.DataLoader(
+                    self.dataset, batch_sampler=batches[start:], num_workers=self.workers, collate_fn=_collate
+                )
             )
-            source = iter(dl)
         else:
             source = ([self.dataset[i] for i in b] for b in batches[start:])
         for b, items in enumerate(source, start):
-            self.position = b + 1
             if self.flip:
                 items = [hflip(img, t) if f else (img, t) for (img, t), f in zip(items, self._flips(b))]
             yield [img for img, _ in items], [t for _, t in items]
-        self.epoch, self.position = self.epoch + 1, 0
-
-    def forever(self):
-        while True:
-            yield from self.__iter__()
 
 
 @dataclass
