@@ -43,6 +43,7 @@ from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_ci
 from paper_repro.runs.home import default
 from paper_repro.runs.spec import SPEED_CHOICES
 from paper_repro.runs.store import StoreWriteError
+from paper_repro.runs.sweep import Placement
 
 
 def _check_dataset(spec: str) -> None:
@@ -413,9 +414,7 @@ def cmd_sweep(a) -> int:
         a.profile,
         a.out,
         a.data_root or default("data"),
-        address=a.address,
-        gpus_per_run=a.gpus_per_run,
-        cpus_per_run=a.cpus_per_run,
+        Placement(address=a.address, gpus_per_run=a.gpus_per_run, cpus_per_run=a.cpus_per_run),
     )
     return 1 if any(o.status != "finished" for o in outcomes) else 0
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from paper_repro.book import evidence, scale_map
-from paper_repro.book.report import LONGEST, SCALE_MAP, readme_block, summary_markdown
+from paper_repro.book import evidence, findings, scale_map
+from paper_repro.book.report import LONGEST, PROFILES_BLOCK, SCALE_MAP, readme_block, summary_markdown
 from paper_repro.runs.provenance import ROOT
 
 
@@ -44,3 +44,7 @@ def test_readme_leads_with_the_longest_schedule_generated_from_the_committed_rec
     text = (ROOT / "README.md").read_text()
     assert readme_block(ROOT / "README.md", LONGEST) == evidence.readme_markdown()
     assert text.index("report-longest-start") < text.index("report-cpu-start") < text.index("report-scale-map-start")
+
+
+def test_readme_profile_table_is_read_from_the_config():
+    assert readme_block(ROOT / "README.md", PROFILES_BLOCK) == findings.profiles_markdown()

@@ -13,7 +13,7 @@ from paper_repro.book import experiments, plan
 from paper_repro.book import plan as plan_module
 from paper_repro.classification.train import fit
 from paper_repro.runs import store
-from paper_repro.runs.sweep import INSTALL_HINT, placement, sweep
+from paper_repro.runs.sweep import INSTALL_HINT, Placement, gpu_shares, sweep
 
 ray = pytest.importorskip("ray")
 
@@ -119,7 +119,7 @@ def test_without_ray_sweep_and_reproduce_sweep_say_how_to_install_it(cli, tmp_pa
 def test_a_sweep_whose_workers_are_killed_gives_the_numbers_of_sequential_runs(tmp_path, data_root, ray_session):
     runs = smoke_runs(("plain20", 0), ("resnet20", 1))
     lines = []
-    outcomes = sweep(runs, tmp_path / "sweep", data_root, cpus_per_run=1, say=lambda m, **_: lines.append(m))
+    outcomes = sweep(runs, tmp_path / "sweep", data_root, Placement(cpus_per_run=1), say=lambda m, **_: lines.append(m))
     assert [o.status for o in outcomes] == ["finished", "finished"], lines
     # every worker died at iteration 3; Ray started the task again, and it went on from the checkpoint
     assert [o.resumed_from for o in outcomes] == [KILL_AT, KILL_AT]
@@ -167,12 +167,12 @@ def test_cifar_runs_share_a_gpu_four_at_most_and_no_more_than_it_takes_to_start_
     runs = plan.classification_runs("full") + plan.detection_runs("full")  # 14 CIFAR nets, 2 detectors
     cifar = [r.name.startswith(("plain", "resnet")) for r in runs]
     assert sum(cifar) == 14
-    one_gpu, eight_gpus, sixteen = (placement(runs, None, g) for g in (1, 8, 16))
+    one_gpu, eight_gpus, sixteen = (gpu_shares(runs, None, g) for g in (1, 8, 16))
     assert [g for g, c in zip(one_gpu, cifar) if c] == [0.25] * 14  # four per GPU
     assert [g for g, c in zip(eight_gpus, cifar) if c] == [0.5] * 14  # 14 on 8 GPUs: two per GPU, all at once
     assert [g for g, c in zip(sixteen, cifar) if c] == [1.0] * 14
     assert [g for g, c in zip(one_gpu, cifar) if not c] == [1.0, 1.0]  # a detector takes a whole GPU
-    assert placement(runs, 0.5, 1) == [0.5] * 16 and placement(runs, None, 0) == [0.0] * 16
+    assert gpu_shares(runs, 0.5, 1) == [0.5] * 16 and gpu_shares(runs, None, 0) == [0.0] * 16
 
 
 # ---------------------------------------------------------------------------- reproduce --sweep

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from paper_repro.book import plan
 from paper_repro.book.chapters import NOTEBOOKS
 from paper_repro.book.experiments import DATA, RUNS, setup
-from paper_repro.book.plan import sweep_profile
 from paper_repro.runs.home import home
 from paper_repro.runs.progress import relay
 from paper_repro.runs.provenance import ROOT
@@ -171,7 +171,7 @@ def reproduce(
             return 2
         sources = [s for s in sources if s.stem in only]
     if sweep:
-        failed = [o for o in sweep_profile(profile, RUNS, DATA) if o.status == "failed"]
+        failed = [o for o in plan.sweep_profile(profile, RUNS, DATA) if o.status == "failed"]
         if failed:
             print(
                 f"reproduce [{profile}]: {len(failed)} run(s) failed in the sweep; the chapters try them again",

@@ -382,9 +382,8 @@ def report_rows(res: DetectionRuns) -> list[dict]:
                 _pct(r.summary.get("voc07_map50")) if r else None,
                 "%",
                 "Table 7",
-                res.profile,
+                {"profile": res.profile, **meta(r)},
                 note="VOC07 11-point AP" if r else not_run,
-                **meta(r),
             )
         )
     for metric, key in (("mAP@.5", "map50"), ("mAP@[.5,.95]", "map")):
@@ -397,9 +396,8 @@ def report_rows(res: DetectionRuns) -> list[dict]:
                     _pct(r.summary[key]) if r else None,
                     "%",
                     "Table 8",
-                    res.profile,
+                    {"profile": res.profile, **meta(r)},
                     note="COCOeval" if r else not_run,
-                    **meta(r),
                 )
             )
     for metric, key in (("mAP@.5", "map50"), ("mAP@[.5,.95]", "map")):
@@ -413,9 +411,8 @@ def report_rows(res: DetectionRuns) -> list[dict]:
                         _pct(r.summary[key]),
                         "%",
                         "§4.3 (stand-in data)",
-                        res.profile,
+                        {"profile": res.profile, **meta(r)},
                         note="COCOeval on held-out canvases, from scratch; not comparable in value with Tables 7/8",
-                        **meta(r),
                     )
                 )
     r, v = canvas.get("resnet101"), canvas.get("vgg16")
@@ -427,10 +424,9 @@ def report_rows(res: DetectionRuns) -> list[dict]:
             100 * j["diff"],
             "points",
             "Table 7 (paper: > 0)",
-            res.profile,
+            {"profile": res.profile, **meta(r)},
             note="measured on Fashion-MNIST canvases, paper on VOC 2007: compare the sign only; "
             + describe(j).replace("**", ""),
-            **meta(r),
         )
         row.update(claim="detection", verdict=j["label"], n=min(j["n_a"], j["n_b"]), low=None, high=None)
         rows.append(row)

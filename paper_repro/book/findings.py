@@ -365,15 +365,13 @@ def deep_report_rows(profile: Profile, deep: dict[str, Result], prov: dict) -> l
         return []
     s = deep["resnet1202"].summary
     rows = [
-        prov_row(
+        report_row(
             "ResNet-1202 test error",
             paper.TABLE6_ERROR[1202],
             100 * s["final_eval_error"],
             "%",
             "Table 6",
-            profile,
-            prov,
-            seeds=[s["seed"]],
+            where_of(profile, prov, seeds=[s["seed"]]),
         )
     ]
     by_model = {k: [r] for k, r in deep.items()}
@@ -381,33 +379,18 @@ def deep_report_rows(profile: Profile, deep: dict[str, Result], prov: dict) -> l
 
 
 # --------------------------------------------------------------------------- layer responses
-def prov_row(
-    quantity: str,
-    paper_value: float | None,
-    measured: float | None,
-    unit: str,
-    source: str,
-    profile: Profile,
-    prov: dict,
-    note: str = "",
-    seeds=None,
-    dataset: str | None = None,
-) -> dict:
-    """``report_row`` labelled with the provenance of the runs behind it (``provenance_of``)."""
-    return report_row(
-        quantity,
-        paper_value,
-        measured,
-        unit,
-        source,
-        profile.name,
-        dataset or prov["dataset"],
-        "/".join(map(str, prov["iterations"])),
-        prov["seeds"] if seeds is None else seeds,
-        prov["commit"],
-        prov["hardware"],
-        note=note,
-    )
+def where_of(profile: Profile, prov: dict, **override) -> dict:
+    """Where the runs behind a report row were measured (``provenance_of``), for ``report_row``;
+    ``override`` replaces a field (the seeds of one depth, a data set)."""
+    where = {
+        "profile": profile.name,
+        "dataset": prov["dataset"],
+        "iterations": "/".join(map(str, prov["iterations"])),
+        "seeds": prov["seeds"],
+        "commit": prov["commit"],
+        "hardware": prov["hardware"],
+    }
+    return {**where, **override}
 
 
 RESPONSE_COLUMNS = [
@@ -460,16 +443,14 @@ def cifar_report_rows(profile: Profile, rows: list[dict], prov: dict) -> list[di
     """Table 6's test errors as report rows: mean ± std over the profile's seeds, n."""
     out = []
     for r in rows:
-        row = prov_row(
+        row = report_row(
             f"ResNet-{r['depth']} test error",
             r["paper"],
             r["mean"],
             "%",
             "Table 6",
-            profile,
-            prov,
+            where_of(profile, prov, seeds=r["seeds"]),
             note=f"mean of {r['runs']} seed(s)",
-            seeds=r["seeds"],
         )
         row.update(std=r["std"], n=r["runs"])
         out.append(row)
@@ -529,16 +510,14 @@ def claim_row(
 ) -> dict:
     """A report row for a judged claim: the measured difference, its interval, n and the verdict."""
     sign = ">" if j["direction"] > 0 else "<"
-    row = prov_row(
+    row = report_row(
         f"{net_name(j['a'])} − {net_name(j['b'])} {QUANTITY_NAMES[j['quantity']]}",
         paper_value,
         scale * j["diff"],
         unit,
         f"{j['source']} (paper: {sign} 0)",
-        profile,
-        prov,
+        where_of(profile, prov, **({} if seeds is None else {"seeds": seeds})),
         note=claims.describe(j, unit, scale).replace("**", ""),
-        seeds=seeds,
     )
     row.update(
         claim=j["claim"],
@@ -557,15 +536,13 @@ def table2_rows(table2: list[dict], inet: dict[str, Result], profile: Profile, p
     for row in table2:
         row["ours"] = 100 * inet[row["model"]].summary["final_eval_error"]
         rows.append(
-            prov_row(
+            report_row(
                 f"{row['net']} top-1 error",
                 row["paper"],
                 row["ours"],
                 "%",
                 "Table 2",
-                profile,
-                prov,
-                dataset="ImageNet",
+                where_of(profile, prov, dataset="ImageNet"),
             )
         )
     by_model = {k: [r] for k, r in inet.items()}

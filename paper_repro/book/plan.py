@@ -26,7 +26,7 @@ from paper_repro.detection.config import profile_config
 from paper_repro.models import build_model, parse_model_name
 from paper_repro.models.measure import multiply_adds
 from paper_repro.runs import store
-from paper_repro.runs.sweep import sweep
+from paper_repro.runs.sweep import Placement, sweep
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,7 @@ def gpu_hours_table(profile: str = "full", tflops=(100, 20)) -> str:
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
-def sweep_profile(profile: str, out="runs", data_root="data", **kw) -> list:
+def sweep_profile(profile: str, out="runs", data_root="data", placement: Placement | None = None) -> list:
     """Every run of the book for ``profile`` (chapters 2-5) as a sweep (:func:`paper_repro.runs.sweep.sweep`)."""
     runs = classification_runs(profile) + detection_runs(profile)
-    return sweep(runs, out, data_root, name=f"sweep [{profile}]", **kw)
+    return sweep(runs, out, data_root, placement or Placement(), name=f"sweep [{profile}]")

@@ -14,26 +14,19 @@ def report_path(chapter: str, profile: str) -> Path:
     return FIGURES / profile / f"report-{chapter}.json"
 
 
+WHERE = ("profile", "dataset", "iterations", "seeds", "commit", "hardware")  # where a number was measured
+
+
 def report_row(
-    quantity: str,
-    paper: float | None,
-    measured: float | None,
-    unit: str,
-    source: str,
-    profile: str,
-    dataset: str,
-    iterations: int | str,
-    seeds,
-    commit: str,
-    hardware: str,
-    note: str = "",
+    quantity: str, paper: float | None, measured: float | None, unit: str, source: str, where: dict, note: str = ""
 ) -> dict:
     """One line of the book's report page (chapter 6): a paper number beside this project's.
 
     ``source`` cites the paper (e.g. "Table 6"); ``measured`` is None where the profile did not
-    run that experiment.
+    run that experiment; ``where`` says where it was measured: the keys of :data:`WHERE`.
     """
     diff = None if (paper is None or measured is None) else measured - paper
+    seeds = where["seeds"]
     return {
         "quantity": quantity,
         "paper": paper,
@@ -41,12 +34,8 @@ def report_row(
         "difference": diff,
         "unit": unit,
         "source": source,
-        "profile": profile,
-        "dataset": dataset,
-        "iterations": iterations,
+        **{k: where[k] for k in WHERE},
         "seeds": list(seeds) if isinstance(seeds, (list, tuple)) else seeds,
-        "commit": commit,
-        "hardware": hardware,
         "note": note,
     }
 

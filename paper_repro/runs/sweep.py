@@ -159,7 +159,7 @@ def check_resources(cores: int, gpus: int, gpus_per_run: float | None, cpus_per_
         raise ValueError(f"--cpus-per-run {cpus_per_run}: {where} has {cores} CPU core(s); give 1 .. {cores}")
 
 
-def placement(runs, gpus_per_run: float | None, gpus: float) -> list[float]:
+def gpu_shares(runs, gpus_per_run: float | None, gpus: float) -> list[float]:
     """GPUs each run asks for: none where there are no GPUs; else ``gpus_per_run``, or a whole GPU for
     a detector and a share of one for a CIFAR net. At batch 128 a CIFAR net is bound by kernel
     launches and leaves most of a GPU idle, so up to four share one (Ray packs fractional requests
@@ -191,14 +191,22 @@ def pending(runs, out) -> list:
     return sorted((r for r in runs if not stored(r)), key=lambda r: r.config.work(), reverse=True)
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where the runs go: a Ray cluster (``address``; None = Ray embedded on this machine), the GPU
+    share and cores each run asks for, and how often a run whose worker died is started again."""
+
+    address: str | None = None
+    gpus_per_run: float | None = None  # None: a share of a GPU per CIFAR net, a whole one per detector
+    cpus_per_run: int = 1
+    retries: int = RETRIES
+
+
 def sweep(
     runs,
     out="runs",
     data_root="data",
-    address: str | None = None,
-    gpus_per_run: float | None = None,
-    cpus_per_run: int = 1,
-    retries: int = RETRIES,
+    placement: Placement = Placement(),
     progress: bool | None = None,
     name: str = "sweep",
     say=print,
@@ -208,6 +216,7 @@ def sweep(
     Bad options raise ValueError (one line) before anything is started, printed or written. Uses
     a Ray that this process already started or joined; else starts one (and stops it at the end).
     """
+    address, gpus_per_run, cpus_per_run = placement.address, placement.gpus_per_run, placement.cpus_per_run
     ray = import_ray()
     if gpus_per_run is not None and not 0 < gpus_per_run <= 1:
         raise ValueError(f"--gpus-per-run must be a number in (0, 1], got {gpus_per_run}")
@@ -231,46 +240,54 @@ def sweep(
         _ensure_data(todo, data_root)
         if not ray.is_initialized():
             ray.init(include_dashboard=False, logging_level=logging.ERROR)
-        return _run(ray, todo, len(runs), out, data_root, gpus_per_run, cpus_per_run, retries, progress, name, say)
+        todo = _Submitted(ray, todo, out, data_root, placement)
+        return todo.collect(len(runs), progress, name, say)
     finally:
         if started and ray.is_initialized():
             ray.shutdown()
 
 
-def _run(ray, todo, total, out, data_root, gpus_per_run, cpus_per_run, retries, progress, name, say):
+class _Submitted:
+    """The pending runs submitted as Ray tasks, each asking for its cores and GPU share."""
 
-    task = ray.remote(train_one)
-    asks = placement(todo, gpus_per_run, ray.cluster_resources().get("GPU", 0))
-    refs = {}
-    for r, gpus in zip(todo, asks):
-        options = dict(num_cpus=cpus_per_run, num_gpus=gpus, max_retries=retries)
-        refs[task.options(**options).remote(r.config, out, data_root, cpus_per_run)] = r
-    say(
-        f"{name}: {len(todo)} of {total} runs to train; each asks for {cpus_per_run} core(s)"
-        + (f" and {' or '.join(f'{g:g}' for g in sorted(set(asks)))} GPU" if any(asks) else ""),
-        flush=True,
-    )
-    on = progress if progress is not None else sys.stderr.isatty()  # as paper_repro.runs.progress: none in CI
-    bar = tqdm(total=len(todo), desc=name, unit="run", disable=not on, file=sys.stderr, dynamic_ncols=True)
-    outcomes, waiting = [], list(refs)
-    t0 = time.perf_counter()
-    while waiting:
-        [done], waiting = ray.wait(waiting, num_returns=1)
-        try:
-            o = Outcome(refs[done], **ray.get(done))
-        except ray.exceptions.RayError as e:  # its worker died more often than ``retries`` allows
-            o = Outcome(refs[done], "failed", error=(str(e).strip().splitlines() or [type(e).__name__])[0])
-        outcomes.append(o)
-        with bar.external_write_mode():  # the line above the bar, not through it
-            say(o.line(), flush=True)
-        bar.update(1)
-    bar.close()
-    bad = [o for o in outcomes if o.status != "finished"]
-    say(
-        f"{name}: {len(outcomes)} runs in {time.perf_counter() - t0:.0f} s, {len(outcomes) - len(bad)} finished"
-        + (f", {len(bad)} did not:" if bad else ""),
-        flush=True,
-    )
-    for o in bad:
-        say("  " + o.line(), flush=True)
-    return outcomes
+    def __init__(self, ray, todo, out: str, data_root: str, placement: Placement):
+        self.ray, self.todo, self.cpus = ray, todo, placement.cpus_per_run
+        task = ray.remote(train_one)
+        self.asks = gpu_shares(todo, placement.gpus_per_run, ray.cluster_resources().get("GPU", 0))
+        self.refs = {}
+        for r, gpus in zip(todo, self.asks):
+            options = dict(num_cpus=self.cpus, num_gpus=gpus, max_retries=placement.retries)
+            self.refs[task.options(**options).remote(r.config, out, data_root, self.cpus)] = r
+
+    def collect(self, total: int, progress: bool | None, name: str, say) -> list[Outcome]:
+        """Wait for every run, one line each as it ends, and a closing line listing those that failed."""
+        ray, todo, asks, refs = self.ray, self.todo, self.asks, self.refs
+        say(
+            f"{name}: {len(todo)} of {total} runs to train; each asks for {self.cpus} core(s)"
+            + (f" and {' or '.join(f'{g:g}' for g in sorted(set(asks)))} GPU" if any(asks) else ""),
+            flush=True,
+        )
+        on = progress if progress is not None else sys.stderr.isatty()  # as paper_repro.runs.progress: none in CI
+        bar = tqdm(total=len(todo), desc=name, unit="run", disable=not on, file=sys.stderr, dynamic_ncols=True)
+        outcomes, waiting = [], list(refs)
+        t0 = time.perf_counter()
+        while waiting:
+            [done], waiting = ray.wait(waiting, num_returns=1)
+            try:
+                o = Outcome(refs[done], **ray.get(done))
+            except ray.exceptions.RayError as e:  # its worker died more often than ``retries`` allows
+                o = Outcome(refs[done], "failed", error=(str(e).strip().splitlines() or [type(e).__name__])[0])
+            outcomes.append(o)
+            with bar.external_write_mode():  # the line above the bar, not through it
+                say(o.line(), flush=True)
+            bar.update(1)
+        bar.close()
+        bad = [o for o in outcomes if o.status != "finished"]
+        say(
+            f"{name}: {len(outcomes)} runs in {time.perf_counter() - t0:.0f} s, {len(outcomes) - len(bad)} finished"
+            + (f", {len(bad)} did not:" if bad else ""),
+            flush=True,
+        )
+        for o in bad:
+            say("  " + o.line(), flush=True)
+        return outcomes

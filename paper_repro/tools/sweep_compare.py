@@ -26,7 +26,7 @@ from paper_repro.classification.train import fit
 from paper_repro.cli import Parser, existing_folder, seed, validated
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.provenance import cpu_name
-from paper_repro.runs.sweep import local_resources, sweep
+from paper_repro.runs.sweep import Placement, local_resources, sweep
 
 # what a run measured (not when or how fast)
 RESULT_KEYS = (
@@ -65,7 +65,7 @@ def compare(
         ray.init(num_cpus=cores, include_dashboard=False, logging_level=logging.ERROR)
         t_ray = time.perf_counter() - t
         try:
-            outcomes = sweep(runs, f"{tmp}/sweep", data_root, cpus_per_run=1, say=lambda *a, **k: None)
+            outcomes = sweep(runs, f"{tmp}/sweep", data_root, Placement(cpus_per_run=1), say=lambda *a, **k: None)
         finally:
             ray.shutdown()
         t_sweep = time.perf_counter() - t
