@@ -36,9 +36,9 @@ from paper_repro.book.tables import markdown_table
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store
 runs = planned.first(P.iterations)
-prov = findings.provenance_of(P, runs)
 resp = ex.responses(runs, P.response_images)
-prov["response_images"] = min(P.response_images, prov["eval_images"])
+prov = findings.provenance_of(P, runs)
+prov = {**prov, "response_images": min(P.response_images, prov["eval_images"])}  # what Fig. 7 measured on
 print(findings.provenance_label(prov), f"· responses on {prov['response_images']} test images")
 
 # %% [markdown]

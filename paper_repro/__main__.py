@@ -17,7 +17,14 @@ from paper_repro.book.chapters import NOTEBOOKS
 from paper_repro.book.plan import plan, sweep_profile, table
 from paper_repro.book.report import summary_markdown, update_readme
 from paper_repro.book.scale_map import RECORDS, extend, read_records
-from paper_repro.classification.bench import accuracy_report, bench, bench_accuracy, bench_switches, switches_table
+from paper_repro.classification.bench import (
+    BenchSetup,
+    accuracy_report,
+    bench,
+    bench_accuracy,
+    bench_switches,
+    switches_table,
+)
 from paper_repro.classification.config import PROFILES, PROFILES_HELP, SPLITS, WARMUPS, RunConfig, get_profile
 from paper_repro.classification.data import DATASETS_HELP, imagenet_missing, parse_dataset
 from paper_repro.classification.train import fit
@@ -327,9 +334,7 @@ def cmd_bench(a) -> int:
 
         r = bench_switches(
             a.nets,
-            a.batch_size,
-            a.device,
-            a.dataset or "synthetic",
+            BenchSetup(a.dataset, a.batch_size, a.device),
             a.iterations,
             threads=a.threads,
             compile=not a.no_compile,
@@ -344,11 +349,8 @@ def cmd_bench(a) -> int:
             a.model,
             a.iterations,
             a.seeds,
-            a.dataset,
-            out=a.out,
-            device=a.device,
-            batch_size=a.batch_size,
-            workers=a.workers,
+            BenchSetup(a.dataset, a.batch_size, a.device, a.workers),
+            folders=(a.out, default("data")),
             log=lambda m: print(m, file=sys.stderr),
         )
         print(accuracy_report(r))
@@ -387,10 +389,7 @@ def cmd_reproduce(a) -> int:
         a.profile,
         only=a.only,
         build_book=not a.no_build,
-        imagenet=a.imagenet,
-        voc_root=a.voc,
-        coco_root=a.coco,
-        pretrained_dir=a.pretrained_dir,
+        folders={"imagenet": a.imagenet, "voc_root": a.voc, "coco_root": a.coco, "pretrained_dir": a.pretrained_dir},
         sweep=a.sweep,
     )
 
@@ -401,9 +400,7 @@ def cmd_scale_map(a) -> int:
     if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
         print(f"python -m paper_repro scale-map: error: --records {path}: not a file", file=sys.stderr)
         return 2
-    new = extend(
-        a.profile, a.nets, a.iterations, a.seeds, out=a.out, data_root=a.data_root or default("data"), path=path
-    )
+    new = extend(a.profile, a.nets, a.iterations, a.seeds, (a.out, a.data_root or default("data")), path)
     print(f"{path}: {len(new)} new point(s), {len(read_records(path))} in all")
     return 0
 

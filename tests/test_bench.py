@@ -11,6 +11,7 @@ from paper_repro.__main__ import main
 from paper_repro.classification import bench
 from paper_repro.classification.bench import (
     NO_DIFFERENCE,
+    BenchSetup,
     accuracy_report,
     bench_accuracy,
     compare_errors,
@@ -20,8 +21,9 @@ from paper_repro.classification.config import get_profile
 from paper_repro.classification.data import DeviceLoader
 from paper_repro.classification.train import fit
 from paper_repro.paper import claims
+from paper_repro.runs.datasets import Destination
 
-TINY = dict(model="resnet8", iterations=2, profile="smoke", batch_size=64, workers=0)
+TINY = dict(model="resnet8", iterations=2, profile="smoke", setup=BenchSetup(batch_size=64, workers=0))
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -80,21 +82,21 @@ def test_the_usual_loop_on_the_engines_batches_ends_with_the_engines_fp32_error(
     def engine_batches(data, mean, batch_size, device, workers, train=True, seed=0):
         if not train:
             return usual_loader(data, mean, batch_size, device, workers, train=False)
-        return DeviceLoader(data, batch_size, mean, device, train=True, seed=seed).forever()
+        return DeviceLoader(data, batch_size, mean, Destination(device), train=True, seed=seed).forever()
 
     monkeypatch.setattr(bench, "usual_loader", engine_batches)
     assert usual_loop_train(cfg, data_root, workers=0) == engine
 
 
 def test_both_loops_train_the_same_runs_and_report_errors_in_0_1(tmp_path, data_root, capsys):
-    r = bench_accuracy(seeds=(0,), out=tmp_path, data_root=data_root, **TINY)
+    r = bench_accuracy(seeds=(0,), folders=(tmp_path, data_root), **TINY)
     assert 0 <= r["engine_errors"][0] <= 1 and 0 <= r["usual_errors"][0] <= 1
     assert r["test_images"] == 256 and r["iterations"] == 2 and r["dataset"] == "fashion-mnist"
     assert r["conclusion"].startswith("one run: no verdict")
     assert len(list((tmp_path / "bench-accuracy").glob("*/summary.json"))) == 1  # the engine's run, in the store
     assert len(list((tmp_path / "bench-accuracy" / "usual-loop").glob("*.json"))) == 1
     # run again: both results are read back, not retrained
-    assert bench_accuracy(seeds=(0,), out=tmp_path, data_root=data_root, **TINY)["usual_wall_s"] == r["usual_wall_s"]
+    assert bench_accuracy(seeds=(0,), folders=(tmp_path, data_root), **TINY)["usual_wall_s"] == r["usual_wall_s"]
     text = accuracy_report(r).splitlines()
     assert "| seed | engine | usual loop | engine − usual |" in text
     assert any(line.startswith("| 0 |") for line in text)

@@ -11,7 +11,7 @@ from paper_repro.classification.config import RunConfig
 from paper_repro.classification.data import DeviceLoader
 from paper_repro.classification.train import fit, make_optimizer
 from paper_repro.runs import store
-from paper_repro.runs.datasets import make_synthetic, pixel_mean
+from paper_repro.runs.datasets import Destination, make_synthetic, pixel_mean
 
 pytestmark = [
     pytest.mark.cuda,
@@ -43,7 +43,9 @@ def test_a_run_on_the_gpu_uses_bf16_channels_last_and_fused_sgd(tmp_path, data_r
 def test_the_device_loader_gives_the_gpu_the_batches_it_gives_the_cpu():
     data = make_synthetic(n=256, seed=0)
     mean = pixel_mean(data.images)
-    cpu, gpu = (DeviceLoader(data, 64, mean, d, train=True, seed=3, channels_last=True) for d in ("cpu", "cuda"))
+    cpu, gpu = (
+        DeviceLoader(data, 64, mean, Destination(d, channels_last=True), train=True, seed=3) for d in ("cpu", "cuda")
+    )
     for (xc, yc), (xg, yg) in zip(cpu, gpu):
         assert xg.is_cuda and torch.equal(yc, yg.cpu())
         assert torch.allclose(xc, xg.cpu(), atol=1e-6)

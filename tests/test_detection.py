@@ -202,9 +202,9 @@ def fashion_test(data_root):
 
 
 def test_canvases_are_seeded_and_boxes_are_the_pasted_extents(fashion_test):
-    a = FashionCanvases(fashion_test, 20, size=96, max_items=3, seed=5)
-    b = FashionCanvases(fashion_test, 20, size=96, max_items=3, seed=5)
-    c = FashionCanvases(fashion_test, 20, size=96, max_items=3, seed=6)
+    a = FashionCanvases(fashion_test, 20, size=96, items_per_canvas=(1, 3), seed=5)
+    b = FashionCanvases(fashion_test, 20, size=96, items_per_canvas=(1, 3), seed=5)
+    c = FashionCanvases(fashion_test, 20, size=96, items_per_canvas=(1, 3), seed=6)
     for i in range(20):
         (ia, ta), (ib, tb) = a[i], b[i]
         assert torch.equal(ia, ib) and torch.equal(ta["boxes"], tb["boxes"]) and torch.equal(ta["labels"], tb["labels"])
@@ -231,7 +231,7 @@ def test_canvases_are_seeded_and_boxes_are_the_pasted_extents(fashion_test):
 
 
 def test_canvas_item_at_scale_1_is_exactly_its_ink_crop(fashion_test):
-    ds = FashionCanvases(fashion_test, 10, size=64, min_items=1, max_items=2, min_scale=1.0, max_scale=1.0, seed=1)
+    ds = FashionCanvases(fashion_test, 10, size=64, items_per_canvas=(1, 2), scales=(1.0, 1.0), seed=1)
     for i in range(10):
         canvas, objects = ds.layout(i)
         for o in objects:

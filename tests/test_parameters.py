@@ -7,7 +7,7 @@ from paper_repro.book.parameters import check, injected_names
 
 NOTEBOOK = (
     '# %% tags=["parameters"]\nprofile = "cpu"\nimagenet = ""\n\n'
-    "# %%\nfrom paper_repro import experiments as ex\nP = ex.setup(profile, imagenet=imagenet)\n"
+    "# %%\nfrom paper_repro.book import experiments as ex\nP = ex.setup(profile, imagenet=imagenet)\n"
     'print("setup passed")\n'
 )
 

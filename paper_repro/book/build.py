@@ -113,23 +113,25 @@ def build() -> Path:
     return HOME / "_build" / "html" / "index.html"
 
 
+FOLDER_FLAGS = {
+    "imagenet": "--imagenet",
+    "voc_root": "--voc",
+    "coco_root": "--coco",
+    "pretrained_dir": "--pretrained-dir",
+}
+
+
 def reproduce(
-    profile: str = "cpu",
-    only=None,
-    build_book: bool = True,
-    imagenet: str = "",
-    voc_root: str = "",
-    coco_root: str = "",
-    pretrained_dir: str = "",
-    sweep: bool = False,
+    profile: str = "cpu", only=None, build_book: bool = True, folders: dict | None = None, sweep: bool = False
 ) -> int:
     """Execute every chapter (or ``only`` those) in order, then build the book.
 
-    The data paths are forwarded to the chapters that declare them as parameters: ``imagenet`` to
-    the degradation chapter (Table 2), ``voc_root``/``coco_root``/``pretrained_dir`` to the
-    detection chapter (Tables 7 and 8). Empty means "not given". With ``sweep``, every run of the
-    profile's plan is first trained as Ray tasks on this machine (``paper_repro.runs.sweep``): the
-    chapters then read them back instead of training them one after another.
+    ``folders`` (parameter name -> path; missing or empty means "not given") are forwarded to the
+    chapters that declare them as parameters: ``imagenet`` to the degradation chapter (Table 2),
+    ``voc_root``/``coco_root``/``pretrained_dir`` to the detection chapter (Tables 7 and 8). With
+    ``sweep``, every run of the profile's plan is first trained as Ray tasks on this machine
+    (``paper_repro.runs.sweep``): the chapters then read them back instead of training them one
+    after another.
     """
 
     if not (BOOK / "_toc.yml").is_file():
@@ -146,12 +148,9 @@ def reproduce(
             print(f"reproduce: error: --sweep: {e}", file=sys.stderr)
             return 2
 
-    for flag, path in (
-        ("--imagenet", imagenet),
-        ("--voc", voc_root),
-        ("--coco", coco_root),
-        ("--pretrained-dir", pretrained_dir),
-    ):
+    folders = {name: (folders or {}).get(name, "") for name in FOLDER_FLAGS}
+    for name, path in folders.items():
+        flag = FOLDER_FLAGS[name]
         if path and not Path(path).is_dir():
             print(
                 f"reproduce: error: {flag} {path}: no such folder; give an existing folder or leave it out",
@@ -182,11 +181,7 @@ def reproduce(
         t = time.perf_counter()
         print(f"reproduce [{profile}]: executing {src.relative_to(HOME)} ...", flush=True)
         try:
-            execute(
-                src,
-                profile,
-                {"imagenet": imagenet, "voc_root": voc_root, "coco_root": coco_root, "pretrained_dir": pretrained_dir},
-            )
+            execute(src, profile, folders)
         except NotebookFailed as e:
             print(f"reproduce: {e}", file=sys.stderr)
             return 1

@@ -136,16 +136,11 @@ def record(result, fig7: dict | None = None) -> dict:
 
 
 def extend(
-    profile: str,
-    nets=NETS,
-    lengths=(300,),
-    seeds=(0, 1, 2),
-    out="runs",
-    data_root="data",
-    path: Path = RECORDS,
-    log=print,
+    profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), folders: tuple = ("runs", "data"), path: Path = RECORDS
 ) -> list[dict]:
-    """Train (or read back) every point not yet in ``path`` and append its record; return the new ones."""
+    """Train (or read back) every point not yet in ``path`` and append its record, one line printed
+    per point; return the new ones. ``folders``: the run store and the data folder."""
+    out, data_root = folders
 
     n_images = get_profile(profile).response_images
     have = {r["config_hash"] for r in read_records(path)}
@@ -159,7 +154,7 @@ def extend(
         with open(path, "a") as f:
             f.write(json.dumps(rec, sort_keys=True) + "\n")
         new.append(rec)
-        log(
+        print(
             f"scale-map [{i}/{len(todo)}] {cfg.model} seed {cfg.seed}, {cfg.iterations} iterations: training error "
             f"{100 * rec['final_train_error']:.2f}%, test error {100 * rec['final_eval_error']:.2f}% "
             f"({how})"

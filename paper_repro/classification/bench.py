@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,20 @@ from paper_repro.runs.datasets import load_tensor_dataset, pixel_mean, seeded_su
 from paper_repro.runs.provenance import provenance
 
 ACCURACY_EXPERIMENT = "bench-accuracy"
+PAD = 4  # §4.2: 4 pixels padded on each side before the random crop
+
+
+@dataclass(frozen=True)
+class BenchSetup:
+    """What a bench command trains or times on: the data set (None: the profile's, or synthetic
+    for speed), the batch, the device, and the usual loop's DataLoader workers."""
+
+    dataset: str | None = None
+    batch_size: int = 128
+    device: str = "auto"
+    workers: int = 2
+
+
 NO_DIFFERENCE = "no difference beyond seed noise"
 
 
@@ -80,7 +95,6 @@ def usual_loader(
     workers: int,
     train: bool = True,
     seed: int = 0,
-    pad: int = 4,
 ) -> torch.utils.data.DataLoader:
     """The usual loop's DataLoader over ``data`` (a TensorData): per-sample transforms in the
     workers. The mean is subtracted before the crop, so that padding with zeros pads with the mean
@@ -89,7 +103,7 @@ def usual_loader(
 
     steps = [T.ToTensor(), SubtractPixelMean(mean)]
     if train:
-        steps += [T.RandomCrop(data.images.shape[-1], padding=pad), T.RandomHorizontalFlip()]
+        steps += [T.RandomCrop(data.images.shape[-1], padding=PAD), T.RandomHorizontalFlip()]
     images = data.images.permute(0, 2, 3, 1).numpy()
     return torch.utils.data.DataLoader(
         PILDataset(images, data.labels.numpy(), T.Compose(steps)),
@@ -246,19 +260,18 @@ def bench_accuracy(
     model: str = "resnet20",
     iterations: int | None = None,
     seeds=(0, 1, 2),
-    dataset: str | None = None,
+    setup: BenchSetup | None = None,
     profile: str = "cpu",
-    out: str = "runs",
-    data_root: str = "data",
-    device: str = "auto",
-    batch_size: int = 128,
-    workers: int = 2,
+    folders: tuple = ("runs", "data"),
     log=None,
 ) -> dict:
     """Train ``model`` with the engine and with the usual loop, ``profile``'s recipe, for each seed;
-    compare the final test errors (see :func:`compare_errors`)."""
+    compare the final test errors (see :func:`compare_errors`). ``folders``: the run store and the
+    data folder."""
+    setup = setup or BenchSetup()
+    (out, data_root), device, batch_size, workers = folders, setup.device, setup.batch_size, setup.workers
     prof = get_profile(profile)
-    kw = {"dataset": dataset} if dataset else {}
+    kw = {"dataset": setup.dataset} if setup.dataset else {}
     configs = [
         prof.run_config(
             model, ACCURACY_EXPERIMENT, seed=s, iterations=iterations, device=device, batch_size=batch_size, **kw
@@ -331,13 +344,13 @@ def engine_timing(
     device: str,
     iterations: int,
     warmup: int,
-    precision: str = "auto",
-    channels_last: str = "auto",
-    compile: bool = False,
+    switch: dict | None = None,
 ) -> dict:
     """``fit`` for ``warmup`` + ``iterations`` iterations in a temporary run store; the steady-state
     images/s (every interval after the first) and the first interval's seconds (the warm-up, with
-    torch.compile's compilation when ``compile``), evaluation excluded."""
+    torch.compile's compilation when the ``switch`` compiles), evaluation excluded. ``switch``:
+    precision, channels_last and compile (a row of :func:`switch_settings`; default: auto, eager)."""
+    switch = {"precision": "auto", "channels_last": "auto", "compile": False, **(switch or {})}
     interval = max(1, min(warmup, iterations // 4))
     total = interval + (iterations // interval) * interval  # first interval = warm-up, excluded by fit
     cfg = RunConfig(
@@ -351,9 +364,9 @@ def engine_timing(
         checkpoint_interval=total,
         eval_subset=500,
         device=device,
-        compile=compile,
-        precision=precision,
-        channels_last=channels_last,
+        compile=switch["compile"],
+        precision=switch["precision"],
+        channels_last=switch["channels_last"],
     )
     with tempfile.TemporaryDirectory() as out:
         result = fit(cfg, out=out, progress=False)
@@ -370,7 +383,7 @@ def engine_timing(
 def engine_images_per_sec(
     model_name: str, dataset: str, batch_size: int, device: str, iterations: int, warmup: int, compile: bool = False
 ) -> tuple[float, dict]:
-    t = engine_timing(model_name, dataset, batch_size, device, iterations, warmup, compile=compile)
+    t = engine_timing(model_name, dataset, batch_size, device, iterations, warmup, {"compile": compile})
     return t["images_per_sec"], t["summary"]
 
 
@@ -393,17 +406,17 @@ def switch_settings(threads=(1, 2), compile: bool = True) -> list[dict]:
 
 def bench_switches(
     nets=("resnet20", "resnet56"),
-    batch_size: int = 128,
-    device: str = "auto",
-    dataset: str = "synthetic",
+    setup: BenchSetup | None = None,
     iterations: int | None = None,
-    warmup: int | None = None,
     threads=(1, 2),
     compile: bool = True,
     log=None,
 ) -> dict:
     """Steady-state training images/s of each net under each speed switch of :func:`switch_settings`
     on this machine; warm-up iterations (and compile time) excluded from the rate, reported beside it."""
+    setup = setup or BenchSetup()
+    batch_size, device, dataset = setup.batch_size, setup.device, setup.dataset or "synthetic"
+    warmup = None
     speed = resolve_speed(RunConfig(device=device))
     gpu = speed.device.type == "cuda"
     iterations = iterations or (300 if gpu else 40)
@@ -415,17 +428,8 @@ def bench_switches(
         for net in nets:
             for s in switch_settings(threads, compile):
                 torch.set_num_threads(s["threads"])
-                t = engine_timing(
-                    net,
-                    dataset,
-                    batch_size,
-                    str(speed.device),
-                    iterations,
-                    warmup,
-                    s["precision"],
-                    s["channels_last"],
-                    s["compile"],
-                )
+                switch = {k: s[k] for k in ("precision", "channels_last", "compile")}
+                t = engine_timing(net, dataset, batch_size, str(speed.device), iterations, warmup, switch)
                 summary = t["summary"]
                 rows.append(
                     {

@@ -22,6 +22,7 @@ from torchvision.transforms import v2
 
 from paper_repro.runs.datasets import (
     DataMissing,
+    Destination,
     EpochLoader,
     TensorData,
     load_tensor_dataset,
@@ -74,7 +75,7 @@ class DeviceLoader(EpochLoader):
     ``train=True``: a fresh seeded permutation every epoch, the last partial batch dropped,
     pad-4 random crop and horizontal flip. ``train=False``: the images in order, unaugmented.
     Images are mean-subtracted (per-pixel mean of the training set, §4.2) and, where asked,
-    returned in channels_last memory format. With ``world_size > 1`` each rank returns its slice
+    returned in channels_last memory format. With ``to.world > 1`` each rank returns its slice
     of the same global batch (DistributedDataParallel).
     """
 
@@ -83,20 +84,18 @@ class DeviceLoader(EpochLoader):
         data: TensorData,
         batch_size: int,
         mean: torch.Tensor,
-        device: str | torch.device = "cpu",
+        to: Destination | None = None,
         train: bool = True,
         seed: int = 0,
-        channels_last: bool = False,
         pad: int = 4,
-        rank: int = 0,
-        world_size: int = 1,
     ):
-        self.device = torch.device(device)
+        to = to or Destination()
+        self.device = torch.device(to.device)
         self.images = data.images.to(self.device)
         self.labels = data.labels.to(self.device)
         self.mean = mean.to(self.device)
         self.batch_size, self.train, self.seed, self.pad = batch_size, train, seed, pad
-        self.channels_last, self.rank, self.world_size = channels_last, rank, world_size
+        self.channels_last, self.rank, self.world_size = to.channels_last, to.rank, to.world
         self.epoch, self.position = 0, 0
 
     def __len__(self) -> int:
@@ -130,9 +129,10 @@ class FolderLoader(EpochLoader):
     """A resumable DataLoader over an ImageFolder (ImageNet, §3.4): the epoch's order is a seeded
     permutation, the transforms run in ``workers`` processes, seeded by (seed, epoch, position)."""
 
-    def __init__(self, dataset, batch_size, seed, workers, train, device, channels_last, rank=0, world=1, subset=None):
+    def __init__(self, dataset, batch_size: int, seed: int, workers: int, train: bool, to: Destination, subset=None):
         self.dataset, self.batch_size, self.seed, self.workers = dataset, batch_size, seed, workers
-        self.train, self.device, self.channels_last, self.rank, self.world = train, device, channels_last, rank, world
+        self.train, self.device, self.channels_last = train, to.device, to.channels_last
+        self.rank, self.world = to.rank, to.world
         self.n = len(dataset) if subset is None else min(subset, len(dataset))
         self.epoch, self.position = 0, 0
 
@@ -194,29 +194,11 @@ def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 
     train, held_out = seeded_subset(train, cfg.train_subset, 0), seeded_subset(held_out, cfg.eval_subset, 1)
     final = seeded_subset(whole, cfg.final_eval_subset, 1)
     mean = pixel_mean(train.images)
-    tl = DeviceLoader(
-        train,
-        (cfg.batch_size // world) * world,
-        mean,
-        speed.device,
-        train=True,
-        seed=cfg.seed,
-        channels_last=speed.channels_last,
-        rank=rank,
-        world_size=world,
-    )
+    to = Destination(speed.device, speed.channels_last, rank, world)
+    tl = DeviceLoader(train, (cfg.batch_size // world) * world, mean, to, train=True, seed=cfg.seed)
 
     def loader(d):
-        return DeviceLoader(
-            d,
-            500 * world,
-            mean,
-            speed.device,
-            train=False,
-            channels_last=speed.channels_last,
-            rank=rank,
-            world_size=world,
-        )
+        return DeviceLoader(d, 500 * world, mean, to, train=False)
 
     data = Data(tl, loader(held_out), train.images.shape[1], len(train.classes), len(train), len(held_out), eval_name)
     if len(final) > len(held_out):  # Table 6's number: the whole split, not the curves' subset
@@ -226,19 +208,11 @@ def build_data(cfg, speed, data_root: str = "data", rank: int = 0, world: int = 
 
 def _imagenet_data(cfg, path, speed, rank, world) -> Data:
     train, val = imagenet_folders(path)
-    tl = FolderLoader(
-        train,
-        (cfg.batch_size // world) * world,
-        cfg.seed,
-        cfg.workers,
-        True,
-        speed.device,
-        speed.channels_last,
-        rank,
-        world,
-        cfg.train_subset,
+    to = Destination(speed.device, speed.channels_last, rank, world)
+    tl = FolderLoader(train, (cfg.batch_size // world) * world, cfg.seed, cfg.workers, True, to, cfg.train_subset)
+    el = FolderLoader(
+        val, 25 * world, 0, cfg.workers, False, Destination(speed.device, False, rank, world), cfg.eval_subset
     )
-    el = FolderLoader(val, 25 * world, 0, cfg.workers, False, speed.device, False, rank, world, cfg.eval_subset)
     return Data(tl, el, 3, len(train.classes), tl.n, el.n, "val")
 
 

@@ -101,9 +101,9 @@ class CanvasObject:
 
 
 class FashionCanvases(torch.utils.data.Dataset):
-    """``n`` canvases of ``size`` x ``size`` pixels with ``min_items`` .. ``max_items`` Fashion-MNIST
-    items each, every item scaled by a factor in [``min_scale``, ``max_scale``] after cropping it
-    to its ink. Items do not overlap (a ``gap`` of free pixels between them)."""
+    """``n`` canvases of ``size`` x ``size`` pixels with ``items_per_canvas`` = (min, max)
+    Fashion-MNIST items each, every item scaled by a factor in ``scales`` = (min, max) after
+    cropping it to its ink. Items do not overlap (a ``gap`` of free pixels between them)."""
 
     classes = FASHION_CLASSES
 
@@ -112,13 +112,12 @@ class FashionCanvases(torch.utils.data.Dataset):
         items,
         n: int,
         size: int = 128,
-        min_items: int = 1,
-        max_items: int = 3,
-        min_scale: float = 1.0,
-        max_scale: float = 2.0,
+        items_per_canvas: tuple[int, int] = (1, 3),
+        scales: tuple[float, float] = (1.0, 2.0),
         seed: int = 0,
         gap: int = 2,
     ):
+        (min_items, max_items), (min_scale, max_scale) = items_per_canvas, scales
         if not 1 <= min_items <= max_items:
             raise ValueError(f"need 1 <= min_items <= max_items, got {min_items}, {max_items}")
         if not 0 < min_scale <= max_scale or 28 * max_scale > size:
@@ -421,10 +420,8 @@ def build_detection_data(cfg, data_root: str | os.PathLike = "data") -> Detectio
     if name == "fashion-canvas":
         kw = dict(
             size=cfg.canvas_size,
-            min_items=cfg.min_items,
-            max_items=cfg.max_items,
-            min_scale=cfg.min_scale,
-            max_scale=cfg.max_scale,
+            items_per_canvas=(cfg.min_items, cfg.max_items),
+            scales=(cfg.min_scale, cfg.max_scale),
         )
         train = fashion_canvases(data_root, True, cfg.train_images or 10000, **kw)
         held_out = fashion_canvases(data_root, False, cfg.eval_images or 2000, **kw)

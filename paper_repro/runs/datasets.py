@@ -194,3 +194,14 @@ class EpochLoader:
         """Batches across epochs without end (the training loops count iterations, not epochs)."""
         while True:
             yield from self.__iter__()
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where a loader's batches go: the device, the memory format, and this process's share of
+    each global batch (``rank`` of ``world`` processes, DistributedDataParallel)."""
+
+    device: str | torch.device = "cpu"
+    channels_last: bool = False
+    rank: int = 0
+    world: int = 1
