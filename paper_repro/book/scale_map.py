@@ -15,7 +15,6 @@ appeared, or that it had not appeared by the longest schedule measured.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from paper_repro.classification.data import build_data
 from paper_repro.classification.train import fit, load_model, resolve_speed
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.paper import claims, published
-from paper_repro.runs.store import read_jsonl
+from paper_repro.runs.store import append_jsonl, read_jsonl
 
 RECORDS = FIGURES / "scale-map" / "records.jsonl"
 NETS = ("plain20", "plain56", "resnet20", "resnet56")
@@ -151,8 +150,7 @@ def extend(
         r = fit(cfg, out=out, data_root=data_root)
         rec = record(r, fig7_statistics(r, n_images, data_root))
         how = "stored run" if r.cached else f"{rec['wall_time_s']:.0f} s"
-        with open(path, "a") as f:
-            f.write(json.dumps(rec, sort_keys=True) + "\n")
+        append_jsonl(path, rec)
         new.append(rec)
         print(
             f"scale-map [{i}/{len(todo)}] {cfg.model} seed {cfg.seed}, {cfg.iterations} iterations: training error "

@@ -156,7 +156,12 @@ def read_metrics(directory: Path, log=None) -> list[dict]:
 
 
 def append_metrics(directory: Path, record: dict) -> None:
-    path = Path(directory) / "metrics.jsonl"
+    append_jsonl(Path(directory) / "metrics.jsonl", record)
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """One JSON line appended and synced to disk; a failed write is one :class:`StoreWriteError`
+    (the lines already there stay as they were)."""
     try:
         with open(path, "a") as f:
             f.write(json.dumps(record, sort_keys=True) + "\n")
