@@ -37,7 +37,10 @@ def test_a_wheel_installs_and_runs_from_an_empty_folder(tmp_path, data_root):
     py = env_dir / "bin" / "python"
     site = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip())
     (site / "test_env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")  # torch & co. from here
-    _run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "-q", str(wheel)])
+    # --ignore-installed: the test env has this project installed too (editable, the same version), which pip
+    # would otherwise see through the .pth above, take as "already satisfied", and install nothing
+    pip = [sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--ignore-installed", "-q"]
+    _run([*pip, str(wheel)])
     installed = _files(env_dir)
 
     work = tmp_path / "work"
