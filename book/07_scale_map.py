@@ -27,26 +27,44 @@
 profile = "cpu"
 
 # %% tags=["hide-cell"]
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
 from paper_repro.book import experiments as ex
-from paper_repro.book import plots
+from paper_repro.book import plots, tables
 from paper_repro.book import scale_map as sm
-from paper_repro.book.figures import save_figure
+from paper_repro.book.figures import show_figure
+from paper_repro.paper import claims
 
 P = ex.setup(profile)
 records = sm.read_records()
-points = sm.claim_points(records)
+points = sm.claim_points(records, sm.MAP_CLAIMS + sm.RESPONSE_CLAIMS)
 prov = sm.records_provenance(records)
 print(f"{len(records)} points")
 
+# %% [markdown]
+# Each panel is one claim: the difference between the two nets it compares (mean over the seeds)
+# with its 95% Welch interval, against the schedule length on a log scale. The green band is the
+# paper's side of zero. Error claims are in percentage points; the last three panels are Fig. 7's
+# layer responses (the mean over the 3×3 layers of each layer's response std), measured from the
+# records that carry them (records written before the Fig. 7 statistics were kept have none).
+
 # %% tags=["remove-input"]
 if records:
-    fig = plots.scale_map(points, sm.records_label(prov))
-    png = save_figure(fig, "scale_map", P.name, points, prov)
-    display(Image(filename=png))
+    show_figure(plots.scale_map(points, sm.records_label(prov)), "scale_map", P.name, points, prov)
 else:
     display(Markdown("No scale-map points are committed yet: `python -m paper_repro scale-map` measures them."))
+
+# %% [markdown]
+# ## Each claim's verdict at each length
+
+# %% tags=["remove-input"]
+if records:
+    rows, columns = sm.verdict_rows(points)
+    display(Markdown(tables.markdown_table(rows, columns)))
+    display(Markdown(
+        "Each cell: the verdict, the difference of the means (a − b) and its 95% Welch interval; errors in "
+        "percentage points, responses in std units. The rule: " + claims.RULE + "."
+    ))
 
 # %% [markdown]
 # ## Where each effect appeared on the hardware measured

@@ -56,6 +56,31 @@ def test_the_figure_has_a_panel_per_measured_claim_and_the_provenance_footer():
     assert any("commit abc1234" in t.get_text() for t in fig.texts)
 
 
+def test_the_verdict_table_has_a_row_per_claim_and_a_column_per_length():
+    partial = [*RECORDS, rec("plain20", 0, 600, 0.1, 0.1), rec("plain56", 0, 600, 0.2, 0.2)]
+    rows, columns = sm.verdict_rows(sm.claim_points(partial, keys=("degradation", "deeper_resnet_56")))
+    assert [k for k, _ in columns] == ["claim", "compared", "100", "300", "600"]
+    (row,) = rows  # deeper_resnet_56's nets were not measured: no row
+    assert row["claim"] == "Deeper plain nets train worse (Fig. 1, Fig. 6 left)"
+    assert row["100"].startswith("**not shown** +")
+    assert row["300"].startswith("**holds** +10.00 [+")
+    assert row["600"] == "1 of 3 seeds"  # no verdict from one seed
+
+
+def test_the_response_claims_are_drawn_in_response_stds():
+    def f7(net, seed, std):
+        return {**rec(net, seed, 1200, 0.1, 0.1), "fig7": {"response_std": [std + 0.01 * seed, std]}}
+
+    records = [f7("plain20", s, 0.9) for s in range(3)] + [f7("resnet20", s, 0.5) for s in range(3)]
+    points = sm.claim_points(records, keys=("responses_plain20",))
+    fig = plots.scale_map(points, "label")
+    (ax,) = [a for a in fig.axes if a.axison]
+    assert ax.get_ylabel() == "difference (std)" and "mean response std" in ax.get_title()
+    (line,) = [ln for ln in ax.lines if len(ln.get_xdata()) == 1 and ln.get_marker() == "o"]
+    assert abs(line.get_ydata()[0] - points["responses_plain20"][0]["diff"]) < 1e-12  # not scaled by 100
+    assert points["responses_plain20"][0]["diff"] < 0 and points["responses_plain20"][0]["label"] == claims.HOLDS
+
+
 def test_the_command_appends_each_point_once(cli, tmp_path):
     records = tmp_path / "records.jsonl"
     args = (

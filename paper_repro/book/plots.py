@@ -153,8 +153,8 @@ def layer_responses(
 
 
 def scale_map(points: dict[str, list[dict]], label: str):
-    """One panel per claim: the difference (points) ± its 95% interval against the schedule length,
-    the paper's side of zero shaded."""
+    """One panel per claim: the difference ± its 95% interval against the schedule length, the
+    paper's side of zero shaded. Error claims in points; Fig. 7's response claims in response stds."""
 
     keys = [k for k, pts in points.items() if pts]
     cols = min(3, max(1, len(keys)))
@@ -165,31 +165,35 @@ def scale_map(points: dict[str, list[dict]], label: str):
         ax.axis("off")
     for ax, key in zip(axes.flat, keys):
         c, pts = claims.BY_KEY[key], points[key]
+        response = c.quantity == "response"
+        scale = 1.0 if response else 100.0
         xs = [p["iterations"] for p in pts]
-        ys = [100 * p["diff"] for p in pts]
+        ys = [scale * p["diff"] for p in pts]
         for x, y, p in zip(xs, ys, pts):
             color = colors.get(p["label"], "#bbbbbb")
             if p["low"] is not None:
                 ax.errorbar(
-                    [x], [y], yerr=[[y - 100 * p["low"]], [100 * p["high"] - y]], fmt="o", color=color, capsize=3
+                    [x], [y], yerr=[[y - scale * p["low"]], [scale * p["high"] - y]], fmt="o", color=color, capsize=3
                 )
             else:
                 ax.plot([x], [y], "o", mfc="none", color=color)
         ax.plot(xs, ys, "-", color="#999999", lw=0.8, zorder=0)
         ax.axhline(0, color="black", lw=0.8)
         lo, hi = ax.get_ylim()
+        pad = 0.01 * scale
         if c.direction > 0:
-            ax.axhspan(0, max(hi, 1), color="#2ca02c", alpha=0.13)
+            ax.axhspan(0, max(hi, pad), color="#2ca02c", alpha=0.13)
         else:
-            ax.axhspan(min(lo, -1), 0, color="#2ca02c", alpha=0.13)
+            ax.axhspan(min(lo, -pad), 0, color="#2ca02c", alpha=0.13)
         ax.set_ylim(lo, hi)
         ax.set_xscale("log")
         ax.set_xticks(sorted(set(xs)))
         ax.set_xticklabels([str(x) for x in sorted(set(xs))])
         ax.set_xticks([], minor=True)
-        ax.set_title(f"{c.title}\n{c.a} − {c.b}, {c.quantity.replace('final_', '').replace('_', ' ')}", fontsize=9)
+        what = {"response": "mean response std", "final_train_error": "training error"}.get(c.quantity, "test error")
+        ax.set_title(f"{c.title}\n{c.a} − {c.b}, {what}", fontsize=9)
         ax.set_xlabel("iterations", fontsize=9)
-        ax.set_ylabel("difference (points)", fontsize=9)
+        ax.set_ylabel("difference (std)" if response else "difference (points)", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
     fig.suptitle(

@@ -258,6 +258,33 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
     return out
 
 
+def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The scale map as a table: one row per claim, one column per schedule length measured (on
+    the first data set), each cell the verdict with the difference and its 95% interval, or how
+    many seeds there are so far. Returns (rows, columns) for ``tables.markdown_table``."""
+    lengths = sorted({p["iterations"] for pts in points.values() for p in pts})
+    rows = []
+    for key, pts in points.items():
+        if not pts:
+            continue
+        c = claims.BY_KEY[key]
+        unit, scale, digits = _units(c)
+        row = {"claim": f"{c.title} ({c.source})", "compared": f"{c.a} − {c.b}"}
+        for p in pts:
+            n = min(p["n_a"], p["n_b"])
+            if n < claims.MIN_SEEDS:
+                row[str(p["iterations"])] = f"{n} of {claims.MIN_SEEDS} seeds"
+                continue
+            verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
+            cell = f"**{verdict}** {scale * p['diff']:+.{digits}f}"
+            if p["low"] is not None:
+                cell += f" [{scale * p['low']:+.{digits}f}, {scale * p['high']:+.{digits}f}]"
+            row[str(p["iterations"])] = cell
+        rows.append(row)
+    columns = [("claim", "claim (paper)"), ("compared", "a − b")] + [(str(n), f"{n} it.") for n in lengths]
+    return rows, columns
+
+
 def records_provenance(records: list[dict]) -> dict:
     return {
         "points": len(records),
