@@ -198,6 +198,21 @@ def test_a_damaged_record_of_the_scale_map_is_skipped_not_fatal(tmp_path, capsys
     assert "line 2" in err and "line 3" in err and len(err.strip().splitlines()) == 2
 
 
+def test_the_plan_does_not_count_a_detection_run_whose_config_was_edited(tmp_path, capsys):
+    from paper_repro.detection.config import profile_config  # noqa: PLC0415 - only this test
+
+    cfg = profile_config("smoke", "resnet101", "fashion-canvas")
+    run = cfg.folder(tmp_path / "runs")
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps(cfg.to_dict()))
+    summary = {"status": "finished", "iterations_done": 10, "wall_time_s": 5.0}
+    (run / "summary.json").write_text(json.dumps(summary))
+    assert seconds_per_iteration(tmp_path / "runs") == {("resnet101", "fashion-canvas", cfg.batch_size): 0.5}
+    (run / "config.json").write_text(json.dumps({**cfg.to_dict(), "lr": 0.5}))
+    assert seconds_per_iteration(tmp_path / "runs") == {}
+    assert "does not match its folder" in capsys.readouterr().err
+
+
 def test_a_hand_edited_config_is_refused_and_nothing_is_overwritten(tmp_path, data_root, capsys):
 
     code, _, _ = _train(tmp_path, data_root, capsys)

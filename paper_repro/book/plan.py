@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from paper_repro.book.chapters import WITH_RUNS, of_task
 from paper_repro.classification.config import RunConfig, get_profile
 from paper_repro.detection.backbones import BACKBONES
-from paper_repro.detection.config import profile_config
+from paper_repro.detection.config import DetectConfig, profile_config
 from paper_repro.models import build_model, parse_model_name
 from paper_repro.models.measure import multiply_adds
 from paper_repro.runs import store
@@ -97,7 +97,7 @@ def seconds_per_iteration(out) -> dict[tuple, float]:
         if not s or s.get("status") != "finished" or not s.get("iterations_done"):
             continue
         cfg, _ = store.read_json_object(d / "config.json")
-        why = store.config_problem(d, RunConfig) if cfg and "model" in cfg else None
+        why = store.config_problem(d, RunConfig if "model" in cfg else DetectConfig) if cfg else None
         if cfg is None or why:
             print(f"paper_repro: ignoring run {d}: config.json: {why or 'not a JSON object'}", file=sys.stderr)
             continue
