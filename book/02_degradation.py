@@ -61,9 +61,8 @@ if longest6 is None:
     display(Markdown(ev.missing(records, ev.FIG6_NETS, ("curves",)) + " Until then, this chapter shows this "
                      "build's own runs only (below)."))
 else:
-    long_curves = ev.fig6_curves(longest6)
-    show_figure(plots.training_curves(ev.fig6_panels(long_curves), longest6.label(), spread=ev.SPREAD),
-                "fig6_longest", "scale-map", long_curves, longest6.provenance())
+    fig6, long_curves = ev.fig6_figure(longest6)
+    show_figure(fig6, "fig6_longest", "scale-map", long_curves, longest6.provenance())
     judged_long = [ev.judge_longest(k, records) for k in ("degradation", "resnet_fixes_train", "resnet_fixes_test",
                                                            "deeper_resnet_train")]
     display(Markdown("\n\n".join(

@@ -57,10 +57,8 @@ if longest7 is None:
     display(Markdown(ev.missing(records, ev.FIG7_NETS, ("fig7",)) + " Until then, this chapter shows this "
                      "build's own runs only (below)."))
 else:
-    f7 = ev.fig7_data(longest7)
-    label7 = longest7.label() + f" · responses on {'/'.join(map(str, f7['images']))} test images, mean of the seeds"
-    show_figure(plots.layer_responses(f7["responses"], label7, f7["bands"], spread=ev.SPREAD), "fig7_longest",
-                "scale-map", f7, longest7.provenance())
+    fig7, f7 = ev.fig7_figure(longest7)
+    show_figure(fig7, "fig7_longest", "scale-map", f7, longest7.provenance())
     judged7 = [ev.judge_longest(k, records) for k in ("responses_plain20", "responses_plain56", "responses_depth")]
     display(Markdown(markdown_table(findings.response_rows(f7["means"], f7["gammas"]), findings.RESPONSE_COLUMNS)))
     display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for j in judged7 if j is not None)))

@@ -199,3 +199,19 @@ def test_show_figure_saves_the_png_and_its_provenance_and_displays_it(tmp_path, 
     saved = json.loads(png.with_suffix(".json").read_text())
     assert saved["provenance"]["iterations"] == 1200 and saved["provenance"]["seeds"] == [0, 1, 2]
     assert "Image" in capsys.readouterr().out  # displayed (outside a notebook: its repr)
+
+
+def test_the_readme_block_shows_the_longest_figures_and_the_report_draws_them_from_the_records(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(figures, "FIGURES", tmp_path)
+    saved = ev.save_longest_figures(OLD + NEW)
+    assert sorted(saved) == ["fig6_longest", "fig7_longest"]
+    for name, png in saved.items():
+        assert png == tmp_path / "scale-map" / f"{name}.png" and png.stat().st_size > 1000
+        assert json.loads(png.with_suffix(".json").read_text())["provenance"]["iterations"] == 1200
+    md = ev.readme_markdown(OLD + NEW)
+    assert "(figures/scale-map/fig6_longest.png)" in md and "(figures/scale-map/fig7_longest.png)" in md
+    assert "1200 iterations, mean of the seeds" in md
+    # records without curves or Fig. 7 statistics: no figure, and no link to one
+    assert ev.save_longest_figures(OLD) == {} and ".png" not in ev.readme_markdown(OLD)

@@ -17,7 +17,10 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
 
+from paper_repro.book import plots
+from paper_repro.book.figures import save_figure
 from paper_repro.book.scale_map import NETS, latest, needs, read_records, value
 from paper_repro.book.tables import markdown_table
 from paper_repro.paper import claims, published
@@ -212,6 +215,55 @@ def fig7_data(s: Schedule) -> dict:
     }
 
 
+def fig6_figure(s: Schedule):
+    """Fig. 6 at schedule ``s`` as chapter 2 and the README show it: (figure, the plotted curves)."""
+    curves = fig6_curves(s)
+    return plots.training_curves(fig6_panels(curves), s.label(), spread=SPREAD), curves
+
+
+def fig7_figure(s: Schedule):
+    """Fig. 7 at schedule ``s`` as chapter 4 and the README show it: (figure, :func:`fig7_data`)."""
+    f7 = fig7_data(s)
+    label = s.label() + f" · responses on {'/'.join(map(str, f7['images']))} test images, mean of the seeds"
+    return plots.layer_responses(f7["responses"], label, f7["bands"], spread=SPREAD), f7
+
+
+LONGEST_FIGURES = {  # name in figures/scale-map/ -> (nets, what the records must carry, how it is drawn)
+    "fig6_longest": (FIG6_NETS, ("curves",), fig6_figure),
+    "fig7_longest": (FIG7_NETS, ("fig7",), fig7_figure),
+}
+
+
+def save_longest_figures(records: list[dict] | None = None) -> dict[str, Path]:
+    """Fig. 6 and Fig. 7 at their longest committed schedules, drawn from the records alone into
+    ``figures/scale-map/`` (PNG and JSON with the data and provenance), for the README's first
+    block; the ones no schedule qualifies for are left out."""
+    records = read_records() if records is None else records
+    out = {}
+    for name, (nets, need, draw) in LONGEST_FIGURES.items():
+        s = longest(records, nets, need)
+        if s is not None:
+            fig, data = draw(s)
+            out[name] = save_figure(fig, name, "scale-map", data, s.provenance())
+    return out
+
+
+def figures_markdown(records: list[dict]) -> str:
+    """The README's links to the figures of :func:`save_longest_figures`, with what each shows."""
+    lines = []
+    for name, (nets, need, _) in LONGEST_FIGURES.items():
+        s = longest(records, nets, need)
+        if s is None:
+            continue
+        what = (
+            "Fig. 6: plain nets (left) and ResNets (right), training error dashed, test error bold"
+            if name == "fig6_longest"
+            else "Fig. 7: standard deviation of every 3x3 layer's response"
+        )
+        lines.append(f"![{what}, {s.iterations} iterations, mean of the seeds](figures/scale-map/{name}.png)")
+    return "\n\n".join(lines)
+
+
 # --------------------------------------------------------------------------- Table 6 and Fashion-MNIST
 def table6_rows(depth_rows: list[dict], profile: str, iterations, dataset: str) -> list[dict]:
     """Table 6 beside the published CIFAR-10 reproductions and this build's column.
@@ -323,8 +375,10 @@ def readme_markdown(records: list[dict] | None = None) -> str:
             ("seeds", "seeds"),
         ],
     )
+    figs = figures_markdown(records)
     return (
         f"{table}\n\nMeasured with the `cpu` profile's recipe, only the iterations changed:\n"
         f"{schedules_note([j for _, j in judged])}\n\nGenerated from `figures/scale-map/records.jsonl` "
-        "(`python -m paper_repro report --readme README.md`); verdicts by the one rule."
+        "(`python -m paper_repro report --readme README.md`, which also draws the figures below from the "
+        "records); verdicts by the one rule." + ("\n\n" + figs if figs else "")
     )

@@ -243,6 +243,8 @@ def update_readme(path, profile: str) -> bool:
             if name == profile:
                 raise
             continue
+        if name == LONGEST:
+            evidence.save_longest_figures()  # the figures the block shows, from the same records
         new_block = f"\n{block_markdown(name)}\n"
         if new_block != block:
             Path(path).write_text(f"{head}{_start(name)}{new_block}{_end(name)}{tail}")
