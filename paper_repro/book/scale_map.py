@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from paper_repro.book.figures import FIGURES
+from paper_repro.book.tables import markdown_table
 from paper_repro.classification.config import get_profile
 from paper_repro.classification.data import build_data
 from paper_repro.classification.train import fit, load_model, resolve_speed
@@ -312,8 +313,12 @@ def readme_markdown(path: Path = RECORDS) -> str:
     records = read_records(path)
     if not records:
         return "No scale-map points yet: `python -m paper_repro scale-map` measures them."
-    lines = "\n".join(f"- {s}" for s in summary_sentences(claim_points(records, MAP_CLAIMS + RESPONSE_CLAIMS)))
+    points = claim_points(records, MAP_CLAIMS + RESPONSE_CLAIMS)
+    rows, columns = verdict_rows(points)
+    lines = "\n".join(f"- {s}" for s in summary_sentences(points))
     return (
+        f"{markdown_table(rows, columns)}\n\nEach cell: the verdict, a − b and its 95% Welch interval (errors in "
+        "percentage points, responses in std units), or how many seeds are measured so far.\n\n"
         f"{lines}\n\nMeasured with {records_label(records_provenance(records))}. Generated from "
         "`figures/scale-map/records.jsonl`; the book's last chapter draws it."
     )
