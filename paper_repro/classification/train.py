@@ -26,12 +26,10 @@ from paper_repro.runs.run import (
     Result,
     Run,
     Tally,
-    log_to_stderr,
     seed_everything,
     set_lr,
-    sole_writer,
     step_decay,
-    stored_result,
+    train_once,
 )
 from paper_repro.runs.speed import Speed, autocast, resolve_speed
 
@@ -118,23 +116,19 @@ def fit(
     cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None, log=None
 ) -> Result:
     """Train ``cfg`` to the end, or return its stored result, or resume it from its last good
-    checkpoint. Raises :class:`Diverged` (after writing the summary) when the loss is NaN/inf."""
-    cfg.validate()
+    checkpoint (``runs.run.train_once``). Raises :class:`Diverged` (after writing the summary) when
+    the loss is NaN/inf."""
     rank, world = distributed()
-    if cfg.batch_size % world:
-        raise ValueError(f"batch size {cfg.batch_size} must be divisible by the number of processes ({world})")
-    log = log or log_to_stderr
-    directory = cfg.folder(out)
-    stored = stored_result(directory, cfg)
-    if stored is not None:
-        return stored
-    speed = resolve_speed(cfg)
-    if speed.device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    data = build_data(cfg, speed, data_root, rank, world)  # data first: a missing data set writes nothing
-    with sole_writer(directory, log, main=rank == 0, world=world):
-        # another process may have finished the run while this one waited for its lock
-        return stored_result(directory, cfg) or _train(Run(cfg, directory, log, rank, world), data, speed, progress)
+
+    def load() -> tuple[Data, Speed]:
+        if cfg.batch_size % world:
+            raise ValueError(f"batch size {cfg.batch_size} must be divisible by the number of processes ({world})")
+        speed = resolve_speed(cfg)
+        if speed.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        return build_data(cfg, speed, data_root, rank, world), speed
+
+    return train_once(cfg, out, log, load, lambda run, loaded: _train(run, *loaded, progress), rank, world)
 
 
 def _train(run: Run, data: Data, speed: Speed, progress) -> Result:
@@ -192,28 +186,22 @@ def _batch_error(wrong: torch.Tensor, n: int, world: int) -> float:
 
 def _end_interval(run: Run, done: int, lr: float, net, data: Data, speed: Speed, tally: Tally) -> None:
     """Every ``eval_interval`` iterations: held-out error, one metrics line, a checkpoint when due."""
-    dt = tally.clock.lap()
-    run.elapsed += dt
-    means, images = tally.means()
-    ev = evaluate(net, data.eval, speed, run.world)
-    if done == run.cfg.iterations and data.final_eval is not None:
-        ev.update({f"final_{k}": v for k, v in evaluate(net, data.final_eval, speed, run.world).items()})
-    run.record(
-        {
-            "iteration": done,
-            "lr": lr,
-            "train_error": means["wrong"],
-            "train_loss": means["loss"],
-            **ev,
-            "images_per_sec": images / dt,
-            "epoch": data.train.epoch + data.train.position / max(1, len(data.train)),
-        }
-    )
-    run.bar.set_postfix(
-        lr=f"{lr:g}", err=f"{means['wrong']:.3f}", eval=f"{ev['eval_error']:.3f}", ips=f"{images / dt:.0f}"
-    )
-    run.checkpoint(done)
-    tally.clock.restart()
+    with run.interval(tally, done) as (means, ips):
+        ev = evaluate(net, data.eval, speed, run.world)
+        if done == run.cfg.iterations and data.final_eval is not None:
+            ev.update({f"final_{k}": v for k, v in evaluate(net, data.final_eval, speed, run.world).items()})
+        run.record(
+            {
+                "iteration": done,
+                "lr": lr,
+                "train_error": means["wrong"],
+                "train_loss": means["loss"],
+                **ev,
+                "images_per_sec": ips,
+                "epoch": data.train.epoch + data.train.position / max(1, len(data.train)),
+            }
+        )
+        run.bar.set_postfix(lr=f"{lr:g}", err=f"{means['wrong']:.3f}", eval=f"{ev['eval_error']:.3f}", ips=f"{ips:.0f}")
 
 
 def _summary(run: Run, data: Data, speed: Speed, warmup: WarmupRule, status: str, iteration: int) -> dict:

@@ -34,12 +34,10 @@ from paper_repro.runs.run import (
     Result,
     Run,
     Tally,
-    log_to_stderr,
     seed_everything,
     set_lr,
-    sole_writer,
     step_decay,
-    stored_result,
+    train_once,
 )
 from paper_repro.runs.speed import Speed, autocast, resolve_speed
 
@@ -179,18 +177,14 @@ def fit_detector(
     progress: bool | None = None,
     log=None,
 ) -> Result:
-    """Train ``cfg`` to the end, or return its stored result, or resume it."""
-    cfg.validate()
-    log = log or log_to_stderr
-    directory = cfg.folder(out)
-    stored = stored_result(directory, cfg)
-    if stored is not None:
-        return stored
-    speed = resolve_speed(cfg)
-    data = build_detection_data(cfg, data_root)  # data first: a missing data set writes nothing
-    with sole_writer(directory, log):
-        # another process may have finished the run while this one waited for its lock
-        return stored_result(directory, cfg) or _train_detector(Run(cfg, directory, log), data, speed, progress)
+    """Train ``cfg`` to the end, or return its stored result, or resume it (``runs.run.train_once``)."""
+    return train_once(
+        cfg,
+        out,
+        log,
+        lambda: (build_detection_data(cfg, data_root), resolve_speed(cfg)),
+        lambda run, loaded: _train_detector(run, *loaded, progress),
+    )
 
 
 def _train_detector(run: Run, data, speed: Speed, progress) -> Result:
@@ -244,23 +238,19 @@ def _end_interval(run: Run, done: int, lr: float, model, data, speed: Speed, tal
     """Every ``log_interval`` iterations: the mean losses, the mAP when due, a checkpoint when due.
     Returns the evaluation at the last iteration (the run's final mAP), else None."""
     cfg, loader = run.cfg, run.parts["loader"]
-    dt = tally.clock.lap()
-    run.elapsed += dt
-    means, images = tally.means()
-    record = {
-        "iteration": done,
-        "lr": lr,
-        **means,
-        "images_per_sec": images / dt,
-        "epoch": loader.epoch + loader.position / len(loader),
-    }
-    is_last, ev = done == cfg.iterations, None
-    if (cfg.eval_interval and done % cfg.eval_interval == 0) or is_last:
-        ev = evaluate_detector(model, data.eval, len(data.classes), speed, data.name == "voc", _workers(cfg, data))
-        record.update({k: v for k, v in ev.items() if not k.endswith("per_class")})
-    run.record(record)
-    run.checkpoint(done)
-    tally.clock.restart()
+    with run.interval(tally, done) as (means, ips):
+        record = {
+            "iteration": done,
+            "lr": lr,
+            **means,
+            "images_per_sec": ips,
+            "epoch": loader.epoch + loader.position / len(loader),
+        }
+        is_last, ev = done == cfg.iterations, None
+        if (cfg.eval_interval and done % cfg.eval_interval == 0) or is_last:
+            ev = evaluate_detector(model, data.eval, len(data.classes), speed, data.name == "voc", _workers(cfg, data))
+            record.update({k: v for k, v in ev.items() if not k.endswith("per_class")})
+        run.record(record)
     return ev if is_last else None
 
 

@@ -18,7 +18,6 @@ import copy
 import os
 import random
 import signal
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,10 +61,6 @@ def stored_result(directory: Path, cfg) -> Result | None:
     if done["status"] == "diverged":
         raise Diverged(done["diverged_at"], done)
     return Result(directory, cfg, done, store.read_metrics(directory), cached=True)
-
-
-def log_to_stderr(msg: str) -> None:
-    print(msg, file=sys.stderr)
 
 
 # --------------------------------------------------------------------------- the schedule's shared parts
@@ -131,6 +126,23 @@ def sole_writer(directory: Path, log, main: bool = True, world: int = 1):
         yield
 
 
+def train_once(cfg, out, log, load, train, rank: int = 0, world: int = 1) -> Result:
+    """The one way every task trains a run: ``cfg`` validated; its stored result returned when it
+    has one (read back, not retrained); else ``load()`` (the data set, before anything is written:
+    a missing data set writes nothing), the run's lock taken, and, unless another process finished
+    the run while this one waited, ``train(Run, data)``. Raises :class:`Diverged` for a run that
+    diverged (now or before)."""
+    cfg.validate()
+    log = log or store.log_to_stderr
+    directory = cfg.folder(out)
+    stored = stored_result(directory, cfg)
+    if stored is not None:
+        return stored
+    data = load()
+    with sole_writer(directory, log, main=rank == 0, world=world):
+        return stored_result(directory, cfg) or train(Run(cfg, directory, log, rank, world), data)
+
+
 # --------------------------------------------------------------------------- the run
 class Run:
     """One run in the process that trains it: its config and folder, the parts its checkpoints
@@ -165,6 +177,18 @@ class Run:
         if self.main:
             self.records.append(row)
             store.append_metrics(self.directory, row)
+
+    @contextlib.contextmanager
+    def interval(self, tally: Tally, done: int):
+        """The end of an interval, ``done`` iterations in: the training seconds added to ``elapsed``,
+        and the block given the interval's means and images per second; when the block ends, the
+        checkpoint (when due) and the clock restarted, so evaluation is not counted as training."""
+        dt = tally.clock.lap()
+        self.elapsed += dt
+        means, images = tally.means()
+        yield means, images / dt
+        self.checkpoint(done)
+        tally.clock.restart()
 
     def checkpoint(self, iteration: int) -> None:
         """When due (every ``checkpoint_interval`` iterations and at the end): everything ``open``
