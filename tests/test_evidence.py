@@ -201,9 +201,7 @@ def test_show_figure_saves_the_png_and_its_provenance_and_displays_it(tmp_path, 
     assert "Image" in capsys.readouterr().out  # displayed (outside a notebook: its repr)
 
 
-def test_the_readme_block_shows_the_longest_figures_and_the_report_draws_them_from_the_records(
-    tmp_path, monkeypatch
-):
+def test_the_readme_block_shows_the_longest_figures_and_the_report_draws_them_from_the_records(tmp_path, monkeypatch):
     monkeypatch.setattr(figures, "FIGURES", tmp_path)
     saved = ev.save_longest_figures(OLD + NEW)
     assert sorted(saved) == ["fig6_longest", "fig7_longest"]
