@@ -14,8 +14,16 @@ cut short by its time limit still brings back the steps it finished:
   packing   aggregate images/s of 1, 2, 4 and 8 ResNet-20 processes sharing the GPU: the figure
             that decides how many CIFAR runs ``sweep`` should place on one GPU
 
-The paper's 64k-iteration schedule is a plain ``train`` command, resumable across calls:
-``python -m paper_repro train resnet56 --profile full --dataset fashion-mnist --out OUT/runs``.
+  schedule  the paper's 64k-iteration schedule timed: ``python -m paper_repro train resnet56 --profile
+            full --dataset fashion-mnist`` (batch 128, lr 0.1, ÷10 at 32k and 48k), its run folder's
+            summary and metrics copied to ``<out>/schedule/``
+  fullmap   full-length scale-map points: ``python -m paper_repro scale-map --iterations 64000`` for
+            ResNet-20/56/110 and plain-20/56, seeds 0-2, ``--processes`` at a time on the one GPU,
+            their records appended to ``<out>/records.jsonl`` (append them to the committed map)
+
+The last two are ordinary runs of the run store (``--runs``, default ``runs/``): a call cut short
+by ``--deadline`` (seconds from the start; no step or run starts after it, and running ones are
+stopped there) resumes them from their last checkpoint on the next call.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,7 +45,9 @@ from paper_repro.classification.config import RunConfig
 from paper_repro.classification.train import fit
 from paper_repro.runs.provenance import ROOT, git_commit, hardware
 
-STEPS = ("cuda", "bench", "memory", "packing")
+STEPS = ("cuda", "bench", "memory", "packing", "schedule", "fullmap")
+FULL = 64_000  # §4.2: 64k iterations
+FULLMAP_NETS = ("resnet20", "resnet56", "resnet110", "plain20", "plain56")
 
 
 def _stamp(device: str) -> dict:
@@ -44,7 +55,7 @@ def _stamp(device: str) -> dict:
     return {"device": device, "hardware": hardware(device), "torch": torch.__version__, "commit": git_commit()}
 
 
-def step_cuda(device: str, quick: bool) -> dict:
+def step_cuda(device: str, quick: bool, ctx) -> dict:
     """The tests marked ``cuda`` (tests/test_cuda.py), run on this machine's GPU."""
     t = time.perf_counter()
     r = subprocess.run(
@@ -61,7 +72,7 @@ def step_cuda(device: str, quick: bool) -> dict:
     }
 
 
-def step_bench(device: str, quick: bool) -> dict:
+def step_bench(device: str, quick: bool, ctx) -> dict:
     """Engine against the usual loop, eager, and the engine compiled, per net."""
 
     its, warm = (8, 4) if quick else (300, 50)
@@ -76,7 +87,7 @@ def step_bench(device: str, quick: bool) -> dict:
     return {"rows": rows, "compiled": not quick}
 
 
-def step_memory(device: str, quick: bool) -> dict:
+def step_memory(device: str, quick: bool, ctx) -> dict:
     """ResNet-1202 at batch 128 through the engine: peak memory and images/s."""
 
     n = 4 if quick else 300
@@ -108,7 +119,7 @@ def step_memory(device: str, quick: bool) -> dict:
     }
 
 
-def step_packing(device: str, quick: bool) -> dict:
+def step_packing(device: str, quick: bool, ctx) -> dict:
     """k concurrent ResNet-20 processes (k = 1, 2, 4, 8): each one's steady images/s, and their sum."""
     its = 8 if quick else 400
     rows = []
@@ -139,6 +150,75 @@ def step_packing(device: str, quick: bool) -> dict:
     return {"model": "resnet20", "batch_size": 128, "iterations": its, "rows": rows}
 
 
+def _until_deadline(cmd: list[str], ctx) -> dict:
+    """Run ``cmd`` (from the project folder) until it ends or the deadline passes (then it is
+    killed: the run resumes from its last checkpoint next time)."""
+    left = ctx.end - time.monotonic()
+    if left <= 0:
+        return {"returncode": None, "stopped_at_deadline": True, "stdout": ""}
+    try:
+        r = subprocess.run(
+            cmd, capture_output=True, text=True, cwd=ROOT, timeout=None if left == float("inf") else left
+        )
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        return {"returncode": None, "stopped_at_deadline": True, "stdout": out}
+    return {"returncode": r.returncode, "stopped_at_deadline": False, "stdout": r.stdout, "stderr": r.stderr[-2000:]}
+
+
+def step_schedule(device: str, quick: bool, ctx) -> dict:
+    """ResNet-56 on the paper's schedule (Fashion-MNIST, the full profile's recipe) through ``train``."""
+    cmd = [sys.executable, "-m", "paper_repro", "train", "resnet56", "--profile", "smoke" if quick else "full"]
+    cmd += ["--dataset", "fashion-mnist", "--device", device, "--out", str(ctx.runs), "--data-root", str(ctx.data_root)]
+    r = _until_deadline(cmd, ctx)
+    folder = next((ln[len("run: ") :] for ln in r["stdout"].splitlines() if ln.startswith("run: ")), None)
+    result = {"command": " ".join(cmd[1:]), **{k: v for k, v in r.items() if k != "stdout"}, "run": folder}
+    if folder:
+        keep = Path(ctx.out) / "schedule"
+        keep.mkdir(parents=True, exist_ok=True)
+        for name in ("config.json", "summary.json", "metrics.jsonl"):
+            if (ROOT / folder / name).exists():  # the printed folder: absolute, or relative to ROOT
+                shutil.copy(ROOT / folder / name, keep)
+        if (keep / "summary.json").exists():
+            result["summary"] = json.loads((keep / "summary.json").read_text())
+    return result
+
+
+def step_fullmap(device: str, quick: bool, ctx) -> dict:
+    """Full-length scale-map points, ``ctx.processes`` at a time, until all are done or the deadline."""
+    nets, seeds, n = (("resnet8", "plain8"), (0,), 4) if quick else (FULLMAP_NETS, (0, 1, 2), FULL)
+    records = Path(ctx.out) / "records.jsonl"
+    todo = [(net, seed) for seed in seeds for net in nets]
+    running, ended = [], []
+
+    def start(net, seed):
+        cmd = [sys.executable, "-m", "paper_repro", "scale-map", "--profile", "smoke" if quick else "cpu"]
+        cmd += ["--nets", net, "--seeds", str(seed), "--iterations", str(n), "--out", str(ctx.runs)]
+        cmd += ["--data-root", str(ctx.data_root), "--records", str(records)]
+        return net, seed, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+
+    while (todo or running) and time.monotonic() < ctx.end:
+        while todo and len(running) < ctx.processes:
+            running.append(start(*todo.pop(0)))
+        time.sleep(0.5)
+        for job in [j for j in running if j[2].poll() is not None]:
+            running.remove(job)
+            ended.append({"net": job[0], "seed": job[1], "returncode": job[2].returncode})
+    for net, seed, proc in running:  # the deadline: stopped, to resume next time
+        proc.kill()
+        proc.wait()
+        ended.append({"net": net, "seed": seed, "returncode": None, "stopped_at_deadline": True})
+    done = [json.loads(x) for x in records.read_text().splitlines()] if records.exists() else []
+    return {
+        "iterations": n,
+        "processes": ctx.processes,
+        "runs": ended,
+        "not_started": [{"net": net, "seed": seed} for net, seed in todo],
+        "records": len(done),
+        "final_test_errors": {f"{r['net']} seed {r['seed']}": r["final_eval_error"] for r in done},
+    }
+
+
 def worker(device: str, iterations: int) -> None:
     """One packing process: the engine's steady images/s for ResNet-20, printed as one JSON line."""
 
@@ -154,6 +234,12 @@ def main(argv=None) -> int:
     p.add_argument(
         "--quick", action="store_true", help="a few iterations per step: checks the script, measures nothing"
     )
+    p.add_argument("--runs", default="runs", help="run store of the schedule and fullmap steps (default: runs)")
+    p.add_argument("--data-root", default="data", help="folder with Fashion-MNIST (default: data)")
+    p.add_argument(
+        "--deadline", type=float, default=float("inf"), help="seconds from the start: no step or run starts after it"
+    )
+    p.add_argument("--processes", type=int, default=4, help="fullmap: runs at once on the GPU (default: 4)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--iterations", type=int, default=400, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
@@ -168,13 +254,21 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
+    if a.processes < 1 or a.deadline <= 0:
+        err = "python -m paper_repro.tools.gpu_evidence: error: --processes and --deadline must be > 0"
+        print(err, file=sys.stderr)
+        return 2
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    a.end = time.monotonic() + a.deadline
     for name in a.steps:
         if name == "cuda" and not a.device.startswith("cuda"):
             continue
+        if time.monotonic() >= a.end:
+            print(f"gpu_evidence: {name} not started: the deadline has passed", flush=True)
+            continue
         t = time.perf_counter()
-        result = {"step": name, **_stamp(a.device), **globals()[f"step_{name}"](a.device, a.quick), "wall_s": None}
+        result = {"step": name, **_stamp(a.device), **globals()[f"step_{name}"](a.device, a.quick, a), "wall_s": None}
         result["wall_s"] = time.perf_counter() - t
         (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
         print(f"gpu_evidence: {name} done in {result['wall_s']:.0f} s -> {out / name}.json", flush=True)
