@@ -119,20 +119,11 @@ def judge_longest(key: str, records: list[dict]) -> dict | None:
     return {**j, "schedule": s}
 
 
-def units(quantity: str) -> tuple[str, float]:
-    """(unit, scale) for claims.describe: errors in points, responses as stds."""
-    return ("", 1.0) if quantity == "response" else ("points", 100.0)
-
-
 def longest_cell(j: dict | None) -> str:
     """A scoreboard cell: the verdict at the longest committed schedule, its iterations and number."""
     if j is None:
         return "not in the scale map"
-    unit, scale = units(j["quantity"])
-    digits = 3 if scale == 1.0 else 2
-    d = f"{scale * j['diff']:+.{digits}f}" + (" pt" if unit else "")
-    if j["low"] is not None:
-        d += f" [{scale * j['low']:+.{digits}f}, {scale * j['high']:+.{digits}f}]"
+    d = claims.difference_text(j, " pt" if claims.units(j["quantity"])[0] else "")
     return f"**{j['label']}** at {j['schedule'].iterations} iterations: {d} (n={min(j['n_a'], j['n_b'])})"
 
 
@@ -228,9 +219,14 @@ def fig7_figure(s: Schedule):
     return plots.layer_responses(f7["responses"], label, f7["bands"], spread=SPREAD), f7
 
 
-LONGEST_FIGURES = {  # name in figures/scale-map/ -> (nets, what the records must carry, how it is drawn)
-    "fig6_longest": (FIG6_NETS, ("curves",), fig6_figure),
-    "fig7_longest": (FIG7_NETS, ("fig7",), fig7_figure),
+LONGEST_FIGURES = {  # name in figures/scale-map/ -> (nets, what the records must carry, how it is drawn, what it shows)
+    "fig6_longest": (
+        FIG6_NETS,
+        ("curves",),
+        fig6_figure,
+        "Fig. 6: plain nets (left) and ResNets (right), training error dashed, test error bold",
+    ),
+    "fig7_longest": (FIG7_NETS, ("fig7",), fig7_figure, "Fig. 7: standard deviation of every 3x3 layer's response"),
 }
 
 
@@ -240,7 +236,7 @@ def save_longest_figures(records: list[dict] | None = None) -> dict[str, Path]:
     block; the ones no schedule qualifies for are left out."""
     records = read_records() if records is None else records
     out = {}
-    for name, (nets, need, draw) in LONGEST_FIGURES.items():
+    for name, (nets, need, draw, _) in LONGEST_FIGURES.items():
         s = longest(records, nets, need)
         if s is not None:
             fig, data = draw(s)
@@ -251,15 +247,10 @@ def save_longest_figures(records: list[dict] | None = None) -> dict[str, Path]:
 def figures_markdown(records: list[dict]) -> str:
     """The README's links to the figures of :func:`save_longest_figures`, with what each shows."""
     lines = []
-    for name, (nets, need, _) in LONGEST_FIGURES.items():
+    for name, (nets, need, _, what) in LONGEST_FIGURES.items():
         s = longest(records, nets, need)
         if s is None:
             continue
-        what = (
-            "Fig. 6: plain nets (left) and ResNets (right), training error dashed, test error bold"
-            if name == "fig6_longest"
-            else "Fig. 7: standard deviation of every 3x3 layer's response"
-        )
         lines.append(f"![{what}, {s.iterations} iterations, mean of the seeds](figures/scale-map/{name}.png)")
     return "\n\n".join(lines)
 
@@ -351,7 +342,6 @@ def readme_markdown(records: list[dict] | None = None) -> str:
     rows = []
     for c, j in judged:
         p = claims.paper_difference(c)
-        unit, scale = units(c.quantity)
         rows.append(
             {
                 "claim": c.title,

@@ -166,7 +166,7 @@ def scale_map(points: dict[str, list[dict]], label: str):
     for ax, key in zip(axes.flat, keys):
         c, pts = claims.BY_KEY[key], points[key]
         response = c.quantity == "response"
-        scale = 1.0 if response else 100.0
+        _, scale, _ = claims.units(c.quantity)
         xs = [p["iterations"] for p in pts]
         ys = [scale * p["diff"] for p in pts]
         for x, y, p in zip(xs, ys, pts):

@@ -199,11 +199,6 @@ def saturation_sentence(key: str) -> str:
     )
 
 
-def _units(c) -> tuple[str, float, int]:
-    """(unit, scale, digits) of a claim's difference: error points, or response stds."""
-    return ("", 1.0, 3) if c.quantity == "response" else ("points", 100.0, 2)
-
-
 def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
     """Where each claim first held, and what the longest schedule measured with enough seeds says,
     in numbers (longer schedules with fewer seeds so far are named as still being measured)."""
@@ -220,7 +215,7 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
                 + ")."
             )
             continue
-        unit, scale, digits = _units(c)
+        unit, scale, digits = claims.units(c.quantity)
         held = [p for p in pts if p["label"] == claims.HOLDS]
         last = pts[-1]
         lengths = ", ".join(str(p["iterations"]) for p in pts)
@@ -269,7 +264,6 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         if not pts:
             continue
         c = claims.BY_KEY[key]
-        unit, scale, digits = _units(c)
         row = {"claim": f"{c.title} ({c.source})", "compared": f"{c.a} − {c.b}"}
         for p in pts:
             n = min(p["n_a"], p["n_b"])
@@ -277,10 +271,7 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
                 row[str(p["iterations"])] = f"{n} of {claims.MIN_SEEDS} seeds"
                 continue
             verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
-            cell = f"**{verdict}** {scale * p['diff']:+.{digits}f}"
-            if p["low"] is not None:
-                cell += f" [{scale * p['low']:+.{digits}f}, {scale * p['high']:+.{digits}f}]"
-            row[str(p["iterations"])] = cell
+            row[str(p["iterations"])] = f"**{verdict}** {claims.difference_text(p)}"
         rows.append(row)
     columns = [("claim", "claim (paper)"), ("compared", "a − b")] + [(str(n), f"{n} it.") for n in lengths]
     return rows, columns

@@ -246,6 +246,22 @@ def _welch_interval(a: list[float], b: list[float], level: float) -> tuple[float
     return low, high
 
 
+def units(quantity: str) -> tuple[str, float, int]:
+    """(unit, scale, digits) of a difference in ``quantity``: error rates in percentage points with
+    2 decimals; response stds as they are, with 3."""
+    return ("", 1.0, 3) if quantity == "response" else ("points", 100.0, 2)
+
+
+def difference_text(j: dict, suffix: str = "") -> str:
+    """A judged difference (:func:`judge`) in its units, ``suffix`` after the number, then its 95%
+    interval: "+7.67 [+6.44, +8.89]"."""
+    _, scale, digits = units(j["quantity"])
+    text = f"{scale * j['diff']:+.{digits}f}{suffix}"
+    if j["low"] is not None:
+        text += f" [{scale * j['low']:+.{digits}f}, {scale * j['high']:+.{digits}f}]"
+    return text
+
+
 def judge(claim: Claim | str, a: list[float], b: list[float]) -> dict:
     """``verdict`` for a claim of :data:`CLAIMS`, with the claim's fields beside it."""
     c = BY_KEY[claim] if isinstance(claim, str) else claim
