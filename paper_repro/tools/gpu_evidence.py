@@ -23,7 +23,8 @@ cut short by its time limit still brings back the steps it finished:
 
 The last two are ordinary runs of the run store (``--runs``, default ``runs/``): a call cut short
 by ``--deadline`` (seconds from the start; no step or run starts after it, and running ones are
-stopped there) resumes them from their last checkpoint on the next call.
+stopped there) should resume them from their last checkpoint on the next call; a CPU test of that
+once recorded 1 of 2 points on resume (cause not found yet), so check the records after such a call.
 """
 
 from __future__ import annotations
