@@ -1,7 +1,9 @@
 """data.py: the data sets in their true on-disk formats (CIFAR-10's python pickles, ImageNet-style
 folders), Fashion-MNIST, and the resumable loaders with the paper's batch crop and flip."""
 
+import gzip
 import json
+import multiprocessing
 import os
 import pickle
 import subprocess
@@ -16,7 +18,7 @@ from PIL import Image
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.data import DeviceLoader, imagenet_folders, random_crop_flip
 from paper_repro.classification.train import fit
-from paper_repro.runs import store
+from paper_repro.runs import datasets, store
 from paper_repro.runs.datasets import load_cifar10, load_fashion_mnist, pixel_mean
 
 
@@ -57,6 +59,42 @@ def write_tiny_imagefolder(root, classes=("n01440764", "n01443537"), per_class=3
                 h, w = rng.integers(240, 320), rng.integers(240, 320)
                 Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(d / f"{c}_{i}.JPEG", quality=90)
     return root
+
+
+def write_fashion_mnist_gz(folder, n_train=3000, n_test=500, seed=0):
+    """Fashion-MNIST's original files: gzip'd IDX (big-endian magic 2051 for images, 2049 for labels,
+    then the sizes), as Debian's package and the download have them."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        header = np.array([2051, n, 28, 28], ">i4").tobytes()
+        with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+            f.write(header + rng.integers(0, 256, (n, 28, 28), dtype=np.uint8).tobytes())
+        with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+            f.write(np.array([2049, n], ">i4").tobytes() + rng.integers(0, 10, n, dtype=np.uint8).tobytes())
+    return folder
+
+
+def _ensure_after(barrier, root):
+    barrier.wait()
+    datasets.ensure_fashion_mnist(root, download=False)
+
+
+def test_processes_preparing_one_data_folder_at_once_all_succeed(tmp_path, monkeypatch):
+    # four runs started together on an empty data folder (a sweep, gpu_evidence's full-length points)
+    # all unpack Fashion-MNIST; before the lock, one of two such runs failed on a vanished temp file
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", write_fashion_mnist_gz(tmp_path / "debian"))
+    ctx = multiprocessing.get_context("fork")  # the children see the patched package folder
+    barrier = ctx.Barrier(4)
+    procs = [ctx.Process(target=_ensure_after, args=(barrier, tmp_path / "data")) for _ in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0, 0, 0, 0]
+    train = load_fashion_mnist(tmp_path / "data", train=True, download=False)
+    assert train.images.shape == (3000, 1, 32, 32) and len(load_fashion_mnist(tmp_path / "data", False, False)) == 500
+    assert not list((tmp_path / "data" / "FashionMNIST" / "raw").glob("*.tmp"))
 
 
 @pytest.fixture

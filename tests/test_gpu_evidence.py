@@ -42,8 +42,36 @@ def test_every_step_writes_its_json_on_the_cpu(tmp_path, data_root):
     assert sorted(x["net"] for x in lines) == ["plain8", "resnet8"] and {x["iterations"] for x in lines} == {4}
 
 
-def test_bad_processes_or_deadline_get_one_line_and_exit_2(tmp_path):
-    for bad in (("--processes", "0"), ("--deadline", "-1")):
+def test_the_deadline_stops_the_runs_and_the_next_call_finishes_them(tmp_path, data_root):
+    def call(deadline):
+        return subprocess.run(
+            [sys.executable, "-m", "paper_repro.tools.gpu_evidence", "--device", "cpu", "--quick"]
+            + ["--out", str(tmp_path / "out"), "--runs", str(tmp_path / "runs"), "--data-root", str(data_root)]
+            + ["--steps", "fullmap", "packing", "--deadline", str(deadline)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=600,
+        )
+
+    r = call(0.5)  # less than a start-up: the fullmap runs are stopped, packing does not start
+    assert r.returncode == 0, r.stderr
+    fullmap = json.loads((tmp_path / "out" / "fullmap.json").read_text())
+    assert all(x.get("stopped_at_deadline") for x in fullmap["runs"]) and fullmap["records"] == 0
+    assert "packing not started: the deadline has passed" in r.stdout
+    assert not (tmp_path / "out" / "packing.json").exists()
+    r = call(600)
+    assert r.returncode == 0, r.stderr
+    fullmap = json.loads((tmp_path / "out" / "fullmap.json").read_text())
+    assert fullmap["records"] == 2, fullmap["runs"]  # a failed run's log tail is in its entry
+    assert sorted(p.name for p in (tmp_path / "out" / "fullmap-logs").iterdir()) == [
+        "plain8-seed0.log",
+        "resnet8-seed0.log",
+    ]
+
+
+def test_bad_processes_deadline_or_data_root_get_one_line_and_exit_2(tmp_path):
+    for bad in (("--processes", "0"), ("--deadline", "-1"), ("--data-root", str(tmp_path / "none"))):
         r = subprocess.run(
             [sys.executable, "-m", "paper_repro.tools.gpu_evidence", "--device", "cpu", "--out", str(tmp_path / "o")]
             + list(bad),

@@ -10,12 +10,14 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 import torchvision
+from filelock import FileLock
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 FASHION_FILES = (
@@ -62,15 +64,33 @@ def _fashion_raw_folder(root: Path) -> Path:
     return Path(root) / "FashionMNIST" / "raw"
 
 
+@contextmanager
+def _preparing(root: str | os.PathLike):
+    """One process at a time unpacks or downloads into ``root``: runs started together (a sweep,
+    ``gpu_evidence``'s full-length points) share one data folder, and two unpacking the same file
+    at once made one of them fail."""
+    Path(root).mkdir(parents=True, exist_ok=True)
+    with FileLock(str(Path(root) / ".prepare.lock")):
+        yield
+
+
 def ensure_fashion_mnist(root: str | os.PathLike = "data", download: bool = True) -> Path:
     """Make torchvision's FashionMNIST layout exist under ``root``; return the raw folder.
 
     Looks, in order, in ``root`` itself, in Debian's package ``dataset-fashion-mnist``
     (``/usr/share/datasets/fashion-mnist``: the original gzip files, unpacked here once), then
-    asks torchvision to download the same files.
+    asks torchvision to download the same files (or to unpack them, when the ``.gz`` files are
+    already in the raw folder). Safe to call from several processes at once.
     """
     raw = _fashion_raw_folder(Path(root))
     if all((raw / f).exists() for f in FASHION_FILES):
+        return raw
+    with _preparing(root):
+        return _prepare_fashion_mnist(root, raw, download)
+
+
+def _prepare_fashion_mnist(root: str | os.PathLike, raw: Path, download: bool) -> Path:
+    if all((raw / f).exists() for f in FASHION_FILES):  # another process prepared them meanwhile
         return raw
     if all((DEBIAN_FASHION_MNIST / f"{f}.gz").exists() for f in FASHION_FILES):
         raw.mkdir(parents=True, exist_ok=True)
@@ -107,7 +127,13 @@ def load_cifar10(root: str | os.PathLike = "data", train: bool = True, download:
     """CIFAR-10 through torchvision's dataset class (downloaded when online)."""
 
     try:
-        ds = torchvision.datasets.CIFAR10(str(root), train=train, download=download)
+        try:
+            ds = torchvision.datasets.CIFAR10(str(root), train=train, download=False)
+        except RuntimeError:  # not there yet: one process at a time downloads and unpacks it
+            if not download:
+                raise
+            with _preparing(root):
+                ds = torchvision.datasets.CIFAR10(str(root), train=train, download=True)
     except (RuntimeError, OSError) as e:  # torchvision: "Dataset not found or corrupted"; offline download
         raise DataMissing(
             f"CIFAR-10 not found in {Path(root) / 'cifar-10-batches-py'} and the download failed "

@@ -23,8 +23,9 @@ cut short by its time limit still brings back the steps it finished:
 
 The last two are ordinary runs of the run store (``--runs``, default ``runs/``): a call cut short
 by ``--deadline`` (seconds from the start; no step or run starts after it, and running ones are
-stopped there) should resume them from their last checkpoint on the next call; a CPU test of that
-once recorded 1 of 2 points on resume (cause not found yet), so check the records after such a call.
+killed there, like the SIGKILL of the run store's resume test) resumes them from their last
+checkpoint on the next call. Each fullmap run's output goes to ``<out>/fullmap-logs/``, and a failed
+run's last lines come back in ``fullmap.json``.
 """
 
 from __future__ import annotations
@@ -191,12 +192,16 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
     records = Path(ctx.out) / "records.jsonl"
     todo = [(net, seed) for seed in seeds for net in nets]
     running, ended = [], []
+    logs = Path(ctx.out) / "fullmap-logs"
+    logs.mkdir(parents=True, exist_ok=True)
 
     def start(net, seed):
         cmd = [sys.executable, "-m", "paper_repro", "scale-map", "--profile", "smoke" if quick else "cpu"]
         cmd += ["--nets", net, "--seeds", str(seed), "--iterations", str(n), "--out", str(ctx.runs)]
         cmd += ["--data-root", str(ctx.data_root), "--records", str(records)]
-        return net, seed, subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        log = logs / f"{net}-seed{seed}.log"  # appended on each call: a failure's reason comes back in $OUT
+        with open(log, "a") as f:
+            return net, seed, subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, text=True)
 
     while (todo or running) and time.monotonic() < ctx.end:
         while todo and len(running) < ctx.processes:
@@ -205,6 +210,8 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
         for job in [j for j in running if j[2].poll() is not None]:
             running.remove(job)
             ended.append({"net": job[0], "seed": job[1], "returncode": job[2].returncode})
+            if job[2].returncode:
+                ended[-1]["log_tail"] = (logs / f"{job[0]}-seed{job[1]}.log").read_text()[-2000:]
     for net, seed, proc in running:  # the deadline: stopped, to resume next time
         proc.kill()
         proc.wait()
@@ -255,13 +262,18 @@ def main(argv=None) -> int:
             file=sys.stderr,
         )
         return 2
+    err = None
     if a.processes < 1 or a.deadline <= 0:
-        err = "python -m paper_repro.tools.gpu_evidence: error: --processes and --deadline must be > 0"
-        print(err, file=sys.stderr)
+        err = "--processes and --deadline must be > 0"
+    elif {"schedule", "fullmap"} & set(a.steps) and not Path(a.data_root).is_dir():
+        err = f"--data-root {a.data_root}: no such folder (it holds Fashion-MNIST for the schedule and fullmap steps)"
+    if err:
+        print(f"python -m paper_repro.tools.gpu_evidence: error: {err}", file=sys.stderr)
         return 2
-    out = Path(a.out)
+    out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     a.end = time.monotonic() + a.deadline
+    a.out, a.runs, a.data_root = (str(Path(x).resolve()) for x in (a.out, a.runs, a.data_root))  # runs start in ROOT
     for name in a.steps:
         if name == "cuda" and not a.device.startswith("cuda"):
             continue
