@@ -128,13 +128,28 @@ def test_table6_puts_paper_published_and_this_build_side_by_side():
 
 
 def test_fashion_table_beside_the_longest_runs():
-    rows, s = ev.fashion_rows(OLD + NEW)
+    rows, columns, note = ev.fashion_table(OLD + NEW)
     r20 = next(r for r in rows if r["net"] == "ResNet-20")
-    assert s.iterations == 1200 and r20["random_erasing"] == "4.39" and r20["random_erasing_issue10"] == "4.82 ± 0.04"
+    assert r20["random_erasing"] == "4.39" and r20["random_erasing_issue10"] == "4.82 ± 0.04"
     assert r20["ours"] == "15.00 ± 0.00 (n=3)"
     assert next(r for r in rows if r["net"] == "ResNet-110")["ours"] == "–"
-    assert "1200 iterations" in ev.fashion_columns(s)[-1][1]
-    assert "No committed schedule" in ev.fashion_note(ev.fashion_rows([])[1])
+    assert columns[-1] == ("ours", "this project, 1200 iterations") and "1200 iterations · seeds 0, 1, 2" in note
+    assert not any("full" in r for r in rows) and "64000" not in note  # no full-length run: no column for it
+    assert "No committed schedule" in ev.fashion_table([])[2]
+
+
+def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
+    full = [rec("resnet20", 0, 64000, 0.02, 0.0612, commit="f00d123"), rec("resnet110", 0, 64000, 0.01, 0.05)]
+    rows, columns, note = ev.fashion_table(OLD + NEW + full)
+    by_net = {r["net"]: r for r in rows}
+    assert columns[-1] == ("full", "this project, the paper's 64000 iterations")
+    assert by_net["ResNet-20"]["full"] == "6.12 (n=1)" and by_net["ResNet-20"]["ours"] == "15.00 ± 0.00 (n=3)"
+    assert by_net["ResNet-110"]["full"] == "5.00 (n=1)" and by_net["plain-56"]["full"] == "not run yet"
+    assert "64000 iterations · seeds 0 · 2 runs" in note and "f00d123" in note
+    # three seeds of every net at 64k: the longest schedule is the paper's, one column says it
+    at_64k = [rec(n, s, 64000, 0.01, 0.05) for n in NETS for s in range(3)]
+    rows, columns, _ = ev.fashion_table(OLD + at_64k)
+    assert columns[-1] == ("ours", "this project, 64000 iterations") and not any("full" in r for r in rows)
 
 
 def test_the_scoreboard_shows_this_build_and_the_longest_schedule(tmp_path, monkeypatch):
