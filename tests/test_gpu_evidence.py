@@ -8,6 +8,8 @@ import sys
 import pytest
 import torch
 
+from paper_repro.book import gpu
+from paper_repro.book.report import GPU_BLOCK, readme_block
 from paper_repro.runs.provenance import ROOT
 
 
@@ -40,6 +42,16 @@ def test_every_step_writes_its_json_on_the_cpu(tmp_path, data_root):
     assert [x["returncode"] for x in fullmap["runs"]] == [0, 0] and fullmap["not_started"] == []
     lines = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
     assert sorted(x["net"] for x in lines) == ["plain8", "resnet8"] and {x["iterations"] for x in lines} == {4}
+    # the README's GPU block never shows a --quick check; the same files, unmarked, give every row
+    assert all(json.loads((tmp_path / f"{s}.json").read_text())["quick"] for s in gpu.STEPS if s != "cuda")
+    assert gpu.rows(tmp_path) == []
+    for name in ("bench", "memory", "packing", "schedule"):
+        step = json.loads((tmp_path / f"{name}.json").read_text())
+        (tmp_path / f"{name}.json").write_text(json.dumps({**step, "quick": False}))
+    rows = gpu.rows(tmp_path)
+    assert [r["what"].split()[0] for r in rows] == ["bench", "resnet8", "resnet20", "resnet56"]
+    assert rows[1]["result"].startswith("not measured (no GPU)")  # the CPU has no GPU memory to report
+    assert "min** of training" in rows[3]["result"] and "fashion-mnist, through `train`" in rows[3]["what"]
 
 
 def test_the_deadline_stops_the_runs_and_the_next_call_finishes_them(tmp_path, data_root):
@@ -97,3 +109,61 @@ def test_without_a_gpu_cuda_is_refused_in_one_line(tmp_path):
     )
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "no CUDA GPU" in r.stderr
     assert not any(tmp_path.iterdir())
+
+
+def _stamp(step, **kw):
+    return {
+        "step": step,
+        "device": "cuda",
+        "hardware": "NVIDIA H200",
+        "torch": "2.11.0+cu130",
+        "commit": "abc1234",
+    } | kw
+
+
+def test_the_readme_gpu_block_is_generated_from_the_step_files(tmp_path):
+    assert readme_block(ROOT / "README.md", GPU_BLOCK) == gpu.readme_markdown()  # the committed folder
+    assert "Not measured yet" in gpu.readme_markdown(tmp_path)
+    bench_row = {"model": "resnet20", "batch_size": 128, "iterations": 300, "warmup": 50, "engine_precision": "bf16"}
+    bench_row |= {"baseline_images_per_sec": 4000.0, "engine_images_per_sec": 18000.0, "ratio": 4.5}
+    bench_row |= {"compiled_images_per_sec": 26000.0, "compiled_ratio": 6.5}
+    files = {
+        "cuda": _stamp("cuda", returncode=0, summary="9 passed in 41.20s"),
+        "bench": _stamp("bench", rows=[bench_row], compiled=True),
+        "memory": _stamp("memory", model="resnet1202", batch_size=128, iterations=300, images_per_sec=2100.0)
+        | {"precision": "bf16", "peak_memory_gib": 11.234},
+        "packing": _stamp("packing", model="resnet20", batch_size=128, iterations=400)
+        | {
+            "rows": [
+                {"processes": k, "images_per_sec_each": [9000.0] * k, "images_per_sec_total": 9000.0 * k}
+                for k in (1, 2)
+            ]
+        },
+        "schedule": _stamp("schedule", stopped_at_deadline=True, returncode=None, run="runs/cli/x"),
+    }
+    for name, step in files.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(step))
+    (tmp_path / "schedule").mkdir()
+    config = {"model": "resnet56", "iterations": 64000, "batch_size": 128, "milestones": [32000, 48000]}
+    (tmp_path / "schedule" / "config.json").write_text(json.dumps(config | {"dataset": "fashion-mnist"}))
+    (tmp_path / "schedule" / "metrics.jsonl").write_text('{"iteration": 400}\n{"iteration": 41200}\n')
+    (tmp_path / "fullmap.json").write_text(json.dumps(_stamp("fullmap")))  # its records go to the scale map
+    rows = gpu.rows(tmp_path)
+    assert len(rows) == 5 and all(r["measured with"] == "NVIDIA H200, torch 2.11.0+cu130, commit abc1234" for r in rows)
+    assert rows[0]["result"] == "9 passed in 41.20s"
+    assert "4,000 images/s" in rows[1]["result"] and "**4.50×**" in rows[1]["result"]
+    assert "**6.50×**" in rows[1]["result"] and "goal ≥ 5×: met" in rows[1]["result"]
+    assert rows[2]["result"].startswith("**11.2 GiB**, 2,100 images/s") and "resnet1202" in rows[2]["what"]
+    assert (
+        "2: 18,000 images/s in all (9,000 each)" in rows[3]["result"] and "most in all with **2**" in rows[3]["result"]
+    )
+    assert "stopped at the call's deadline at iteration 41200 of 64000" in rows[4]["result"]
+    assert "lr ÷10 at 32000, 48000" in rows[4]["what"]
+    finished = {"status": "finished", "wall_time_s": 170.0, "images_per_sec": 48000.0, "final_eval_error": 0.0612}
+    finished |= {"final_eval_images": 10000, "final_train_error": 0.001}
+    (tmp_path / "schedule.json").write_text(json.dumps(files["schedule"] | {"summary": finished}))
+    assert gpu.rows(tmp_path)[4]["result"].startswith(
+        "**2.8 min** of training (48,000 images/s), final test error 6.12%"
+    )
+    (tmp_path / "bench.json").write_text(json.dumps(files["bench"] | {"quick": True}))
+    assert [r["what"].split()[0] for r in gpu.rows(tmp_path)][:2] == ["the", "resnet1202"]

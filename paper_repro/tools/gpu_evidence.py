@@ -52,9 +52,15 @@ FULL = 64_000  # §4.2: 64k iterations
 FULLMAP_NETS = ("resnet20", "resnet56", "resnet110", "plain20", "plain56")
 
 
-def _stamp(device: str) -> dict:
-
-    return {"device": device, "hardware": hardware(device), "torch": torch.__version__, "commit": git_commit()}
+def _stamp(device: str, quick: bool) -> dict:
+    """What every step file carries; ``quick`` marks a check of the script, never shown as a measurement."""
+    return {
+        "device": device,
+        "hardware": hardware(device),
+        "torch": torch.__version__,
+        "commit": git_commit(),
+        "quick": quick,
+    }
 
 
 def step_cuda(device: str, quick: bool, ctx) -> dict:
@@ -281,7 +287,8 @@ def main(argv=None) -> int:
             print(f"gpu_evidence: {name} not started: the deadline has passed", flush=True)
             continue
         t = time.perf_counter()
-        result = {"step": name, **_stamp(a.device), **globals()[f"step_{name}"](a.device, a.quick, a), "wall_s": None}
+        measured = globals()[f"step_{name}"](a.device, a.quick, a)
+        result = {"step": name, **_stamp(a.device, a.quick), **measured, "wall_s": None}
         result["wall_s"] = time.perf_counter() - t
         (out / f"{name}.json").write_text(json.dumps(result, indent=1, default=str) + "\n")
         print(f"gpu_evidence: {name} done in {result['wall_s']:.0f} s -> {out / name}.json", flush=True)
