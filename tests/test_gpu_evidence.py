@@ -10,7 +10,9 @@ import torch
 
 from paper_repro.book import gpu
 from paper_repro.book.report import GPU_BLOCK, readme_block
+from paper_repro.runs import provenance
 from paper_repro.runs.provenance import ROOT
+from paper_repro.tools import gpu_evidence
 
 
 @pytest.mark.slow
@@ -167,3 +169,25 @@ def test_the_readme_gpu_block_is_generated_from_the_step_files(tmp_path):
     )
     (tmp_path / "bench.json").write_text(json.dumps(files["bench"] | {"quick": True}))
     assert [r["what"].split()[0] for r in gpu.rows(tmp_path)][:2] == ["the", "resnet1202"]
+
+
+@pytest.fixture
+def uncached_commit():
+    provenance.git_commit.cache_clear()  # git_commit is cached per process: no test may leak its value
+    yield provenance.git_commit
+    provenance.git_commit.cache_clear()
+
+
+def test_a_copy_without_git_takes_its_commit_from_the_environment_or_is_refused(
+    monkeypatch, tmp_path, capsys, uncached_commit
+):
+    no_git = subprocess.CompletedProcess([], 128, stdout="", stderr="fatal: not a git repository")
+    monkeypatch.setattr(provenance.subprocess, "run", lambda *a, **k: no_git)
+    monkeypatch.delenv("PAPER_REPRO_COMMIT", raising=False)
+    assert uncached_commit() == "unknown"
+    assert gpu_evidence.main(["--device", "cpu", "--out", str(tmp_path / "o"), "--steps", "memory"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "PAPER_REPRO_COMMIT" in err[0] and not (tmp_path / "o").exists()
+    uncached_commit.cache_clear()
+    monkeypatch.setenv("PAPER_REPRO_COMMIT", "4775114")
+    assert uncached_commit() == "4775114"

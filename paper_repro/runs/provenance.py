@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 import subprocess
 from importlib.metadata import PackageNotFoundError, version
@@ -40,7 +41,9 @@ def package_version() -> str:
 @functools.cache
 def git_commit() -> str:
     """The short commit of this checkout, with '+dirty' when the package has uncommitted changes;
-    for an installed package (no checkout around it), the commit it was built from."""
+    for an installed package (no checkout around it), the commit it was built from. A copy of the
+    tree without its ``.git`` (the one a GPU box receives) has no commit of its own: there the
+    environment variable ``PAPER_REPRO_COMMIT``, set by whoever made the copy, names it."""
 
     if not is_checkout(ROOT):  # never ask git in whatever folder an installed package lies in
         return built_from()[1]
@@ -49,13 +52,13 @@ def git_commit() -> str:
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, timeout=10
         ).stdout.strip()
         if not rev:
-            return "unknown"
+            return os.environ.get("PAPER_REPRO_COMMIT") or "unknown"
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "paper_repro"], cwd=ROOT, capture_output=True, text=True, timeout=10
         ).stdout.strip()
         return rev + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+    except (OSError, subprocess.SubprocessError):  # no git program here
+        return os.environ.get("PAPER_REPRO_COMMIT") or "unknown"
 
 
 @functools.cache

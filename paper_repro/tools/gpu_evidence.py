@@ -26,6 +26,12 @@ by ``--deadline`` (seconds from the start; no step or run starts after it, and r
 killed there, like the SIGKILL of the run store's resume test) resumes them from their last
 checkpoint on the next call. Each fullmap run's output goes to ``<out>/fullmap-logs/``, and a failed
 run's last lines come back in ``fullmap.json``.
+
+Every file and record names the commit of the code that made it. A copy of the tree without its
+``.git`` (what a GPU box receives) has none: set ``PAPER_REPRO_COMMIT`` to the commit the copy was
+made from; without a commit the script refuses to start. Afterwards, the step files go to
+``figures/gpu-evidence/`` (committed; the README's GPU block is generated from them) and the lines of
+``records.jsonl`` are appended to ``figures/scale-map/records.jsonl``.
 """
 
 from __future__ import annotations
@@ -273,6 +279,9 @@ def main(argv=None) -> int:
         err = "--processes and --deadline must be > 0"
     elif {"schedule", "fullmap"} & set(a.steps) and not Path(a.data_root).is_dir():
         err = f"--data-root {a.data_root}: no such folder (it holds Fashion-MNIST for the schedule and fullmap steps)"
+    elif git_commit() == "unknown":
+        err = "no commit to label the results with: run it in a git checkout, or set PAPER_REPRO_COMMIT to the commit "
+        err += "this copy of the tree was made from"
     if err:
         print(f"python -m paper_repro.tools.gpu_evidence: error: {err}", file=sys.stderr)
         return 2
