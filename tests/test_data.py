@@ -97,6 +97,19 @@ def test_processes_preparing_one_data_folder_at_once_all_succeed(tmp_path, monke
     assert not list((tmp_path / "data" / "FashionMNIST" / "raw").glob("*.tmp"))
 
 
+@pytest.mark.parametrize("where", ["root", "raw"])
+def test_fashion_mnist_gzip_files_carried_in_the_data_folder_are_unpacked_offline(tmp_path, monkeypatch, where):
+    # a GPU box gets the four .gz files in a folder of the tree: no Debian package, no internet, and
+    # Debian's files are compressed anew (their md5 sums are not the ones torchvision checks)
+    monkeypatch.setattr(datasets, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")
+    root = tmp_path / "data"
+    write_fashion_mnist_gz(root if where == "root" else root / "FashionMNIST" / "raw", n_train=20, n_test=10)
+    raw = datasets.ensure_fashion_mnist(root, download=False)
+    assert sorted(p.name for p in raw.iterdir() if not p.name.endswith(".gz")) == sorted(datasets.FASHION_FILES)
+    train = load_fashion_mnist(root, train=True, download=False)
+    assert train.images.shape == (20, 1, 32, 32) and len(load_fashion_mnist(root, False, False)) == 10
+
+
 @pytest.fixture
 def tiny_cifar(tmp_path, monkeypatch):
     # the real archive's md5 sums cannot match tiny files: only the md5 comparison is replaced by

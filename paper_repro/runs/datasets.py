@@ -77,10 +77,11 @@ def _preparing(root: str | os.PathLike):
 def ensure_fashion_mnist(root: str | os.PathLike = "data", download: bool = True) -> Path:
     """Make torchvision's FashionMNIST layout exist under ``root``; return the raw folder.
 
-    Looks, in order, in ``root`` itself, in Debian's package ``dataset-fashion-mnist``
-    (``/usr/share/datasets/fashion-mnist``: the original gzip files, unpacked here once), then
-    asks torchvision to download the same files (or to unpack them, when the ``.gz`` files are
-    already in the raw folder). Safe to call from several processes at once.
+    Looks, in order, for the four unpacked files in the raw folder, for the four gzip files in the
+    raw folder or in ``root`` itself (any gzip of the original files: Debian's are compressed anew,
+    so their checksums are not torchvision's), in Debian's package ``dataset-fashion-mnist``
+    (``/usr/share/datasets/fashion-mnist``), unpacking the gzip files once, then asks torchvision to
+    download them. Safe to call from several processes at once.
     """
     raw = _fashion_raw_folder(Path(root))
     if all((raw / f).exists() for f in FASHION_FILES):
@@ -92,14 +93,15 @@ def ensure_fashion_mnist(root: str | os.PathLike = "data", download: bool = True
 def _prepare_fashion_mnist(root: str | os.PathLike, raw: Path, download: bool) -> Path:
     if all((raw / f).exists() for f in FASHION_FILES):  # another process prepared them meanwhile
         return raw
-    if all((DEBIAN_FASHION_MNIST / f"{f}.gz").exists() for f in FASHION_FILES):
-        raw.mkdir(parents=True, exist_ok=True)
-        for f in FASHION_FILES:
-            tmp = raw / f"{f}.tmp"
-            with gzip.open(DEBIAN_FASHION_MNIST / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-            os.replace(tmp, raw / f)
-        return raw
+    for source in (raw, Path(root), DEBIAN_FASHION_MNIST):
+        if all((source / f"{f}.gz").exists() for f in FASHION_FILES):
+            raw.mkdir(parents=True, exist_ok=True)
+            for f in FASHION_FILES:
+                tmp = raw / f"{f}.tmp"
+                with gzip.open(source / f"{f}.gz", "rb") as src, open(tmp, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                os.replace(tmp, raw / f)
+            return raw
     if download:
         try:
             torchvision.datasets.FashionMNIST(str(root), train=True, download=True)
@@ -109,8 +111,8 @@ def _prepare_fashion_mnist(root: str | os.PathLike, raw: Path, download: bool) -
             pass
     raise DataMissing(
         f"Fashion-MNIST not found in {raw} or {DEBIAN_FASHION_MNIST} and the download failed; "
-        "install it with `apt-get install dataset-fashion-mnist` (Debian) or run once with internet "
-        f"(torchvision downloads it to {raw})"
+        "install it with `apt-get install dataset-fashion-mnist` (Debian), put its four .gz files in "
+        f"{root}, or run once with internet (torchvision downloads it to {raw})"
     )
 
 
