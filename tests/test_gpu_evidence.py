@@ -2,8 +2,11 @@
 that a lent GPU's few minutes are not lost to a typo."""
 
 import json
+import os
 import subprocess
 import sys
+import tarfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -191,3 +194,46 @@ def test_a_copy_without_git_takes_its_commit_from_the_environment_or_is_refused(
     uncached_commit.cache_clear()
     monkeypatch.setenv("PAPER_REPRO_COMMIT", "4775114")
     assert uncached_commit() == "4775114"
+
+
+def test_collect_brings_a_gpu_calls_files_home_and_refuses_a_quick_one(tmp_path):
+    out, into, records = tmp_path / "out", tmp_path / "figures" / "gpu-evidence", tmp_path / "records.jsonl"
+    (out / "schedule").mkdir(parents=True)
+    (out / "memory.json").write_text(json.dumps(_stamp("memory", quick=False)))
+    (out / "fullmap.json").write_text(json.dumps(_stamp("fullmap", quick=False)))
+    (out / "schedule" / "summary.json").write_text("{}")
+    (out / "records.jsonl").write_text("".join(json.dumps({"config_hash": h, "net": "resnet20"}) + "\n" for h in "ab"))
+    records.write_text(json.dumps({"config_hash": "a"}) + "\n")  # already in the scale map: not appended again
+    assert gpu_evidence.collect(out, into, records) == {"steps": ["memory"], "records": 1}
+    assert sorted(p.name for p in into.iterdir()) == ["memory.json", "schedule"]
+    assert [json.loads(x)["config_hash"] for x in records.read_text().splitlines()] == ["a", "b"]
+    assert gpu_evidence.collect(out, into, records)["records"] == 0  # a second collect adds nothing
+    (out / "memory.json").write_text(json.dumps(_stamp("memory", quick=True)))
+    with pytest.raises(ValueError, match="--quick"):
+        gpu_evidence.collect(out, into, records)
+    with pytest.raises(ValueError, match="no step files"):
+        gpu_evidence.collect(tmp_path / "empty", into, records)
+
+
+def test_the_device_call_script_packs_its_results_for_out(tmp_path):
+    # what a GPU session runs through the device tool, tried on the CPU with one step
+    out, work = tmp_path / "OUT", tmp_path / "tree"
+    out.mkdir()
+    work.mkdir()
+    env = dict(os.environ, OUT=str(out), DEVICE="cpu", QUICK="1", PAPER_REPRO_COMMIT="abc1234", PYTHONPATH=str(ROOT))
+    env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # its python3 is this one
+    r = subprocess.run(
+        ["bash", str(ROOT / "paper_repro" / "tools" / "gpu_session.sh"), "memory"],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["evidence.tgz", "log.txt", "runs.tgz"]
+    assert "gpu_evidence exit code: 0" in (out / "log.txt").read_text()
+    with tarfile.open(out / "evidence.tgz") as t:
+        assert "evidence/memory.json" in t.getnames()
+        memory = json.load(t.extractfile("evidence/memory.json"))
+    assert memory["quick"] is True and memory["images_per_sec"] > 0

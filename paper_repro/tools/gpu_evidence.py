@@ -48,10 +48,13 @@ from pathlib import Path
 
 import torch
 
+from paper_repro.book.gpu import GPU_EVIDENCE
+from paper_repro.book.scale_map import RECORDS
 from paper_repro.classification.bench import bench, engine_images_per_sec
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.train import fit
 from paper_repro.runs.provenance import ROOT, git_commit, hardware
+from paper_repro.runs.store import append_jsonl, read_jsonl
 
 STEPS = ("cuda", "bench", "memory", "packing", "schedule", "fullmap")
 FULL = 64_000  # §4.2: 64k iterations
@@ -239,6 +242,31 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
     }
 
 
+def collect(folder: Path, into: Path, records: Path) -> dict:
+    """Bring a GPU call's files home: the measured step files (and the schedule run's folder) into
+    ``into`` (``figures/gpu-evidence/``, where the README's GPU block is generated from), and the new
+    lines of the fullmap's ``records.jsonl`` appended to ``records`` (the scale map; a config already
+    there is skipped). A ``--quick`` call's files are refused: they measure nothing."""
+    folder, into = Path(folder), Path(into)
+    steps = [n for n in STEPS if (folder / f"{n}.json").exists()]
+    if not steps:
+        raise ValueError(f"{folder}: no step files of gpu_evidence here (expected one of {', '.join(STEPS)}.json)")
+    if any(json.loads((folder / f"{n}.json").read_text()).get("quick") for n in steps):
+        raise ValueError(f"{folder}: written by a --quick call, which checks the script and measures nothing")
+    into.mkdir(parents=True, exist_ok=True)
+    for n in steps:
+        if n != "fullmap":
+            shutil.copy(folder / f"{n}.json", into / f"{n}.json")
+    if (folder / "schedule").is_dir():
+        shutil.copytree(folder / "schedule", into / "schedule", dirs_exist_ok=True)
+    have = {r["config_hash"] for r in read_jsonl(records)} if Path(records).exists() else set()
+    lines = read_jsonl(folder / "records.jsonl") if (folder / "records.jsonl").exists() else []
+    new = [r for r in lines if r["config_hash"] not in have]
+    for r in new:
+        append_jsonl(Path(records), r)
+    return {"steps": [n for n in steps if n != "fullmap"], "records": len(new)}
+
+
 def worker(device: str, iterations: int) -> None:
     """One packing process: the engine's steady images/s for ResNet-20, printed as one JSON line."""
 
@@ -260,11 +288,25 @@ def main(argv=None) -> int:
         "--deadline", type=float, default=float("inf"), help="seconds from the start: no step or run starts after it"
     )
     p.add_argument("--processes", type=int, default=4, help="fullmap: runs at once on the GPU (default: 4)")
+    p.add_argument(
+        "--collect",
+        metavar="DIR",
+        help="instead of measuring: copy a GPU call's OUT folder into figures/gpu-evidence/ and append its "
+        "full-length records to the scale map (then run `report --readme README.md`)",
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--iterations", type=int, default=400, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
         worker(a.device, a.iterations)
+        return 0
+    if a.collect:
+        try:
+            done = collect(Path(a.collect), GPU_EVIDENCE, RECORDS)
+        except ValueError as e:
+            print(f"python -m paper_repro.tools.gpu_evidence: error: --collect {e}", file=sys.stderr)
+            return 2
+        print(f"gpu_evidence: {', '.join(done['steps'])} -> {GPU_EVIDENCE}; {done['records']} new scale-map records")
         return 0
 
     if a.device.startswith("cuda") and not torch.cuda.is_available():

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# One call of the device tool for the GPU issue: python -m paper_repro.tools.gpu_evidence, packed so
+# that it comes back through the tool's $OUT (at most 8 files). Here, before the call:
+#   mkdir -p gpu-data && cp /usr/share/datasets/fashion-mnist/*.gz gpu-data/    (git-ignored)
+# The call, from the tree's root, carrying gpu-data (and gpu-runs, to resume a run of an earlier call):
+#   PAPER_REPRO_COMMIT=<the commit of this tree> bash paper_repro/tools/gpu_session.sh [STEP ...]
+# STEPs default to cuda bench memory packing schedule (fullmap too, where time allows). Measuring
+# stops at DEADLINE seconds (default 480; a running train is killed there and resumes from its
+# checkpoint in gpu-runs/ on the next call); then $OUT gets evidence.tgz (the step files), runs.tgz
+# (gpu-runs/) and log.txt. DEVICE=cpu QUICK=1 tries the script here. Back here: tar xzf evidence.tgz,
+# then python -m paper_repro.tools.gpu_evidence --collect evidence && python -m paper_repro report --readme README.md
+set -uo pipefail
+: "${OUT:?set by the device tool}" "${PAPER_REPRO_COMMIT:?the commit this copy of the tree was made from}"
+export PYTHONUNBUFFERED=1 PAPER_REPRO_COMMIT
+deadline=${DEADLINE:-480}
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(cuda bench memory packing schedule)
+{
+  nvidia-smi -L
+  python3 -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
+  timeout -s KILL $((deadline + 90)) python3 -m paper_repro.tools.gpu_evidence --out evidence --runs gpu-runs \
+    --data-root gpu-data --deadline "$deadline" --device "${DEVICE:-cuda}" ${QUICK:+--quick} --steps "${steps[@]}"
+  echo "gpu_evidence exit code: $?"
+} 2>&1 | tee "$OUT/log.txt"
+mkdir -p gpu-runs evidence
+tar czf "$OUT/evidence.tgz" evidence  # the measurements: small, they always come back
+tar czf "$OUT/runs.tgz" gpu-runs      # checkpoints to carry into the next call (left out if over 16 MiB)
+ls -la "$OUT"
