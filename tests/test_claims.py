@@ -112,6 +112,15 @@ def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n(
     assert measured_text(row).startswith("-0.200 [") and measured_text(row).endswith("(n=3)")
 
 
+def test_huge_differences_read_in_three_significant_digits():
+    # a plain-56's responses after 6 smoke iterations are ~1e6 std: the front page said "-943802.567"
+    assert claims.signed(-943802.567, 3) == "-9.44e+05" and claims.signed(-0.0621, 3) == "-0.062"
+    assert claims.signed(9999.0, 2) == "+9999.00" and claims.signed(12345.0, 2) == "+1.23e+04"
+    j = claims.judge("responses_plain56", [1.0], [943803.567])
+    row = findings.claim_row(j, PROFILES["smoke"], PROV, unit="std", scale=1.0)
+    assert measured_text(row) == "-9.44e+05 (n=1)" and claims.difference_text(j) == "-9.44e+05"
+
+
 def test_the_scoreboard_lists_every_claim_and_says_which_did_not_run(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tables, "FIGURES", tmp_path)

@@ -9,7 +9,7 @@ from paper_repro.book import evidence, findings, gpu, scale_map
 from paper_repro.book.chapters import REPORTED, TITLES
 from paper_repro.book.scale_map import read_records
 from paper_repro.book.tables import markdown_table, report_path
-from paper_repro.paper.claims import CLAIMS, paper_difference
+from paper_repro.paper.claims import CLAIMS, paper_difference, signed
 
 SCALE_MAP = "scale-map"  # the README block that says where each effect appeared
 PROFILES_BLOCK = "profiles"  # the README block that lists the profiles, read from the config
@@ -34,13 +34,13 @@ def measured_text(r: dict) -> str:
         return "–"
     unit = r.get("unit") or ""
     diff = unit in ("points", "std") or unit.startswith("ratio")
-    text = f"{m:+.3f}" if unit == "std" else (f"{m:+.2f}" if diff else f"{m:.2f}")
+    digits = 3 if unit == "std" else 2
+    text = signed(m, digits) if diff else f"{m:.2f}"
     if r.get("std") is not None:
         text += f" ± {r['std']:.2f}"
     text += {"%": "%", "points": " pt", "std": ""}.get(unit, f" {unit}")
     if r.get("low") is not None and r.get("high") is not None:
-        fmt = "{:+.3f}" if unit == "std" else "{:+.2f}"
-        text += f" [{fmt.format(r['low'])}, {fmt.format(r['high'])}]"
+        text += f" [{signed(r['low'], digits)}, {signed(r['high'], digits)}]"
     if r.get("n"):
         text += f" (n={r['n']})"
     return text

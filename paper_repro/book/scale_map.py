@@ -234,9 +234,10 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
         interval = (
             "no interval"
             if last["low"] is None
-            else f"95% interval {scale * last['low']:+.{digits}f} to {scale * last['high']:+.{digits}f}"
+            else f"95% interval {claims.signed(scale * last['low'], digits)} to "
+            f"{claims.signed(scale * last['high'], digits)}"
         )
-        diff = f"{scale * last['diff']:+.{digits}f}" + (f" {unit}" if unit else " (response std)")
+        diff = claims.signed(scale * last["diff"], digits) + (f" {unit}" if unit else " (response std)")
         text += f"; at {last['iterations']}: {diff}, {interval}, n = {min(last['n_a'], last['n_b'])}: {last['label']}."
         pending = [p for p in all_pts if p["iterations"] > last["iterations"]]
         if pending:

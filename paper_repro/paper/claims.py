@@ -252,13 +252,20 @@ def units(quantity: str) -> tuple[str, float, int]:
     return ("", 1.0, 3) if quantity == "response" else ("points", 100.0, 2)
 
 
+def signed(x: float, digits: int) -> str:
+    """``x`` with its sign and ``digits`` decimals, or 3 significant digits where it is 10,000 or
+    more in size (a plain net's layer responses after a few iterations: "-9.44e+05", not
+    "-943802.567")."""
+    return f"{x:+.3g}" if abs(x) >= 1e4 else f"{x:+.{digits}f}"
+
+
 def difference_text(j: dict, suffix: str = "") -> str:
     """A judged difference (:func:`judge`) in its units, ``suffix`` after the number, then its 95%
     interval: "+7.67 [+6.44, +8.89]"."""
     _, scale, digits = units(j["quantity"])
-    text = f"{scale * j['diff']:+.{digits}f}{suffix}"
+    text = f"{signed(scale * j['diff'], digits)}{suffix}"
     if j["low"] is not None:
-        text += f" [{scale * j['low']:+.{digits}f}, {scale * j['high']:+.{digits}f}]"
+        text += f" [{signed(scale * j['low'], digits)}, {signed(scale * j['high'], digits)}]"
     return text
 
 
@@ -282,10 +289,10 @@ def judge(claim: Claim | str, a: list[float], b: list[float]) -> dict:
 def describe(j: dict, unit: str = "points", scale: float = 100.0, digits: int | None = None) -> str:
     """``judge``'s result as a sentence fragment: the difference, its interval and n, and the verdict."""
     digits = (2 if scale >= 100 else 3) if digits is None else digits
-    d = f"{scale * j['diff']:+.{digits}f}" + (f" {unit}" if unit else "")
+    d = signed(scale * j["diff"], digits) + (f" {unit}" if unit else "")
     if j["low"] is not None:
         lo, hi = (
-            f"{scale * x:+.{digits}f}" if math.isfinite(x) else ("-∞" if x < 0 else "+∞") for x in (j["low"], j["high"])
+            signed(scale * x, digits) if math.isfinite(x) else ("-∞" if x < 0 else "+∞") for x in (j["low"], j["high"])
         )
         d += f" ({j['level']:.0%} interval {lo} to {hi})"
     n = f"n = {j['n_a']}" if j["n_a"] == j["n_b"] else f"n = {j['n_a']} and {j['n_b']}"
