@@ -21,6 +21,7 @@ from pathlib import Path
 
 from paper_repro.book import plots
 from paper_repro.book.figures import save_figure
+from paper_repro.book.findings import mean_std
 from paper_repro.book.scale_map import NETS, latest, needs, read_records, value
 from paper_repro.book.tables import markdown_table
 from paper_repro.paper import claims, published
@@ -287,26 +288,22 @@ TABLE6_COLUMNS = [
 ]
 
 
-PAPER_ITERATIONS = 64000  # §4.2: "terminate training at 64k iterations" (lr ÷10 at 32k and 48k)
-
-
 def at_paper_schedule(records: list[dict], dataset: str = "fashion-mnist") -> Schedule | None:
-    """This project's runs of ``dataset`` at the paper's full length (:data:`PAPER_ITERATIONS`),
+    """This project's runs of ``dataset`` at the paper's full length (:data:`paper.ITERATIONS`),
     with however many seeds and nets they have so far; None where there is none."""
     by_net: dict = defaultdict(list)
     for r in latest(records):
-        if r["dataset"] == dataset and r["iterations"] == PAPER_ITERATIONS:
+        if r["dataset"] == dataset and r["iterations"] == paper.ITERATIONS:
             by_net[r["net"]].append(r)
     if not by_net:
         return None
-    return Schedule(PAPER_ITERATIONS, dataset, {k: sorted(v, key=lambda r: r["seed"]) for k, v in by_net.items()})
+    return Schedule(paper.ITERATIONS, dataset, {k: sorted(v, key=lambda r: r["seed"]) for k, v in by_net.items()})
 
 
 def _errors_cell(rs: list[dict]) -> str:
     """Final test error (%): "7.34 (n=1)", or mean ± std over the seeds "7.34 ± 0.12 (n=3)"."""
     errs = [100 * r["final_eval_error"] for r in rs]
-    spread = f" ± {statistics.stdev(errs):.2f}" if len(errs) > 1 else ""
-    return f"{statistics.fmean(errs):.2f}{spread} (n={len(errs)})"
+    return f"{mean_std(statistics.fmean(errs), statistics.stdev(errs) if len(errs) > 1 else None)} (n={len(errs)})"
 
 
 def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]], str]:
@@ -317,7 +314,7 @@ def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]
     that gives every column's source."""
     fashion = [r for r in records if r["dataset"] == "fashion-mnist"]
     s, full = longest(fashion, NETS), at_paper_schedule(fashion)
-    if full is not None and s is not None and s.iterations == PAPER_ITERATIONS:
+    if full is not None and s is not None and s.iterations == paper.ITERATIONS:
         full = None  # the longest schedule is the paper's already: one column says it
     nets = {n.net for src in published.FASHION_MNIST for n in src.numbers} | set(NETS)
     nets |= set(full.by_net) if full else set()
@@ -341,9 +338,9 @@ def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]
     )
     note += missing([], NETS) if s is None else f"This project: final test error on all test images, {s.label()}."
     if full is not None:
-        columns.append(("full", f"this project, the paper's {PAPER_ITERATIONS} iterations"))
+        columns.append(("full", f"this project, the paper's {paper.ITERATIONS} iterations"))
         note += (
-            f" At the paper's length (§4.2: {PAPER_ITERATIONS} iterations, lr ÷10 at 32k and 48k; the same "
+            f" At the paper's length (§4.2: {paper.ITERATIONS} iterations, lr ÷10 at 32k and 48k; the same "
             f"recipe otherwise): {full.label()}."
         )
     return rows, columns, note

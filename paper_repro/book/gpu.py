@@ -44,12 +44,12 @@ def _ips(x: float) -> str:
     return f"{x:,.0f} images/s"
 
 
-def _cuda(step: dict) -> list[dict]:
+def _cuda(step: dict, folder: Path) -> list[dict]:
     outcome = step["summary"] + ("" if step["returncode"] == 0 else f" (pytest exit code {step['returncode']})")
     return [{"what": "the engine's `cuda`-marked tests (`tests/test_cuda.py`)", "result": outcome}]
 
 
-def _bench(step: dict) -> list[dict]:
+def _bench(step: dict, folder: Path) -> list[dict]:
     rows = []
     for r in step["rows"]:
         compiled = (
@@ -71,7 +71,7 @@ def _bench(step: dict) -> list[dict]:
     return rows
 
 
-def _memory(step: dict) -> list[dict]:
+def _memory(step: dict, folder: Path) -> list[dict]:
     peak = "not measured (no GPU)" if step["peak_memory_gib"] is None else f"**{step['peak_memory_gib']:.1f} GiB**"
     return [
         {
@@ -82,7 +82,7 @@ def _memory(step: dict) -> list[dict]:
     ]
 
 
-def _packing(step: dict) -> list[dict]:
+def _packing(step: dict, folder: Path) -> list[dict]:
     parts = [
         f"{r['processes']}: {_ips(r['images_per_sec_total'])} in all "
         f"({statistics.fmean(r['images_per_sec_each']):,.0f} each)"
@@ -124,10 +124,10 @@ def _schedule(step: dict, folder: Path) -> list[dict]:
 
 def rows(folder: Path = GPU_EVIDENCE) -> list[dict]:
     """One row per measured quantity, in the order of the GPU issue's steps."""
+    rows_of = {"cuda": _cuda, "bench": _bench, "memory": _memory, "packing": _packing, "schedule": _schedule}
     out = []
     for name, step in read_steps(folder).items():
-        made = _schedule(step, folder) if name == "schedule" else globals()[f"_{name}"](step)
-        out += [{**r, "measured with": _provenance(step)} for r in made]
+        out += [{**r, "measured with": _provenance(step)} for r in rows_of[name](step, folder)]
     return out
 
 

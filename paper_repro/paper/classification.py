@@ -6,6 +6,9 @@ comes from.
 
 # Table 1 (layers per stage and multiply-adds) is models.ARCHITECTURES: the builders read it.
 
+# §4.2: "terminate training at 64k iterations" (lr ÷10 at 32k and 48k), the CIFAR-10 schedule
+ITERATIONS = 64000
+
 # Table 2: top-1 error (%, 10-crop, ImageNet val)
 TABLE2_TOP1 = {"plain18": 27.94, "plain34": 28.54, "resnet18": 27.88, "resnet34": 25.03}
 

@@ -53,11 +53,11 @@ from paper_repro.book.scale_map import RECORDS
 from paper_repro.classification.bench import bench, engine_images_per_sec
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.train import fit
+from paper_repro.paper import classification as paper
 from paper_repro.runs.provenance import ROOT, git_commit, hardware
 from paper_repro.runs.store import append_jsonl, read_jsonl
 
 STEPS = ("cuda", "bench", "memory", "packing", "schedule", "fullmap")
-FULL = 64_000  # §4.2: 64k iterations
 FULLMAP_NETS = ("resnet20", "resnet56", "resnet110", "plain20", "plain56")
 
 
@@ -203,7 +203,7 @@ def step_schedule(device: str, quick: bool, ctx) -> dict:
 
 def step_fullmap(device: str, quick: bool, ctx) -> dict:
     """Full-length scale-map points, ``ctx.processes`` at a time, until all are done or the deadline."""
-    nets, seeds, n = (("resnet8", "plain8"), (0,), 4) if quick else (FULLMAP_NETS, (0, 1, 2), FULL)
+    nets, seeds, n = (("resnet8", "plain8"), (0,), 4) if quick else (FULLMAP_NETS, (0, 1, 2), paper.ITERATIONS)
     records = Path(ctx.out) / "records.jsonl"
     todo = [(net, seed) for seed in seeds for net in nets]
     running, ended = [], []
@@ -254,9 +254,9 @@ def collect(folder: Path, into: Path, records: Path) -> dict:
     if any(json.loads((folder / f"{n}.json").read_text()).get("quick") for n in steps):
         raise ValueError(f"{folder}: written by a --quick call, which checks the script and measures nothing")
     into.mkdir(parents=True, exist_ok=True)
-    for n in steps:
-        if n != "fullmap":
-            shutil.copy(folder / f"{n}.json", into / f"{n}.json")
+    measured = [n for n in steps if n != "fullmap"]  # fullmap's records go to the scale map instead
+    for n in measured:
+        shutil.copy(folder / f"{n}.json", into / f"{n}.json")
     if (folder / "schedule").is_dir():
         shutil.copytree(folder / "schedule", into / "schedule", dirs_exist_ok=True)
     have = {r["config_hash"] for r in read_jsonl(records)} if Path(records).exists() else set()
@@ -264,7 +264,7 @@ def collect(folder: Path, into: Path, records: Path) -> dict:
     new = [r for r in lines if r["config_hash"] not in have]
     for r in new:
         append_jsonl(Path(records), r)
-    return {"steps": [n for n in steps if n != "fullmap"], "records": len(new)}
+    return {"steps": measured, "records": len(new)}
 
 
 def worker(device: str, iterations: int) -> None:
@@ -327,10 +327,10 @@ def main(argv=None) -> int:
     if err:
         print(f"python -m paper_repro.tools.gpu_evidence: error: {err}", file=sys.stderr)
         return 2
-    out = Path(a.out).resolve()
+    a.out, a.runs, a.data_root = (str(Path(x).resolve()) for x in (a.out, a.runs, a.data_root))  # runs start in ROOT
+    out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     a.end = time.monotonic() + a.deadline
-    a.out, a.runs, a.data_root = (str(Path(x).resolve()) for x in (a.out, a.runs, a.data_root))  # runs start in ROOT
     for name in a.steps:
         if name == "cuda" and not a.device.startswith("cuda"):
             continue
