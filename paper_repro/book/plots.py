@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from matplotlib import patches
+from matplotlib import patches, ticker
 from matplotlib.figure import Figure
 
 from paper_repro.paper import claims
@@ -118,6 +118,13 @@ def error_by_depth(rows: list[dict], label: str):
     return fig
 
 
+class _PlainLog(ticker.LogFormatter):
+    """Matplotlib's choice of which log ticks to label, each label a plain number (0.6, 2, 1000)."""
+
+    def __call__(self, x, pos=None):
+        return f"{x:g}" if super().__call__(x, pos) else ""
+
+
 def layer_responses(
     responses: dict[str, list[float]], label: str, bands: dict[str, dict] | None = None, spread: str | None = None
 ):
@@ -141,6 +148,8 @@ def layer_responses(
     for ax in (top, bottom):
         ax.set_ylabel("std (log scale)")
         ax.set_yscale("log")  # a diverging plain net must not flatten every other curve
+        ax.yaxis.set_major_formatter(_PlainLog())  # "6", not "6x10^0"
+        ax.yaxis.set_minor_formatter(_PlainLog(labelOnlyBase=False))
         ax.grid(alpha=0.3, which="both")
         ax.legend(
             fontsize=8,
