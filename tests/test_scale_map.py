@@ -62,8 +62,8 @@ def test_the_verdict_table_has_a_row_per_claim_and_a_column_per_length():
     assert [k for k, _ in columns] == ["claim", "compared", "100", "300", "600"]
     (row,) = rows  # deeper_resnet_56's nets were not measured: no row
     assert row["claim"] == "Deeper plain nets train worse (Fig. 1, Fig. 6 left)"
-    assert row["100"].startswith("**not shown** +")
-    assert row["300"].startswith("**holds** +10.00 [+")
+    assert row["100"].startswith("**not shown**<br>+")
+    assert row["300"].startswith("**holds**<br>+10.00<br>[+") and row["300"].count("<br>") == 2
     assert row["600"] == "1 of 3 seeds"  # no verdict from one seed
 
 

@@ -257,8 +257,9 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
 
 def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[str, str]]]:
     """The scale map as a table: one row per claim, one column per schedule length measured (on
-    the first data set), each cell the verdict with the difference and its 95% interval, or how
-    many seeds there are so far. Returns (rows, columns) for ``tables.markdown_table``."""
+    the first data set), each cell the verdict, the difference and its 95% interval on three lines
+    (joined by ``<br>``, which MyST, JupyterLab and GitHub render), or how many seeds there are so far.
+    Returns (rows, columns) for ``tables.markdown_table``."""
     lengths = sorted({p["iterations"] for pts in points.values() for p in pts})
     rows = []
     for key, pts in points.items():
@@ -272,7 +273,10 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
                 row[str(p["iterations"])] = f"{n} of {claims.MIN_SEEDS} seeds"
                 continue
             verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
-            row[str(p["iterations"])] = f"**{verdict}** {claims.difference_text(p)}"
+            # one line each for the verdict, the difference and its interval: a column per length
+            # stays narrow enough for the page however many lengths the records hold
+            lines = [f"**{verdict}**", *claims.difference_text(p).split(" ", 1)]
+            row[str(p["iterations"])] = "<br>".join(lines)
         rows.append(row)
     columns = [("claim", "claim (paper)"), ("compared", "a − b")] + [(str(n), f"{n} it.") for n in lengths]
     return rows, columns
