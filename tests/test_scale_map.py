@@ -59,9 +59,9 @@ def test_the_figure_has_a_panel_per_measured_claim_and_the_provenance_footer():
 def test_the_verdict_table_has_a_row_per_claim_and_a_column_per_length():
     partial = [*RECORDS, rec("plain20", 0, 600, 0.1, 0.1), rec("plain56", 0, 600, 0.2, 0.2)]
     rows, columns = sm.verdict_rows(sm.claim_points(partial, keys=("degradation", "deeper_resnet_56")))
-    assert [k for k, _ in columns] == ["claim", "compared", "100", "300", "600"]
+    assert [k for k, _ in columns] == ["claim", "100", "300", "600"]
     (row,) = rows  # deeper_resnet_56's nets were not measured: no row
-    assert row["claim"] == "Deeper plain nets train worse (Fig. 1, Fig. 6 left)"
+    assert row["claim"] == "Deeper plain nets train worse (Fig. 1, Fig. 6 left): plain56 − plain20"
     assert row["100"].startswith("**not shown**<br>+")
     assert row["300"].startswith("**holds**<br>+10.00<br>[+") and row["300"].count("<br>") == 2
     assert row["600"] == "1 of 3 seeds"  # no verdict from one seed

@@ -266,7 +266,7 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         if not pts:
             continue
         c = claims.BY_KEY[key]
-        row = {"claim": f"{c.title} ({c.source})", "compared": f"{c.a} − {c.b}"}
+        row = {"claim": f"{c.title} ({c.source}): {c.a} − {c.b}"}
         for p in pts:
             n = min(p["n_a"], p["n_b"])
             if n < claims.MIN_SEEDS:
@@ -278,7 +278,7 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
             lines = [f"**{verdict}**", *claims.difference_text(p).split(" ", 1)]
             row[str(p["iterations"])] = "<br>".join(lines)
         rows.append(row)
-    columns = [("claim", "claim (paper)"), ("compared", "a − b")] + [(str(n), f"{n} it.") for n in lengths]
+    columns = [("claim", "claim (paper): a − b")] + [(str(n), f"{n} it.") for n in lengths]
     return rows, columns
 
 
