@@ -41,13 +41,13 @@ display(Markdown(findings.profiles_markdown()))
 # %% [markdown]
 # ## The claims of §4, and what this build shows
 #
-# One row per claim the book tests: its verdict on the profile this book was built with (read from
-# the run store through the chapters' report rows) and, the strongest evidence this project has,
-# its verdict at the **longest committed schedule**: the largest number of iterations in the
-# committed scale map (`figures/scale-map/records.jsonl`) at which both nets the claim compares
-# have 3 seeds, with that schedule's iterations, seeds, data set, hardware and commit listed under
-# the table. Where the paper prints both numbers of a claim, its own difference stands beside its
-# statement.
+# One row per claim the book tests. First the strongest evidence this project has: the claim's
+# verdict at the **longest committed schedule**, the largest number of iterations in the committed
+# scale map (`figures/scale-map/records.jsonl`) at which both nets the claim compares have 3 seeds,
+# with that schedule's iterations, seeds, data set, hardware and commit listed under the table.
+# Then its verdict on the profile this book was built with (read from the run store through the
+# chapters' report rows). Where the paper prints both numbers of a claim, its own difference
+# stands beside its statement.
 
 # %% tags=["remove-input"]
 display(Markdown(scoreboard_markdown(P.name)))

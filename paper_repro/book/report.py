@@ -134,8 +134,9 @@ def scoreboard_rows(profile: str, records: list[dict] | None = None) -> list[dic
 
 
 def scoreboard_markdown(profile: str, records: list[dict] | None = None) -> str:
-    """The intro's scoreboard: claim, the paper's statement (and number), this build's verdict, the
-    verdict at the longest committed schedule, chapter; under it, the provenance of each schedule."""
+    """The intro's scoreboard: claim, the paper's statement (and number), the verdict at the longest
+    committed schedule (the strongest evidence, so it comes first), this build's verdict, chapter;
+    under it, the provenance of each schedule."""
 
     rows = [
         {**r, "chapter": f"{{doc}}`{TITLES.get(r['chapter'], r['chapter'])} <{r['chapter']}>`"}
@@ -146,8 +147,8 @@ def scoreboard_markdown(profile: str, records: list[dict] | None = None) -> str:
         [
             ("claim", "claim"),
             ("paper", "the paper"),
-            ("build", f"this build (profile `{profile}`)"),
             ("longest", "longest committed schedule (scale map)"),
+            ("build", f"this build (profile `{profile}`)"),
             ("chapter", "chapter"),
         ],
     )
