@@ -22,6 +22,7 @@ def rec(net, seed, n, train, test, curves=False, fig7=None, commit="abc1234"):
         "final_train_error": train,
         "final_eval_error": test,
         "final_eval_images": 10000,
+        "train_images": 60000,
         "commit": commit,
         "hardware": "test cpu",
         "precision": "bf16",
@@ -146,6 +147,12 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert by_net["ResNet-20"]["full"] == "6.12 (n=1)" and by_net["ResNet-20"]["ours"] == "15.00 ± 0.00 (n=3)"
     assert by_net["ResNet-110"]["full"] == "5.00 (n=1)" and by_net["plain-56"]["full"] == "not run yet"
     assert "64000 iterations · seeds 0 · 2 runs" in note and "f00d123" in note
+    text = ev.full_length_comparison(OLD + NEW + full)
+    assert text.startswith("ResNet-20 at the paper's length tests at 6.12% (n=1): 1.73 points above ")
+    assert "1.30 points above zhunzhong07/Random-Erasing (issue #10)'s 4.82" in text
+    assert "ResNet-110 at the paper's length tests at 5.00% (n=1): 0.60 points above" in text
+    assert "64000 iterations of batch 128 are 137 epochs of the 60000 training images" in text
+    assert "against their 300 epochs" in text and ev.full_length_comparison(OLD + NEW) == ""
     # three seeds of every net at 64k: the longest schedule is the paper's, one column says it
     at_64k = [rec(n, s, 64000, 0.01, 0.05) for n in NETS for s in range(3)]
     rows, columns, _ = ev.fashion_table(OLD + at_64k)

@@ -24,6 +24,7 @@ from paper_repro.book.figures import save_figure
 from paper_repro.book.findings import mean_std
 from paper_repro.book.scale_map import NETS, latest, needs, read_records, value
 from paper_repro.book.tables import markdown_table
+from paper_repro.classification.config import RunConfig
 from paper_repro.paper import claims, published
 from paper_repro.paper import classification as paper
 
@@ -304,6 +305,38 @@ def _errors_cell(rs: list[dict]) -> str:
     """Final test error (%): "7.34 (n=1)", or mean ± std over the seeds "7.34 ± 0.12 (n=3)"."""
     errs = [100 * r["final_eval_error"] for r in rs]
     return f"{mean_std(statistics.fmean(errs), statistics.stdev(errs) if len(errs) > 1 else None)} (n={len(errs)})"
+
+
+def full_length_comparison(records: list[dict]) -> str:
+    """Chapter 3's sentences on this project's Fashion-MNIST runs at the paper's 64,000 iterations
+    beside the published 300-epoch numbers, net by net, with the two ways the figures differ (the
+    published schedule is longer, and the README reports the best epoch); "" while there is none."""
+    full = at_paper_schedule(records)
+    if full is None:
+        return ""
+    batch = RunConfig.batch_size
+    out = []
+    for net, rs in full.by_net.items():
+        nums = [(src, src.get(net)) for src in published.FASHION_MNIST if src.get(net)]
+        if not nums:
+            continue
+        errs = [100 * r["final_eval_error"] for r in rs]
+        ours = statistics.fmean(errs)
+        epochs = {round(full.iterations * batch / r["train_images"]) for r in rs}
+        versus = " and ".join(
+            f"{abs(ours - n.error):.2f} points {'above' if ours > n.error else 'below'} {src.cite()}'s {n.text()}%"
+            for src, n in nums
+        )
+        theirs = sorted({src.epochs for src, _ in nums if src.epochs})
+        out.append(
+            f"{net.replace('resnet', 'ResNet-').replace('plain', 'plain-')} at the paper's length tests at "
+            f"{_errors_cell(rs).replace(' (', '% (', 1)}: {versus}. The published runs are longer: "
+            f"{full.iterations} iterations of batch {batch} are {'/'.join(map(str, sorted(epochs)))} epochs of the "
+            f"{'/'.join(str(n) for n in sorted({r['train_images'] for r in rs}))} training images, against their "
+            f"{'/'.join(map(str, theirs))} epochs; and the README's number is the best test accuracy over epochs, "
+            "this project's the final test error."
+        )
+    return "\n\n".join(out)
 
 
 def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]], str]:

@@ -47,6 +47,7 @@ class Source:
     recipe: str  # what was trained, as the source describes it
     statistic: str  # what each number is: "mean ± std of 5 runs", "single best run", ...
     numbers: tuple = field(default=())
+    epochs: int | None = None  # the schedule's length in epochs, where the source states it
 
     def cite(self) -> str:
         """ "nabla0001/resnet (README)"."""
@@ -118,6 +119,7 @@ RANDOM_ERASING = Source(
     "300 epochs, batch 128, lr 0.1 ÷10 at epochs 150 and 225, weight decay 5e-4, crop 28 with padding 4 + flip",
     "one number per depth (number of runs not stated), best test accuracy over epochs; baseline without random erasing",
     tuple(Number(f"resnet{d}", e) for d, e in ((20, 4.39), (32, 4.16), (44, 4.41), (56, 4.39), (110, 4.40))),
+    epochs=300,
 )
 
 RANDOM_ERASING_RERUN = Source(
@@ -129,6 +131,7 @@ RANDOM_ERASING_RERUN = Source(
     "an independent rerun of the README's recipe",
     "mean ± std as printed (number of runs not stated)",
     (Number("resnet20", 4.82, 0.04),),
+    epochs=300,  # the README's recipe
 )
 
 CIFAR10 = (NABLA, AKAMASTER, AKAMASTER_RERUNS, TF_MODELS)
