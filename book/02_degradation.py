@@ -52,7 +52,9 @@ print(findings.provenance_label(prov))
 # ResNet-20/56 each have 3 seeds with curves: plain nets left, ResNets right, the mean of the 3
 # seeds with their spread shaded (min to max over the seeds), training error dashed and test error
 # bold, as in the paper. The test error is on the curves' test images (the final errors of the
-# records are on all 10,000).
+# records are on all 10,000). As in the paper's Fig. 6, which stops at 20%, the error axis stops
+# short of the first iterations (at two and a half times the highest final test error) so that the
+# end of training, where the nets separate, can be read.
 
 # %% tags=["remove-input"]
 records = read_records()

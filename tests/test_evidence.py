@@ -99,6 +99,17 @@ def test_fig6_is_the_mean_of_the_seeds_with_their_min_and_max():
     assert all(len(ax.collections) == 4 for ax in fig.axes)  # a shaded band per net and curve
 
 
+def test_fig6s_error_axis_stops_where_the_end_of_training_stays_readable():
+    def curve(final):
+        return {"eval_error": [0.9, final]}
+
+    assert ev.fig6_top({"plain20": curve(0.08), "plain56": curve(0.132)}) == 35.0  # 2.5 x 13.2% = 33 -> 35
+    assert ev.fig6_top({"resnet20": curve(0.40)}) == 100.0  # never past 100%
+    s = ev.longest(OLD + NEW, NETS, ("curves",))
+    fig, _ = ev.fig6_figure(s)
+    assert {ax.get_ylim() for ax in fig.axes} == {(0.0, ev.fig6_top(ev.fig6_curves(s)))}
+
+
 def test_fig7_per_layer_mean_and_the_per_seed_means_and_gammas():
     d = ev.fig7_data(ev.longest(OLD + NEW, NETS, ("fig7",)))
     assert d["responses"]["plain20"] == pytest.approx([1.0, 1.1])

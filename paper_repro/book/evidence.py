@@ -14,6 +14,7 @@ show the same numbers on any build, the ``smoke`` profile's included; where no s
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -208,10 +209,19 @@ def fig7_data(s: Schedule) -> dict:
     }
 
 
+def fig6_top(curves: dict[str, dict]) -> float:
+    """Where Fig. 6's error axis stops: 2.5 times the highest final test error of the mean curves,
+    rounded up to 5%, at most 100%. The paper's Fig. 6 stops at 20% for the same reason: the end of
+    training, where the nets separate, stays readable while the first iterations run off the top."""
+    worst = max(100 * c["eval_error"][-1] for c in curves.values())
+    return min(100.0, 5.0 * math.ceil(2.5 * worst / 5.0))
+
+
 def fig6_figure(s: Schedule):
     """Fig. 6 at schedule ``s`` as chapter 2 and the README show it: (figure, the plotted curves)."""
     curves = fig6_curves(s)
-    return plots.training_curves(fig6_panels(curves), s.label(), spread=SPREAD), curves
+    fig = plots.training_curves(fig6_panels(curves), s.label(), ylim=(0, fig6_top(curves)), spread=SPREAD)
+    return fig, curves
 
 
 def fig7_figure(s: Schedule):
