@@ -71,7 +71,7 @@ records = read_records()
 fashion, fashion_columns, fashion_note = ev.fashion_table(records)
 display(Markdown(markdown_table(fashion, fashion_columns)))
 display(Markdown(fashion_note))
-display(Markdown(ev.full_length_comparison(records)))
+display(Markdown(ev.full_length_comparison(records, label=False)))
 
 # %% [markdown]
 # ## The finding, in this run's numbers

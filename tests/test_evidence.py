@@ -164,6 +164,11 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert "ResNet-110 at the paper's length tests at 5.00% (n=1): 0.60 points above" in text
     assert "64000 iterations of batch 128 are 137 epochs of the 60000 training images" in text
     assert "against their 300 epochs" in text and ev.full_length_comparison(OLD + NEW) == ""
+    assert "zhunzhong07/Random-Erasing (README) reports the best test accuracy over epochs" in text
+    assert "64000 iterations · seeds 0 · 2 runs" in text  # the provenance of the full-length runs
+    assert f"At the paper's full length (64000 iterations; chapter 3): {text}" in ev.readme_markdown(OLD + NEW + full)
+    assert "At the paper's full length" not in ev.readme_markdown(OLD + NEW)
+    assert ev.full_length_comparison(OLD + NEW + full, label=False).endswith("this project the final test error.")
     # three seeds of every net at 64k: the longest schedule is the paper's, one column says it
     at_64k = [rec(n, s, 64000, 0.01, 0.05) for n in NETS for s in range(3)]
     rows, columns, _ = ev.fashion_table(OLD + at_64k)

@@ -317,10 +317,11 @@ def _errors_cell(rs: list[dict]) -> str:
     return f"{mean_std(statistics.fmean(errs), statistics.stdev(errs) if len(errs) > 1 else None)} (n={len(errs)})"
 
 
-def full_length_comparison(records: list[dict]) -> str:
+def full_length_comparison(records: list[dict], label: bool = True) -> str:
     """Chapter 3's sentences on this project's Fashion-MNIST runs at the paper's 64,000 iterations
     beside the published 300-epoch numbers, net by net, with the two ways the figures differ (the
-    published schedule is longer, and the README reports the best epoch); "" while there is none."""
+    published schedule is longer, and the README reports the best epoch), each with the runs'
+    provenance unless ``label`` is False (chapter 3 gives it under its table); "" while there is none."""
     full = at_paper_schedule(records)
     if full is None:
         return ""
@@ -343,8 +344,13 @@ def full_length_comparison(records: list[dict]) -> str:
             f"{_errors_cell(rs).replace(' (', '% (', 1)}: {versus}. The published runs are longer: "
             f"{full.iterations} iterations of batch {batch} are {'/'.join(map(str, sorted(epochs)))} epochs of the "
             f"{'/'.join(str(n) for n in sorted({r['train_images'] for r in rs}))} training images, against their "
-            f"{'/'.join(map(str, theirs))} epochs; and the README's number is the best test accuracy over epochs, "
-            "this project's the final test error."
+            f"{'/'.join(map(str, theirs))} epochs"
+            + "".join(
+                f"; and {src.cite()} reports the best test accuracy over epochs, this project the final test error"
+                for src, _ in nums
+                if "best test accuracy over epochs" in src.statistic
+            )
+            + (f" ({full.label()})." if label else ".")
         )
     return "\n\n".join(out)
 
@@ -426,9 +432,12 @@ def readme_markdown(records: list[dict] | None = None) -> str:
         ],
     )
     figs = figures_markdown(records)
+    full = full_length_comparison(records)
     return (
         f"{table}\n\nMeasured with the `cpu` profile's recipe, only the iterations changed:\n"
-        f"{schedules_note([j for _, j in judged])}\n\nGenerated from `figures/scale-map/records.jsonl` "
+        f"{schedules_note([j for _, j in judged])}\n\n"
+        + (f"At the paper's full length ({paper.ITERATIONS} iterations; chapter 3): {full}\n\n" if full else "")
+        + "Generated from `figures/scale-map/records.jsonl` "
         "(`python -m paper_repro report --readme README.md`, which also draws the figures below from the "
         "records); verdicts by the one rule." + ("\n\n" + figs if figs else "")
     )
