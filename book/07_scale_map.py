@@ -67,6 +67,21 @@ if records:
     ))
 
 # %% [markdown]
+# ## Each net's final errors at each length
+#
+# The absolute numbers behind the differences above: each net's final test error and final
+# training error (%) at every schedule length in the records, the mean ± std over its seeds and
+# their number. Lengths where only some nets were measured (the first full-length runs, at the
+# paper's 64,000 iterations) show here before any claim can be judged there.
+
+# %% tags=["remove-input"]
+if records:
+    for quantity, what in (("final_eval_error", "Final test error (%)"),
+                           ("final_train_error", "Final training error (%)")):
+        rows, columns = sm.net_rows(records, quantity)
+        display(Markdown(f"**{what}**\n\n" + tables.markdown_table(rows, columns)))
+
+# %% [markdown]
 # ## Where each effect appeared on the hardware measured
 
 # %% tags=["remove-input"]

@@ -119,3 +119,25 @@ def test_bad_arguments_get_one_line_and_exit_2(cli, tmp_path):
         r = cli("scale-map", "--records", tmp_path / "r.jsonl", *bad)
         assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, (bad, r.stderr)
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_each_nets_errors_at_each_length_with_their_seeds():
+    cifar = {**rec("resnet20", 0, 100, 0.5, 0.5), "dataset": "cifar10"}
+    records = [*RECORDS, rec("resnet20", 0, 64000, 0.01, 0.054), cifar]
+    rows, columns = sm.net_rows(records)
+    assert [k for k, _ in columns] == ["net", "100", "300", "64000"]
+    by = {r["net"]: r for r in rows}
+    # one row per net and data set; plain nets first, by depth
+    assert list(by) == [
+        "ResNet-20 (cifar10)",
+        "plain-20 (fashion-mnist)",
+        "plain-56 (fashion-mnist)",
+        "ResNet-20 (fashion-mnist)",
+    ]
+    assert by["plain-56 (fashion-mnist)"]["300"] == "30.00<br>± 0.00<br>(n=3)"
+    assert by["ResNet-20 (fashion-mnist)"]["64000"] == "5.40<br>(n=1)"  # one seed: no std
+    assert "64000" not in by["plain-20 (fashion-mnist)"]  # not measured there: no cell
+    train = {r["net"]: r for r in sm.net_rows(records, "final_train_error")[0]}
+    assert train["ResNet-20 (fashion-mnist)"]["64000"] == "1.00<br>(n=1)"
+    assert train["plain-56 (fashion-mnist)"]["100"] == "22.00<br>± 2.00<br>(n=3)"
+    assert [r["net"] for r in sm.net_rows(RECORDS)[0]] == ["plain-20", "plain-56"]  # one data set: no suffix

@@ -15,6 +15,7 @@ appeared, or that it had not appeared by the longest schedule measured.
 
 from __future__ import annotations
 
+import statistics
 from collections import defaultdict
 from pathlib import Path
 
@@ -280,6 +281,32 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         rows.append(row)
     columns = [("claim", "claim (paper): a − b")] + [(str(n), f"{n} it.") for n in lengths]
     return rows, columns
+
+
+def net_rows(records: list[dict], quantity: str = "final_eval_error") -> tuple[list[dict], list[tuple[str, str]]]:
+    """Each net's final error (``quantity``, in %) at each schedule length in the records: one row
+    per net and data set (plain nets first, by depth), one column per length, each cell the mean ±
+    std over the seeds and their number (the latest record of each seed). Returns (rows, columns)
+    for ``tables.markdown_table``: the absolute numbers behind the claims' differences."""
+    by = defaultdict(lambda: defaultdict(list))  # (dataset, net) -> iterations -> [error %]
+    for r in latest(records):
+        by[(r["dataset"], r["net"])][r["iterations"]].append(100 * r[quantity])
+    lengths = sorted({n for per in by.values() for n in per})
+    several = len({d for d, _ in by}) > 1
+
+    def order(key):
+        dataset, net = key
+        return dataset, net.startswith("resnet"), int("".join(c for c in net if c.isdigit()) or 0)
+
+    rows = []
+    for dataset, net in sorted(by, key=order):
+        name = net.replace("resnet", "ResNet-").replace("plain", "plain-")
+        row = {"net": f"{name} ({dataset})" if several else name}
+        for n, errs in by[(dataset, net)].items():
+            std = f"<br>± {statistics.stdev(errs):.2f}" if len(errs) > 1 else ""
+            row[str(n)] = f"{statistics.fmean(errs):.2f}{std}<br>(n={len(errs)})"
+        rows.append(row)
+    return rows, [("net", "net")] + [(str(n), f"{n} it.") for n in lengths]
 
 
 def records_provenance(records: list[dict]) -> dict:
