@@ -23,7 +23,7 @@ from pathlib import Path
 from paper_repro.book import plots
 from paper_repro.book.figures import save_figure
 from paper_repro.book.findings import mean_std
-from paper_repro.book.scale_map import NETS, latest, needs, read_records, value
+from paper_repro.book.scale_map import NETS, latest, needs, net_name, net_order, read_records, value
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.config import RunConfig
 from paper_repro.paper import claims, published
@@ -340,7 +340,7 @@ def full_length_comparison(records: list[dict], label: bool = True) -> str:
         )
         theirs = sorted({src.epochs for src, _ in nums if src.epochs})
         out.append(
-            f"{net.replace('resnet', 'ResNet-').replace('plain', 'plain-')} at the paper's length tests at "
+            f"{net_name(net)} at the paper's length tests at "
             f"{_errors_cell(rs).replace(' (', '% (', 1)}: {versus}. The published runs are longer: "
             f"{full.iterations} iterations of batch {batch} are {'/'.join(map(str, sorted(epochs)))} epochs of the "
             f"{'/'.join(str(n) for n in sorted({r['train_images'] for r in rs}))} training images, against their "
@@ -368,8 +368,8 @@ def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]
     nets = {n.net for src in published.FASHION_MNIST for n in src.numbers} | set(NETS)
     nets |= set(full.by_net) if full else set()
     rows = []
-    for net in sorted(nets, key=lambda n: (n.startswith("resnet"), int("".join(ch for ch in n if ch.isdigit())))):
-        row = {"net": net.replace("resnet", "ResNet-").replace("plain", "plain-")}
+    for net in sorted(nets, key=net_order):
+        row = {"net": net_name(net)}
         for src in published.FASHION_MNIST:
             n = src.get(net)
             row[src.key] = n.text() if n else "–"

@@ -39,6 +39,16 @@ RESPONSE_CLAIMS = ("responses_plain20", "responses_plain56", "responses_depth")
 DEPTH_TEST_CLAIMS = ("deeper_resnet_56", "deeper_resnet_110")  # depth on test error: saturates on Fashion-MNIST
 
 
+def net_name(net: str) -> str:
+    """A record's net as the pages write it: "resnet56" -> "ResNet-56", "plain20" -> "plain-20"."""
+    return net.replace("resnet", "ResNet-").replace("plain", "plain-")
+
+
+def net_order(net: str) -> tuple[bool, int]:
+    """The pages' order of nets: plain nets before ResNets, each by depth."""
+    return net.startswith("resnet"), int("".join(c for c in net if c.isdigit()) or 0)
+
+
 def read_records(path: Path = RECORDS) -> list[dict]:
     """The records of ``path``; a damaged line is reported in one line and skipped (``store.read_jsonl``)."""
 
@@ -190,7 +200,7 @@ def saturation_sentence(key: str) -> str:
     c = claims.BY_KEY[key]
     re, rerun = published.RANDOM_ERASING, published.RANDOM_ERASING_RERUN
     a, b = re.get(c.a), re.get(c.b)
-    nums = ", ".join(f"{n.net.replace('resnet', 'ResNet-')} {n.text()}%" for n in (b, a) if n is not None)
+    nums = ", ".join(f"{net_name(n.net)} {n.text()}%" for n in (b, a) if n is not None)
     r20 = rerun.get("resnet20")
     return (
         f" The likely reason is the data: the published Fashion-MNIST depth table ({re.cite()}, 300 epochs, "
@@ -293,15 +303,9 @@ def net_rows(records: list[dict], quantity: str = "final_eval_error") -> tuple[l
         by[(r["dataset"], r["net"])][r["iterations"]].append(100 * r[quantity])
     lengths = sorted({n for per in by.values() for n in per})
     several = len({d for d, _ in by}) > 1
-
-    def order(key):
-        dataset, net = key
-        return dataset, net.startswith("resnet"), int("".join(c for c in net if c.isdigit()) or 0)
-
     rows = []
-    for dataset, net in sorted(by, key=order):
-        name = net.replace("resnet", "ResNet-").replace("plain", "plain-")
-        row = {"net": f"{name} ({dataset})" if several else name}
+    for dataset, net in sorted(by, key=lambda key: (key[0], *net_order(key[1]))):
+        row = {"net": f"{net_name(net)} ({dataset})" if several else net_name(net)}
         for n, errs in by[(dataset, net)].items():
             std = f"<br>± {statistics.stdev(errs):.2f}" if len(errs) > 1 else ""
             row[str(n)] = f"{statistics.fmean(errs):.2f}{std}<br>(n={len(errs)})"
