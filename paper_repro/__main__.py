@@ -49,6 +49,7 @@ from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.home import default
 from paper_repro.runs.spec import SPEED_CHOICES
+from paper_repro.runs.speed import lower_priority
 from paper_repro.runs.store import StoreWriteError
 from paper_repro.runs.sweep import Placement
 
@@ -250,6 +251,29 @@ def build_parser() -> Parser:
         help="an existing folder with the data sets (default: data/ in the project folder, created when needed)",
     )
     sm.add_argument("--records", help="the records file to extend (default figures/scale-map/records.jsonl)")
+    sm.add_argument(
+        "--precision",
+        choices=SPEED_CHOICES["precision"],
+        default="auto",
+        help="arithmetic of the forward pass (auto: bf16 autocast where the CPU or GPU has it; default: auto)",
+    )
+    sm.add_argument(
+        "--eval-images",
+        type=positive_int("eval-images"),
+        help="test images each curve point is measured on (default: the profile's; final errors always use all)",
+    )
+    sm.add_argument(
+        "--eval-interval",
+        type=positive_int("eval-interval"),
+        help="iterations between curve points (default: the profile's)",
+    )
+    sm.add_argument(
+        "--priority",
+        choices=("low", "normal"),
+        default="low",
+        help="CPU priority of the training (low: nice 19, so the machine's other work goes first and the "
+        "run takes the idle cores; results do not change; default: low)",
+    )
 
     sw = sub.add_parser("sweep", help="train every run of the plan that is not stored yet, many at once, as Ray tasks")
     sw.add_argument("--profile", choices=tuple(PROFILES), default="cpu", help="whose runs")
@@ -400,7 +424,14 @@ def cmd_scale_map(a) -> int:
     if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
         print(f"python -m paper_repro scale-map: error: --records {path}: not a file", file=sys.stderr)
         return 2
-    new = extend(a.profile, a.nets, a.iterations, a.seeds, (a.out, a.data_root or default("data")), path)
+    changes = {"precision": a.precision} if a.precision != "auto" else {}
+    if a.eval_images:
+        changes["eval_subset"] = a.eval_images
+    if a.eval_interval:
+        changes["eval_interval"] = a.eval_interval
+    if a.priority == "low":
+        lower_priority()
+    new = extend(a.profile, a.nets, a.iterations, a.seeds, (a.out, a.data_root or default("data")), path, changes)
     print(f"{path}: {len(new)} new point(s), {len(read_records(path))} in all")
     return 0
 

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from paper_repro.book import plots
 from paper_repro.book import scale_map as sm
 from paper_repro.paper import claims
@@ -141,3 +143,25 @@ def test_each_nets_errors_at_each_length_with_their_seeds():
     assert train["ResNet-20 (fashion-mnist)"]["64000"] == "1.00<br>(n=1)"
     assert train["plain-56 (fashion-mnist)"]["100"] == "22.00<br>± 2.00<br>(n=3)"
     assert [r["net"] for r in sm.net_rows(RECORDS)[0]] == ["plain-20", "plain-56"]  # one data set: no suffix
+
+
+def test_a_point_can_change_its_precision_and_curves_and_each_change_is_a_new_point():
+    (base,) = sm.point_configs("cpu", ["resnet56"], [64000], [0])
+    (fp32,) = sm.point_configs("cpu", ["resnet56"], [64000], [0], precision="fp32")
+    (dense,) = sm.point_configs("cpu", ["resnet56"], [64000], [0], eval_subset=10000, eval_interval=400)
+    assert fp32.precision == "fp32" and base.precision == "auto"
+    assert (dense.eval_subset, dense.eval_interval, dense.checkpoint_interval) == (10000, 400, 400)
+    assert (base.eval_subset, base.eval_interval) == (1000, 25)
+    assert len({base.hash(), fp32.hash(), dense.hash()}) == 3
+    assert fp32.milestones == base.milestones == (32000, 48000)
+
+
+def test_the_committed_map_refuses_records_from_uncommitted_code(monkeypatch, tmp_path):
+    for commit in ("abc1234+dirty", "unknown"):
+        with pytest.raises(sm.DirtyTree, match="uncommitted changes"):
+            sm.check_committed(commit)
+    sm.check_committed("abc1234")
+    monkeypatch.setattr(sm, "git_commit", lambda: "abc1234+dirty")
+    with pytest.raises(sm.DirtyTree):
+        sm.extend("smoke", ["resnet20"], [2], [0], (str(tmp_path / "runs"), "data"), sm.RECORDS)
+    assert not (tmp_path / "runs").exists()  # refused before anything was trained or written

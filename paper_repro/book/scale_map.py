@@ -28,6 +28,7 @@ from paper_repro.classification.data import build_data
 from paper_repro.classification.train import fit, load_model, resolve_speed
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.paper import claims, published
+from paper_repro.runs.provenance import git_commit
 from paper_repro.runs.store import append_jsonl, read_jsonl
 
 RECORDS = FIGURES / "scale-map" / "records.jsonl"
@@ -79,10 +80,13 @@ def value(r: dict, quantity: str) -> float:
     return r[quantity]
 
 
-def point_configs(profile: str, nets, lengths, seeds) -> list:
-    """The RunConfigs of every point: the profile's recipe, ``iterations`` = each length."""
+def point_configs(profile: str, nets, lengths, seeds, **changes) -> list:
+    """The RunConfigs of every point: the profile's recipe, ``iterations`` = each length, and the
+    fields in ``changes`` (``precision``; ``eval_subset`` and ``eval_interval``, which only decide the
+    curves) set as given."""
     p = get_profile(profile)
-    return [p.run_config(net, "cifar", seed=seed, iterations=n) for n in lengths for net in nets for seed in seeds]
+    points = [(n, net, seed) for n in lengths for net in nets for seed in seeds]
+    return [p.run_config(net, "cifar", seed=seed, iterations=n, **changes) for n, net, seed in points]
 
 
 def curves(result) -> dict:
@@ -146,16 +150,40 @@ def record(result, fig7: dict | None = None) -> dict:
     return out
 
 
+class DirtyTree(ValueError):
+    """A record would name a commit that does not hold the code that measured it."""
+
+
+def check_committed(commit: str) -> None:
+    """Refuse to measure a point for the committed map from uncommitted code: its record would say
+    "<commit>+dirty", a tree nobody can check out again."""
+    if commit.endswith("+dirty") or commit == "unknown":
+        raise DirtyTree(
+            f"the package has uncommitted changes (commit {commit}); a scale-map record must name the "
+            "commit that measured it: commit first, or run from a clean worktree (git worktree add)"
+        )
+
+
 def extend(
-    profile: str, nets=NETS, lengths=(300,), seeds=(0, 1, 2), folders: tuple = ("runs", "data"), path: Path = RECORDS
+    profile: str,
+    nets=NETS,
+    lengths=(300,),
+    seeds=(0, 1, 2),
+    folders: tuple = ("runs", "data"),
+    path: Path = RECORDS,
+    changes: dict | None = None,
 ) -> list[dict]:
     """Train (or read back) every point not yet in ``path`` and append its record, one line printed
-    per point; return the new ones. ``folders``: the run store and the data folder."""
+    per point; return the new ones. ``folders``: the run store and the data folder; ``changes``:
+    RunConfig fields set for every point (:func:`point_configs`). Refuses (:class:`DirtyTree`) to
+    write to the committed map from uncommitted code."""
     out, data_root = folders
 
+    if Path(path).resolve() == RECORDS.resolve():
+        check_committed(git_commit())
     n_images = get_profile(profile).response_images
     have = {r["config_hash"] for r in read_records(path)}
-    todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds) if cfg.hash() not in have]
+    todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds, **(changes or {})) if cfg.hash() not in have]
     path.parent.mkdir(parents=True, exist_ok=True)
     new = []
     for i, cfg in enumerate(todo, 1):

@@ -135,25 +135,28 @@ class Profile:
         return tuple(self.repeats.get(depth, (0,)))
 
     def run_config(self, model: str, experiment: str, seed: int = 0, iterations: int | None = None, **kw) -> RunConfig:
+        """The profile's RunConfig for ``model``; ``kw`` sets any other field (``eval_interval`` and
+        ``eval_subset`` replace the profile's, the checkpoint interval follows ``eval_interval``)."""
         iters = iterations or self.iterations
+        every = kw.pop("eval_interval", min(self.eval_interval, iters))
         cfg = RunConfig(
             model=model,
             dataset=kw.pop("dataset", self.dataset),
             experiment=experiment,
             iterations=iters,
             milestones=scaled_milestones(iters),
-            eval_interval=min(self.eval_interval, iters),
+            eval_interval=every,
             train_subset=self.train_subset,
-            eval_subset=self.eval_subset,
+            eval_subset=kw.pop("eval_subset", self.eval_subset),
             final_eval_subset=self.final_eval_subset,
             seed=seed,
-            checkpoint_interval=self._ckpt(iters),
+            checkpoint_interval=self._ckpt(iters, every),
             **kw,
         )
         return cfg.validate()
 
-    def _ckpt(self, iters: int) -> int:
-        e = min(self.eval_interval, iters)
+    def _ckpt(self, iters: int, every: int | None = None) -> int:
+        e = every or min(self.eval_interval, iters)
         return max(e, (min(self.checkpoint_interval, iters) // e) * e)
 
 
