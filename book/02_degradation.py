@@ -31,9 +31,9 @@ from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings, plots
 from paper_repro.book.figures import show_figure
-from paper_repro.book.scale_map import read_records
 from paper_repro.book.tables import markdown_table
 from paper_repro.paper import classification as paper
+from paper_repro.runs.records import read as read_records
 
 P = ex.setup(profile, imagenet=imagenet)
 plain_depths = [d for d in P.cifar_depths if d <= 56]  # plain-110 is not in Fig. 6 (>60% error)

@@ -28,11 +28,11 @@ from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings, plots
 from paper_repro.book.figures import show_figure
-from paper_repro.book.scale_map import read_records
 from paper_repro.book.source import show_source
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.train import WarmupRule, learning_rate
 from paper_repro.paper import classification as paper
+from paper_repro.runs.records import read as read_records
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "03_depth")  # the plan's runs for this chapter, trained or read back

@@ -30,8 +30,8 @@ from paper_repro.book import evidence as ev
 from paper_repro.book import experiments as ex
 from paper_repro.book import findings, plots
 from paper_repro.book.figures import show_figure
-from paper_repro.book.scale_map import read_records
 from paper_repro.book.tables import markdown_table
+from paper_repro.runs.records import read as read_records
 
 P = ex.setup(profile)
 planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store

@@ -34,11 +34,12 @@ from paper_repro.book import plots, tables
 from paper_repro.book import scale_map as sm
 from paper_repro.book.figures import show_figure
 from paper_repro.paper import claims
+from paper_repro.runs import records as rec
 
 P = ex.setup(profile)
-records = sm.read_records()
+records = rec.read()
 points = sm.claim_points(records, sm.MAP_CLAIMS + sm.RESPONSE_CLAIMS)
-prov = sm.records_provenance(records)
+prov = rec.provenance(rec.latest(records))
 print(f"{len(records)} points")
 
 # %% [markdown]
@@ -50,7 +51,7 @@ print(f"{len(records)} points")
 
 # %% tags=["remove-input"]
 if records:
-    show_figure(plots.scale_map(points, sm.records_label(prov)), "scale_map", P.name, points, prov)
+    show_figure(plots.scale_map(points, rec.label(prov)), "scale_map", P.name, points, prov)
 else:
     display(Markdown("No scale-map points are committed yet: `python -m paper_repro scale-map` measures them."))
 
@@ -86,4 +87,4 @@ if records:
 
 # %% tags=["remove-input"]
 display(Markdown("\n\n".join(sm.summary_sentences(points)) or "No points yet."))
-display(Markdown(f"Measured with {sm.records_label(prov)}." if records else ""))
+display(Markdown(f"Measured with {rec.label(prov)}." if records else ""))

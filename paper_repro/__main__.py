@@ -16,7 +16,6 @@ from paper_repro.book.build import reproduce
 from paper_repro.book.chapters import NOTEBOOKS
 from paper_repro.book.plan import plan, sweep_profile, table
 from paper_repro.book.report import summary_markdown, update_readme
-from paper_repro.book.scale_map import RECORDS, extend, read_records
 from paper_repro.classification.bench import (
     BenchSetup,
     accuracy_report,
@@ -27,6 +26,7 @@ from paper_repro.classification.bench import (
 )
 from paper_repro.classification.config import PROFILES, PROFILES_HELP, SPLITS, WARMUPS, RunConfig, get_profile
 from paper_repro.classification.data import DATASETS_HELP, imagenet_missing, parse_dataset
+from paper_repro.classification.scale_map import extend
 from paper_repro.classification.train import fit
 from paper_repro.cli import (
     Parser,
@@ -48,6 +48,8 @@ from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.home import default
+from paper_repro.runs.records import RECORDS
+from paper_repro.runs.records import read as read_records
 from paper_repro.runs.spec import SPEED_CHOICES
 from paper_repro.runs.speed import lower_priority
 from paper_repro.runs.store import StoreWriteError

@@ -235,7 +235,7 @@ def test_show_figure_saves_the_png_and_its_provenance_and_displays_it(tmp_path, 
     png = figures.show_figure(fig, "fig6_longest", "scale-map", ev.fig6_curves(s), s.provenance())
     assert png == tmp_path / "scale-map" / "fig6_longest.png" and png.stat().st_size > 1000
     saved = json.loads(png.with_suffix(".json").read_text())
-    assert saved["provenance"]["iterations"] == 1200 and saved["provenance"]["seeds"] == [0, 1, 2]
+    assert saved["provenance"]["iterations"] == [1200] and saved["provenance"]["seeds"] == [0, 1, 2]
     assert "Image" in capsys.readouterr().out  # displayed (outside a notebook: its repr)
 
 
@@ -245,7 +245,7 @@ def test_the_readme_block_shows_the_longest_figures_and_the_report_draws_them_fr
     assert sorted(saved) == ["fig6_longest", "fig7_longest"]
     for name, png in saved.items():
         assert png == tmp_path / "scale-map" / f"{name}.png" and png.stat().st_size > 1000
-        assert json.loads(png.with_suffix(".json").read_text())["provenance"]["iterations"] == 1200
+        assert json.loads(png.with_suffix(".json").read_text())["provenance"]["iterations"] == [1200]
     md = ev.readme_markdown(OLD + NEW)
     assert "(figures/scale-map/fig6_longest.png)" in md and "(figures/scale-map/fig7_longest.png)" in md
     assert "1200 iterations, mean of the seeds" in md

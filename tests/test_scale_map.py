@@ -6,7 +6,9 @@ import pytest
 
 from paper_repro.book import plots
 from paper_repro.book import scale_map as sm
+from paper_repro.classification import scale_map as extension
 from paper_repro.paper import claims
+from paper_repro.runs import records
 
 
 def rec(net, seed, n, train, test):
@@ -52,8 +54,8 @@ def test_a_claim_that_never_held_says_so_with_the_longest_length():
 
 def test_the_figure_has_a_panel_per_measured_claim_and_the_provenance_footer():
     points = sm.claim_points(RECORDS, keys=("degradation",))
-    prov = sm.records_provenance(RECORDS)
-    fig = plots.scale_map(points, sm.records_label(prov))
+    prov = records.provenance(RECORDS)
+    fig = plots.scale_map(points, records.label(prov))
     assert len([ax for ax in fig.axes if ax.axison]) == 1
     assert any("commit abc1234" in t.get_text() for t in fig.texts)
 
@@ -146,9 +148,9 @@ def test_each_nets_errors_at_each_length_with_their_seeds():
 
 
 def test_a_point_can_change_its_precision_and_curves_and_each_change_is_a_new_point():
-    (base,) = sm.point_configs("cpu", ["resnet56"], [64000], [0])
-    (fp32,) = sm.point_configs("cpu", ["resnet56"], [64000], [0], precision="fp32")
-    (dense,) = sm.point_configs("cpu", ["resnet56"], [64000], [0], eval_subset=10000, eval_interval=400)
+    (base,) = extension.point_configs("cpu", ["resnet56"], [64000], [0])
+    (fp32,) = extension.point_configs("cpu", ["resnet56"], [64000], [0], precision="fp32")
+    (dense,) = extension.point_configs("cpu", ["resnet56"], [64000], [0], eval_subset=10000, eval_interval=400)
     assert fp32.precision == "fp32" and base.precision == "auto"
     assert (dense.eval_subset, dense.eval_interval, dense.checkpoint_interval) == (10000, 400, 400)
     assert (base.eval_subset, base.eval_interval) == (1000, 25)
@@ -158,10 +160,10 @@ def test_a_point_can_change_its_precision_and_curves_and_each_change_is_a_new_po
 
 def test_the_committed_map_refuses_records_from_uncommitted_code(monkeypatch, tmp_path):
     for commit in ("abc1234+dirty", "unknown"):
-        with pytest.raises(sm.DirtyTree, match="uncommitted changes"):
-            sm.check_committed(commit)
-    sm.check_committed("abc1234")
-    monkeypatch.setattr(sm, "git_commit", lambda: "abc1234+dirty")
-    with pytest.raises(sm.DirtyTree):
-        sm.extend("smoke", ["resnet20"], [2], [0], (str(tmp_path / "runs"), "data"), sm.RECORDS)
+        with pytest.raises(extension.DirtyTree, match="uncommitted changes"):
+            extension.check_committed(commit)
+    extension.check_committed("abc1234")
+    monkeypatch.setattr(extension, "git_commit", lambda: "abc1234+dirty")
+    with pytest.raises(extension.DirtyTree):
+        extension.extend("smoke", ["resnet20"], [2], [0], (str(tmp_path / "runs"), "data"), records.RECORDS)
     assert not (tmp_path / "runs").exists()  # refused before anything was trained or written

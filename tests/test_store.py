@@ -17,10 +17,10 @@ import torch
 
 from paper_repro.__main__ import main
 from paper_repro.book.plan import seconds_per_iteration
-from paper_repro.book.scale_map import read_records
 from paper_repro.detection.train import load_pretrained
+from paper_repro.runs import files, store
 from paper_repro.runs import run as run_module
-from paper_repro.runs import store
+from paper_repro.runs.records import read as read_records
 
 ARGS = ["train", "resnet8", "--profile", "smoke", "--iterations", "6", "--eval-interval", "2", "--precision", "fp32"]
 
@@ -165,8 +165,8 @@ def test_a_store_that_turns_read_only_mid_run_keeps_its_checkpoint(tmp_path, dat
         real_stop(iteration)
 
     with monkeypatch.context() as m:
-        m.setattr(store.tempfile, "mkstemp", mkstemp)
-        m.setattr(store, "open", opener, raising=False)
+        m.setattr(files.tempfile, "mkstemp", mkstemp)
+        m.setattr(files, "open", opener, raising=False)
         m.setattr(run_module, "maybe_test_stop", stop)
         code, out, err = _train(tmp_path, data_root, capsys)
     assert code == 1 and len(err.strip().splitlines()) == 1 and "Read-only file system" in err

@@ -16,76 +16,19 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections import defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
 from paper_repro.book import plots
 from paper_repro.book.figures import save_figure
-from paper_repro.book.findings import mean_std
-from paper_repro.book.scale_map import NETS, latest, needs, net_name, net_order, read_records, value
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.config import RunConfig
 from paper_repro.paper import claims, published
 from paper_repro.paper import classification as paper
+from paper_repro.runs import records as rec
+from paper_repro.runs.records import NETS, Schedule, latest, longest, mean_std_of, needs, net_name, net_order
 
 FIG6_NETS = NETS  # plain-20/56 left, ResNet-20/56 right
 FIG7_NETS = NETS
-DATASET_NAMES = {"fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10"}
-
-
-@dataclass
-class Schedule:
-    """The records of one schedule length on one data set, per net, sorted by seed."""
-
-    iterations: int
-    dataset: str
-    by_net: dict[str, list[dict]]
-
-    @property
-    def records(self) -> list[dict]:
-        return [r for rs in self.by_net.values() for r in rs]
-
-    def provenance(self) -> dict:
-        rs = self.records
-        return {
-            "source": "scale map (figures/scale-map/records.jsonl)",
-            "dataset": self.dataset,
-            "iterations": self.iterations,
-            "seeds": sorted({r["seed"] for r in rs}),
-            "runs_per_net": {k: len(v) for k, v in self.by_net.items()},
-            "runs": len(rs),
-            "commits": sorted({r["commit"] for r in rs}),
-            "hardware": sorted({r["hardware"] for r in rs}),
-            "test_images": sorted({r["final_eval_images"] for r in rs}),
-            "precision": sorted({r.get("precision") or "?" for r in rs}),
-        }
-
-    def label(self) -> str:
-        p = self.provenance()
-        return (
-            f"scale map · {DATASET_NAMES.get(self.dataset, self.dataset)} · {self.iterations} iterations · "
-            f"seeds {', '.join(map(str, p['seeds']))} · {p['runs']} run{'s' * (p['runs'] != 1)} · final errors on "
-            f"{'/'.join(map(str, p['test_images']))} test images · {'/'.join(p['precision'])} · commit "
-            f"{', '.join(p['commits'])} · {'; '.join(p['hardware'])}"
-        )
-
-
-def longest(
-    records: list[dict], nets, need: tuple[str, ...] = (), min_seeds: int = claims.MIN_SEEDS
-) -> Schedule | None:
-    """The longest schedule at which every net of ``nets`` has ``min_seeds`` seeds among the
-    records that carry every key of ``need``; None where there is none."""
-    groups: dict = defaultdict(lambda: defaultdict(list))
-    for r in latest(records):
-        if all(k in r for k in need):
-            groups[(r["iterations"], r["dataset"])][r["net"]].append(r)
-    ok = [key for key, g in groups.items() if all(len({x["seed"] for x in g.get(n, [])}) >= min_seeds for n in nets)]
-    if not ok:
-        return None
-    n, dataset = max(ok)
-    g = groups[(n, dataset)]
-    return Schedule(n, dataset, {net: sorted(g[net], key=lambda r: r["seed"]) for net in nets})
 
 
 def missing(records: list[dict], nets, need: tuple[str, ...] = ()) -> str:
@@ -118,8 +61,7 @@ def judge_longest(key: str, records: list[dict]) -> dict | None:
     s = longest(records, (c.a, c.b), needs(c.quantity))
     if s is None:
         return None
-    j = claims.judge(c, [value(r, c.quantity) for r in s.by_net[c.a]], [value(r, c.quantity) for r in s.by_net[c.b]])
-    return {**j, "schedule": s}
+    return {**rec.judge(c, s.records), "schedule": s}
 
 
 def longest_cell(j: dict | None) -> str:
@@ -246,7 +188,7 @@ def save_longest_figures(records: list[dict] | None = None) -> dict[str, Path]:
     """Fig. 6 and Fig. 7 at their longest committed schedules, drawn from the records alone into
     ``figures/scale-map/`` (PNG and JSON with the data and provenance), for the README's first
     block; the ones no schedule qualifies for are left out."""
-    records = read_records() if records is None else records
+    records = rec.read() if records is None else records
     out = {}
     for name, (nets, need, draw, _) in LONGEST_FIGURES.items():
         s = longest(records, nets, need)
@@ -302,19 +244,13 @@ TABLE6_COLUMNS = [
 def at_paper_schedule(records: list[dict], dataset: str = "fashion-mnist") -> Schedule | None:
     """This project's runs of ``dataset`` at the paper's full length (:data:`paper.ITERATIONS`),
     with however many seeds and nets they have so far; None where there is none."""
-    by_net: dict = defaultdict(list)
-    for r in latest(records):
-        if r["dataset"] == dataset and r["iterations"] == paper.ITERATIONS:
-            by_net[r["net"]].append(r)
-    if not by_net:
-        return None
-    return Schedule(paper.ITERATIONS, dataset, {k: sorted(v, key=lambda r: r["seed"]) for k, v in by_net.items()})
+    return rec.at(records, paper.ITERATIONS, dataset)
 
 
 def _errors_cell(rs: list[dict]) -> str:
     """Final test error (%): "7.34 (n=1)", or mean ± std over the seeds "7.34 ± 0.12 (n=3)"."""
     errs = [100 * r["final_eval_error"] for r in rs]
-    return f"{mean_std(statistics.fmean(errs), statistics.stdev(errs) if len(errs) > 1 else None)} (n={len(errs)})"
+    return f"{mean_std_of(errs)} (n={len(errs)})"
 
 
 def full_length_comparison(records: list[dict], label: bool = True) -> str:
@@ -400,7 +336,7 @@ def readme_markdown(records: list[dict] | None = None) -> str:
     """The README's first reproduced-numbers block: every claim the scale map measures, at its
     longest committed schedule, with the paper's number where there is one and the provenance."""
 
-    records = read_records() if records is None else records
+    records = rec.read() if records is None else records
     judged = [(c, judge_longest(c.key, records)) for c in claims.CLAIMS]
     judged = [(c, j) for c, j in judged if j is not None]
     if not judged:

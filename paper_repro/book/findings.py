@@ -16,15 +16,9 @@ from paper_repro.models import ShortcutA, build_model, resnet
 from paper_repro.models.measure import architecture_table, multiply_adds, num_parameters
 from paper_repro.paper import claims
 from paper_repro.paper import classification as paper
+from paper_repro.runs.records import DATASET_NAMES, mean_std, net_name
 from paper_repro.runs.run import Result
 from paper_repro.runs.spec import scaled_milestones
-
-DATASET_NAMES = {
-    "fashion-mnist": "Fashion-MNIST",
-    "cifar10": "CIFAR-10",
-    "synthetic": "synthetic",
-    "imagenet": "ImageNet",
-}
 
 
 def curve(result: Result) -> dict:
@@ -290,10 +284,6 @@ DEPTH_COLUMNS = [
 ]
 
 
-def mean_std(mean: float, std: float | None) -> str:
-    return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
-
-
 def warmup_sentences(runs: list[Result]) -> str:
     """What the §4.2 warm-up did in each ResNet-110 run, in words (never a raw None)."""
     if not runs:
@@ -465,14 +455,6 @@ QUANTITY_NAMES = {
     "map50": "mAP@.5",
     "top1": "top-1 error",
 }
-
-
-def net_name(model: str) -> str:
-    """plain56 -> plain-56, resnet110 -> ResNet-110, vgg16 -> VGG-16 (the paper's spelling)."""
-    for prefix, shown in (("resnet", "ResNet-"), ("plain", "plain-"), ("vgg", "VGG-")):
-        if model.startswith(prefix):
-            return shown + model[len(prefix) :]
-    return model
 
 
 def judge_runs(key: str, by_model: dict, values: dict | None = None) -> dict:

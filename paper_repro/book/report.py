@@ -7,9 +7,9 @@ from pathlib import Path
 
 from paper_repro.book import evidence, findings, gpu, scale_map
 from paper_repro.book.chapters import REPORTED, TITLES
-from paper_repro.book.scale_map import read_records
 from paper_repro.book.tables import markdown_table, report_path
 from paper_repro.paper.claims import CLAIMS, paper_difference, signed
+from paper_repro.runs.records import read as read_records
 
 SCALE_MAP = "scale-map"  # the README block that says where each effect appeared
 PROFILES_BLOCK = "profiles"  # the README block that lists the profiles, read from the config

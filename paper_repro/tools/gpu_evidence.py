@@ -49,12 +49,12 @@ from pathlib import Path
 import torch
 
 from paper_repro.book.gpu import GPU_EVIDENCE
-from paper_repro.book.scale_map import RECORDS
 from paper_repro.classification.bench import bench, engine_images_per_sec
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.train import fit
 from paper_repro.paper import classification as paper
 from paper_repro.runs.provenance import ROOT, git_commit, hardware
+from paper_repro.runs.records import RECORDS
 from paper_repro.runs.store import append_jsonl, read_jsonl
 
 STEPS = ("cuda", "bench", "memory", "packing", "schedule", "fullmap")

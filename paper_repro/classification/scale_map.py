@@ -1,0 +1,139 @@
+"""Extending the scale map: train each (net, seed, schedule length) through the run store with a
+profile's recipe and only the iterations changed, and turn each finished run into a record
+(``paper_repro.runs.records``) with its curves and the final net's Fig. 7 statistics.
+
+``python -m paper_repro scale-map`` calls :func:`extend`; the book's pages only read the records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from paper_repro.classification.config import get_profile
+from paper_repro.classification.data import build_data
+from paper_repro.classification.train import fit, load_model, resolve_speed
+from paper_repro.models.measure import bn_gammas, layer_responses
+from paper_repro.runs import records
+from paper_repro.runs.provenance import git_commit
+from paper_repro.runs.records import NETS, RECORDS
+
+
+def point_configs(profile: str, nets, lengths, seeds, **changes) -> list:
+    """The RunConfigs of every point: the profile's recipe, ``iterations`` = each length, and the
+    fields in ``changes`` (``precision``; ``eval_subset`` and ``eval_interval``, which only decide the
+    curves) set as given."""
+    p = get_profile(profile)
+    points = [(n, net, seed) for n in lengths for net in nets for seed in seeds]
+    return [p.run_config(net, "cifar", seed=seed, iterations=n, **changes) for n, net, seed in points]
+
+
+def curves(result) -> dict:
+    """The run's curves from its metrics: at every evaluation interval, the iteration, the lr, the
+    training error (mean over the interval's augmented batches) and the test error (on the
+    ``eval_images`` the curves are drawn on; the final error is on ``final_eval_images``)."""
+    rows = result.metrics
+    return {
+        "eval_images": result.summary["eval_images"],
+        "iteration": [r["iteration"] for r in rows],
+        "lr": [r["lr"] for r in rows],
+        "train_error": [r["train_error"] for r in rows],
+        "eval_error": [r["eval_error"] for r in rows],
+    }
+
+
+def fig7_statistics(result, n_images: int, data_root: str = "data") -> dict:
+    """The final net's Fig. 7 statistics: every 3x3 layer's response std (after BN, before ReLU or
+    the addition) on ``n_images`` test images, and the mean |gamma| of the BN it follows, in
+    forward order."""
+
+    speed = resolve_speed(result.config)
+    data = build_data(result.config, speed, data_root)
+    model = load_model(result, speed.device)
+    if speed.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    std = layer_responses(model, data.eval, speed.device, max_images=n_images)
+    gamma = bn_gammas(model)
+    return {
+        "images": min(n_images, data.eval_size),
+        "layers": list(std),
+        "response_std": list(std.values()),
+        "bn_gamma": [gamma[k] for k in std],
+    }
+
+
+def record(result, fig7: dict | None = None) -> dict:
+    """One point of the map: what the run measured, its curves, the final net's Fig. 7 statistics
+    (when given) and where it ran."""
+    s, c = result.summary, result.config
+    out = {
+        "net": c.model,
+        "seed": c.seed,
+        "iterations": c.iterations,
+        "dataset": c.dataset,
+        "final_train_error": s["final_train_error"],
+        "final_eval_error": s["final_eval_error"],
+        "final_eval_images": s.get("final_eval_images", s["eval_images"]),
+        "train_images": s["train_images"],
+        "config_hash": c.hash(),
+        "wall_time_s": s["wall_time_s"],
+        "commit": s["commit"],
+        "hardware": s["hardware"],
+        "torch": s.get("torch"),
+        "precision": s["precision"],
+    }
+    if result.metrics:
+        out["curves"] = curves(result)
+    if fig7 is not None:
+        out["fig7"] = fig7
+    return out
+
+
+class DirtyTree(ValueError):
+    """A record would name a commit that does not hold the code that measured it."""
+
+
+def check_committed(commit: str) -> None:
+    """Refuse to measure a point for the committed map from uncommitted code: its record would say
+    "<commit>+dirty", a tree nobody can check out again."""
+    if commit.endswith("+dirty") or commit == "unknown":
+        raise DirtyTree(
+            f"the package has uncommitted changes (commit {commit}); a scale-map record must name the "
+            "commit that measured it: commit first, or run from a clean worktree (git worktree add)"
+        )
+
+
+def extend(
+    profile: str,
+    nets=NETS,
+    lengths=(300,),
+    seeds=(0, 1, 2),
+    folders: tuple = ("runs", "data"),
+    path: Path = RECORDS,
+    changes: dict | None = None,
+) -> list[dict]:
+    """Train (or read back) every point not yet in ``path`` and append its record, one line printed
+    per point; return the new ones. ``folders``: the run store and the data folder; ``changes``:
+    RunConfig fields set for every point (:func:`point_configs`). Refuses (:class:`DirtyTree`) to
+    write to the committed map from uncommitted code."""
+    out, data_root = folders
+
+    if Path(path).resolve() == RECORDS.resolve():
+        check_committed(git_commit())
+    n_images = get_profile(profile).response_images
+    have = {r["config_hash"] for r in records.read(path)}
+    todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds, **(changes or {})) if cfg.hash() not in have]
+    new = []
+    for i, cfg in enumerate(todo, 1):
+        r = fit(cfg, out=out, data_root=data_root)
+        rec = record(r, fig7_statistics(r, n_images, data_root))
+        how = "stored run" if r.cached else f"{rec['wall_time_s']:.0f} s"
+        records.append(path, rec)
+        new.append(rec)
+        print(
+            f"scale-map [{i}/{len(todo)}] {cfg.model} seed {cfg.seed}, {cfg.iterations} iterations: training error "
+            f"{100 * rec['final_train_error']:.2f}%, test error {100 * rec['final_eval_error']:.2f}% "
+            f"({how})"
+        )
+    return new
