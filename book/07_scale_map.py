@@ -83,6 +83,21 @@ if records:
         display(Markdown(f"**{what}**\n\n" + tables.markdown_table(rows, columns)))
 
 # %% [markdown]
+# ## Does the arithmetic's precision change the depth verdict?
+#
+# Every long record trains under bf16 autocast (weights and SGD stay fp32). If bf16 were what kept
+# ResNet-56 behind ResNet-20 at these lengths, the depth verdicts would be the precision's, not the
+# schedule's. The control trains ResNet-20 and ResNet-56 with the same recipe in fp32, at 2,400
+# iterations with seeds 0 to 2 (`scale-map --precision fp32`); its records carry `precision: fp32`
+# and their own config hash, and never join the map's seeds.
+
+# %% tags=["remove-input"]
+rows, columns = sm.precision_rows(records)
+if rows:
+    display(Markdown(tables.markdown_table(rows, columns)))
+display(Markdown(sm.precision_sentence(records)))
+
+# %% [markdown]
 # ## Where each effect appeared on the hardware measured
 
 # %% tags=["remove-input"]

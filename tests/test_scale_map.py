@@ -167,3 +167,25 @@ def test_the_committed_map_refuses_records_from_uncommitted_code(monkeypatch, tm
     with pytest.raises(extension.DirtyTree):
         extension.extend("smoke", ["resnet20"], [2], [0], (str(tmp_path / "runs"), "data"), records.RECORDS)
     assert not (tmp_path / "runs").exists()  # refused before anything was trained or written
+
+
+def test_a_control_in_another_precision_stands_beside_the_map_and_never_joins_its_seeds():
+    bf16 = [
+        dict(rec(net, s, 2400, 0.05 + (0.02 if net == "resnet56" else 0) + 0.001 * s, 0.1), precision="bf16")
+        for net in ("resnet20", "resnet56")
+        for s in range(3)
+    ]
+    fp32 = [dict(r, precision="fp32", config_hash=r["config_hash"] + "-fp32") for r in bf16[:2] + bf16[3:5]]
+    # the map's verdicts use its own precision only: 3 seeds per net, never 5
+    (p,) = sm.claim_points(bf16 + fp32 + bf16[:0], ("deeper_resnet_train",))["deeper_resnet_train"]
+    assert (p["n_a"], p["n_b"], p["label"]) == (3, 3, claims.REVERSED)
+    rows, _ = sm.precision_rows(bf16 + fp32)
+    (train,) = [r for r in rows if r["claim"].startswith("Deeper ResNets train better")]
+    assert train["changes"] == "—" and train["control"].startswith("fp32: 2 of 3 seeds")
+    assert "being measured" in sm.precision_sentence(bf16 + fp32)
+    fp32 += [dict(bf16[2], precision="fp32", config_hash="x"), dict(bf16[5], precision="fp32", config_hash="y")]
+    rows, _ = sm.precision_rows(bf16 + fp32)
+    assert {r["changes"] for r in rows} == {"no"}
+    assert sm.precision_sentence(bf16 + fp32).startswith("At 2400 iterations the precision does not change")
+    flipped = [dict(r, final_train_error=0.05 - 0.02 * (r["net"] == "resnet56") + 0.001 * r["seed"]) for r in fp32]
+    assert "the precision changes Deeper ResNets train better" in sm.precision_sentence(bf16 + flipped)

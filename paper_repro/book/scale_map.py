@@ -178,3 +178,69 @@ def readme_markdown(path: Path = RECORDS) -> str:
         f"{lines}\n\nMeasured with {rec.label(rec.provenance(records))}. Generated from "
         "`figures/scale-map/records.jsonl`; the book's last chapter draws it."
     )
+
+
+# --------------------------------------------------------------------------- the precision control
+PRECISION_CLAIMS = ("deeper_resnet_train", "deeper_resnet_56")  # ResNet-56 − ResNet-20, training and test error
+
+
+def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dict], list[tuple[str, str]]]:
+    """The control: each depth claim at every length measured in another precision than the map's
+    own, its verdict and difference in each precision side by side. Returns (rows, columns) for
+    ``tables.markdown_table``; no rows while no control is measured."""
+    main = rec.main_precision(records)
+    others = sorted({r.get("precision") for r in records} - {main}, key=str)
+    ours = claim_points(records, keys, main)
+    rows = []
+    for other in others:
+        theirs = claim_points(records, keys, other)
+        for key in keys:
+            for p in theirs[key]:
+                same = [q for q in ours[key] if (q["iterations"], q["dataset"]) == (p["iterations"], p["dataset"])]
+                judged = same and min(p["n_a"], p["n_b"], same[0]["n_a"], same[0]["n_b"]) >= claims.MIN_SEEDS
+                rows.append(
+                    {
+                        "claim": f"{claims.BY_KEY[key].title}: {net_name(p['a'])} − {net_name(p['b'])}",
+                        "iterations": p["iterations"],
+                        main: _cell(same[0]) if same else "not measured",
+                        "control": f"{other}: {_cell(p)}",
+                        "changes": ("no" if same[0]["label"] == p["label"] else "yes") if judged else "—",
+                    }
+                )
+    columns = [("claim", "claim: a − b"), ("iterations", "iterations"), (main, f"{main} (the map)")]
+    return rows, columns + [("control", "control"), ("changes", "verdict changes?")]
+
+
+def _cell(p: dict) -> str:
+    n = min(p["n_a"], p["n_b"])
+    if n < claims.MIN_SEEDS:
+        return f"{n} of {claims.MIN_SEEDS} seeds: {claims.difference_text(p, ' pt')}"
+    verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
+    return f"**{verdict}** {claims.difference_text(p, ' pt')} (n={min(p['n_a'], p['n_b'])})"
+
+
+def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
+    """Whether the arithmetic's precision changes the depth verdicts, in one sentence from the
+    control's records, or how far the control has got."""
+    rows, _ = precision_rows(records, keys)
+    main = rec.main_precision(records)
+    done = [r for r in rows if r["changes"] in ("yes", "no")]
+    if not done:
+        n = sum(r.get("precision") != main for r in records)
+        return (
+            f"The precision control is being measured ({n} run{'s' * (n != 1)} in another precision than the "
+            f"map's {main} so far, {claims.MIN_SEEDS} seeds of each net needed): "
+            "`python -m paper_repro scale-map --nets resnet20 resnet56 --iterations 2400 --precision fp32`."
+        )
+    changed = [r for r in done if r["changes"] == "yes"]
+    where = ", ".join(sorted({str(r["iterations"]) for r in done}))
+    if not changed:
+        return (
+            f"At {where} iterations the precision does not change the depth verdicts: each claim gets the same "
+            f"verdict in both, so the {main} map's depth results are not an artefact of its arithmetic."
+        )
+    return (
+        f"At {where} iterations the precision changes "
+        + "; ".join(f"{r['claim']} ({r['iterations']} iterations)" for r in changed)
+        + ": the depth verdicts at the paper's length are then to be measured in the control's precision."
+    )
