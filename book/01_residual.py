@@ -34,11 +34,11 @@ profile = "cpu"
 import torch
 from IPython.display import Markdown, display
 
-from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.source import show_source
 from paper_repro.book.tables import markdown_table
-from paper_repro.models import BasicBlock, Bottleneck, build_model
+from paper_repro.experiments import runs as ex
+from paper_repro.models import BasicBlock, Bottleneck, build_model, measure
 from paper_repro.models.blocks import ShortcutA, make_shortcut, projection
 
 P = ex.setup(profile)
@@ -100,7 +100,7 @@ print("eq. 1 holds: block(x) == ReLU(F(x) + x)")
 show_source(make_shortcut, ShortcutA, projection)
 
 # %% tags=["hide-input"]
-display(Markdown(markdown_table(findings.shortcut_rows(), findings.SHORTCUT_COLUMNS)))
+display(Markdown(markdown_table(measure.shortcut_rows(), findings.SHORTCUT_COLUMNS)))
 
 # %% [markdown]
 # ## Table 1, regenerated
@@ -112,7 +112,7 @@ display(Markdown(markdown_table(findings.shortcut_rows(), findings.SHORTCUT_COLU
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-t1 = findings.table1_rows()
+t1 = measure.table1_rows()
 display(Markdown(markdown_table(t1, findings.TABLE1_COLUMNS)))
 
 # %% tags=["hide-input"]
@@ -130,7 +130,7 @@ print(f"Every net's multiply-adds are within {abs(worst['diff_pct']):.1f}% of Ta
 
 # %% tags=["hide-input"]
 # NBVAL_CHECK_OUTPUT
-t6 = findings.cifar_param_rows()
+t6 = measure.cifar_param_rows()
 display(Markdown(markdown_table(t6, [("net", "net"), ("params", "parameters"), ("ours", "ours, rounded"),
                                         ("paper", "Table 6"), ("plain_params", "plain counterpart")])))
 assert all(r["ours"] == r["paper"] for r in t6), "parameter counts must round to Table 6"

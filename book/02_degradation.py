@@ -28,10 +28,10 @@ imagenet = ""  # an ImageNet-style folder (train/ and val/) to run Table 2 / Fig
 from IPython.display import Markdown, display
 
 from paper_repro.book import evidence as ev
-from paper_repro.book import experiments as ex
-from paper_repro.book import findings, plots
+from paper_repro.book import findings, plots, tables
 from paper_repro.book.figures import show_figure
 from paper_repro.book.tables import markdown_table
+from paper_repro.experiments import runs as ex
 from paper_repro.paper import classification as paper
 from paper_repro.runs.records import read as read_records
 
@@ -135,4 +135,4 @@ else:
     display(Markdown("No ImageNet folder was given to this build: Table 2 below shows the paper's numbers only."))
 display(Markdown(markdown_table(table2, [("net", "net"), ("paper", "top-1 error (%), Table 2"),
                                          ("ours", "this run (%)")])))
-ex.save_rows("degradation", P, rows);
+tables.save_rows("degradation", P, rows);

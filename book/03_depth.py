@@ -25,12 +25,12 @@ profile = "cpu"
 from IPython.display import Markdown, display
 
 from paper_repro.book import evidence as ev
-from paper_repro.book import experiments as ex
-from paper_repro.book import findings, plots
+from paper_repro.book import findings, plots, tables
 from paper_repro.book.figures import show_figure
 from paper_repro.book.source import show_source
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.train import WarmupRule, learning_rate
+from paper_repro.experiments import runs as ex
 from paper_repro.paper import classification as paper
 from paper_repro.runs.records import read as read_records
 
@@ -112,4 +112,4 @@ show_figure(plots.training_curves([("ResNet-" + "/".join(map(str, P.deep_depths)
 # %% tags=["remove-cell"]
 report = findings.cifar_report_rows(P, rows, prov) + [findings.claim_row(j, P, prov) for j in judged]
 report += findings.deep_report_rows(P, deep, dprov)
-ex.save_rows("depth", P, report);
+tables.save_rows("depth", P, report);

@@ -27,10 +27,10 @@ profile = "cpu"
 from IPython.display import Markdown, display
 
 from paper_repro.book import evidence as ev
-from paper_repro.book import experiments as ex
-from paper_repro.book import findings, plots
+from paper_repro.book import findings, plots, tables
 from paper_repro.book.figures import show_figure
 from paper_repro.book.tables import markdown_table
+from paper_repro.experiments import runs as ex
 from paper_repro.runs.records import read as read_records
 
 P = ex.setup(profile)
@@ -98,4 +98,4 @@ display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for 
 display(Markdown(findings.gamma_sentence(means, gammas)))
 
 # %% tags=["remove-cell"]
-ex.save_rows("responses", P, [findings.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);
+tables.save_rows("responses", P, [findings.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);

@@ -37,7 +37,7 @@ pretrained_dir = ""
 from IPython.display import Image, Markdown, display
 
 from paper_repro.book import detection as dx
-from paper_repro.book import experiments as ex
+from paper_repro.experiments import runs as ex
 
 P = ex.setup(profile, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
 res = ex.run_detection(P.name, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)

@@ -23,9 +23,9 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Markdown, display
 
-from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import collect_rows, missing_chapters, report_markdown
+from paper_repro.experiments import runs as ex
 
 P = ex.setup(profile)
 rows = collect_rows(P.name)

@@ -29,10 +29,10 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Markdown, display
 
-from paper_repro.book import experiments as ex
 from paper_repro.book import plots, tables
 from paper_repro.book import scale_map as sm
 from paper_repro.book.figures import show_figure
+from paper_repro.experiments import runs as ex
 from paper_repro.paper import claims
 from paper_repro.runs import records as rec
 

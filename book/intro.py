@@ -28,9 +28,9 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Markdown, display
 
-from paper_repro.book import experiments as ex
 from paper_repro.book import findings
 from paper_repro.book.report import scoreboard_markdown
+from paper_repro.experiments import runs as ex
 from paper_repro.paper import claims
 
 P = ex.setup(profile)

@@ -13,8 +13,6 @@ import sys
 from pathlib import Path
 
 from paper_repro.book.build import reproduce
-from paper_repro.book.chapters import NOTEBOOKS
-from paper_repro.book.plan import plan, sweep_profile, table
 from paper_repro.book.report import summary_markdown, update_readme
 from paper_repro.classification.bench import (
     BenchSetup,
@@ -26,7 +24,6 @@ from paper_repro.classification.bench import (
 )
 from paper_repro.classification.config import PROFILES, PROFILES_HELP, SPLITS, WARMUPS, RunConfig, get_profile
 from paper_repro.classification.data import DATASETS_HELP, imagenet_missing, parse_dataset
-from paper_repro.classification.scale_map import extend
 from paper_repro.classification.train import fit
 from paper_repro.cli import (
     Parser,
@@ -45,6 +42,9 @@ from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.config import PROFILE_NAMES, DetectConfig, profile_config
 from paper_repro.detection.data import DATASETS_HELP as DETECTION_DATASETS_HELP
 from paper_repro.detection.data import parse_detection_dataset
+from paper_repro.experiments.chapters import NOTEBOOKS
+from paper_repro.experiments.plan import plan, sweep_profile, table
+from paper_repro.experiments.scale_map import extend
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.home import default

@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from paper_repro.book.build import NotebookFailed, execute
-from paper_repro.book.chapters import IDS, NOTEBOOKS
+from paper_repro.experiments.chapters import IDS, NOTEBOOKS
 from paper_repro.runs.provenance import ROOT
 
 

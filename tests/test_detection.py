@@ -15,7 +15,6 @@ from PIL import Image
 import paper_repro.detection.train as T
 from paper_repro.__main__ import build_parser, cmd_detect, config_from_args, main
 from paper_repro.book.detection import comparison_sentence, report_rows
-from paper_repro.book.experiments import DetectionRuns
 from paper_repro.detection import backbones as B
 from paper_repro.detection.config import DetectConfig, profile_config
 from paper_repro.detection.data import (
@@ -31,6 +30,7 @@ from paper_repro.detection.data import (
 )
 from paper_repro.detection.evaluate import coco_map, voc07_ap, voc07_map
 from paper_repro.detection.train import evaluate_detector, fit_detector, learning_rate, load_detector
+from paper_repro.experiments.runs import DetectionRuns
 from paper_repro.runs.datasets import DataMissing, load_fashion_mnist
 from paper_repro.runs.run import Diverged, Result
 from paper_repro.runs.speed import resolve_speed

@@ -5,6 +5,7 @@ import pytest
 from paper_repro.book import findings, tables
 from paper_repro.classification.config import PROFILES, RunConfig
 from paper_repro.classification.train import Result
+from paper_repro.models import measure
 
 
 def fake(model, train, test, seed=0):
@@ -48,7 +49,7 @@ def test_gap_sentence_reports_the_sign_at_the_deepest_depth():
 
 
 def test_markdown_table_and_paper_rounding():
-    assert findings.paper_rounding(269722, "0.27M") == "0.27M" and findings.paper_rounding(19421274, "19.4M") == "19.4M"
+    assert measure.paper_rounding(269722, "0.27M") == "0.27M" and measure.paper_rounding(19421274, "19.4M") == "19.4M"
     md = tables.markdown_table([{"a": 1.234, "b": None}], [("a", "A"), ("b", "B")])
     assert md.splitlines() == ["| A | B |", "|---|---|", "| 1.23 | – |"]
     # a pipe inside a cell (|γ|) must not split it; booleans never show as True/False

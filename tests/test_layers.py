@@ -7,7 +7,9 @@ from pathlib import Path
 import paper_repro
 
 PACKAGE = Path(paper_repro.__file__).parent
-# 0: the paper, 1: its architectures, 2: the run machinery, 3: the two tasks, 4: the book, 5: entry points
+# 0: the paper, 1: its architectures, 2: the run machinery and the records, 3: the two tasks, 4: the
+# experiments (what trains or opens a checkpoint for the book, on both tasks), 5: the book (pages
+# only), 6: entry points
 LAYER = {
     "_version": 0,
     "paper": 0,
@@ -15,11 +17,12 @@ LAYER = {
     "runs": 2,
     "classification": 3,
     "detection": 3,
-    "book": 4,
-    "tools": 5,
-    "cli": 5,
-    "__main__": 5,
-    "__init__": 5,
+    "experiments": 4,
+    "book": 5,
+    "tools": 6,
+    "cli": 6,
+    "__main__": 6,
+    "__init__": 6,
 }
 
 
@@ -81,3 +84,23 @@ def test_no_import_cycle_between_modules():
     for m in graph:
         if m not in state:
             visit(m, [m])
+
+
+def test_the_book_holds_pages_only_no_torch_and_no_task_training_or_data_code():
+    """paper_repro.book turns records and finished runs into pages: whatever trains or opens a
+    checkpoint lives in paper_repro.experiments (or below), never in the book."""
+    forbidden = ("torch", "torchvision") + tuple(
+        f"paper_repro.{task}.{part}" for task in ("classification", "detection") for part in ("train", "data")
+    )
+    wrong = []
+    for path in sorted((PACKAGE / "book").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            wrong += [f"{path.name} imports {n}" for n in names if n.split(".")[0] in forbidden or n in forbidden]
+    assert not wrong, "\n".join(wrong)

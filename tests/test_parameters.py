@@ -3,11 +3,11 @@ whether it runs under reproduce or a direct papermill call."""
 
 import pytest
 
-from paper_repro.book.parameters import check, injected_names
+from paper_repro.experiments.parameters import check, injected_names
 
 NOTEBOOK = (
     '# %% tags=["parameters"]\nprofile = "cpu"\nimagenet = ""\n\n'
-    "# %%\nfrom paper_repro.book import experiments as ex\nP = ex.setup(profile, imagenet=imagenet)\n"
+    "# %%\nfrom paper_repro.experiments import runs as ex\nP = ex.setup(profile, imagenet=imagenet)\n"
     'print("setup passed")\n'
 )
 

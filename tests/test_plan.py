@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from paper_repro.book.chapters import WITH_RUNS, of_task
-from paper_repro.book.plan import (
+from paper_repro.classification.config import PROFILES
+from paper_repro.experiments.chapters import WITH_RUNS, of_task
+from paper_repro.experiments.plan import (
     chapter_runs,
     classification_runs,
     detection_runs,
@@ -13,7 +14,6 @@ from paper_repro.book.plan import (
     plan,
     training_flops,
 )
-from paper_repro.classification.config import PROFILES
 
 
 def test_the_plan_lists_every_net_and_seed_the_chapters_train(tmp_path):

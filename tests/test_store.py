@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from paper_repro.__main__ import main
-from paper_repro.book.plan import seconds_per_iteration
 from paper_repro.detection.train import load_pretrained
+from paper_repro.experiments.plan import seconds_per_iteration
 from paper_repro.runs import files, store
 from paper_repro.runs import run as run_module
 from paper_repro.runs.records import read as read_records

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from paper_repro.book import plan
-from paper_repro.book.chapters import NOTEBOOKS
-from paper_repro.book.experiments import DATA, RUNS, setup
+from paper_repro.experiments import plan
+from paper_repro.experiments.chapters import NOTEBOOKS
+from paper_repro.experiments.runs import DATA, RUNS, setup
 from paper_repro.runs.home import home
 from paper_repro.runs.progress import relay
 from paper_repro.runs.provenance import ROOT

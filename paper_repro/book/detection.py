@@ -7,21 +7,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
-from torchvision.ops import nms
-
 from paper_repro.book import plots
-from paper_repro.book.experiments import DATA, DetectionRuns
 from paper_repro.book.figures import save_figure
 from paper_repro.book.findings import claim_sentence
 from paper_repro.book.tables import markdown_table, report_row, write_report_rows
-from paper_repro.detection.backbones import BACKBONES, build_backbone
+from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.config import DetectConfig
-from paper_repro.detection.data import build_detection_data
+from paper_repro.experiments.runs import DATA, DetectionRuns, c4_parameters, sample_detections
 from paper_repro.paper.claims import describe
 from paper_repro.paper.claims import judge as judge_claim
 from paper_repro.paper.detection import BACKBONE_NAMES, TABLE7, TABLE8, VOC07_TEST
-from paper_repro.runs.store import read_json
 
 
 def describe_runs(res: DetectionRuns) -> str:
@@ -157,34 +152,33 @@ def save_loss_figure(res: DetectionRuns, dataset: str = "fashion-canvas"):
 
 
 # --------------------------------------------------------------------------- the C4 design
-def _params(module) -> float:
-    return sum(p.numel() for p in module.parameters()) / 1e6
 
 
 def c4_design_markdown() -> str:
     """The C4 split of ResNet-101 and VGG-16 as a Markdown table: which layers run once per
     image (shared by the RPN and the detector) and which once per region, with their parameter
     counts measured on the models this package builds."""
-    trunk, head, roi = build_backbone("resnet101")
-    vtrunk, vhead, vroi = build_backbone("vgg16")
+    count = c4_parameters()
+    trunk, head, roi = count["resnet101"]
+    vtrunk, vhead, vroi = count["vgg16"]
     rows = [
         (
             "ResNet-101",
             "conv1, conv2_x, conv3_x, conv4_x (stride 16, 1024 ch)",
             "once per image, shared by RPN and detector",
-            _params(trunk),
+            trunk,
         ),
         ("ResNet-101", f"RoI pooling to {roi}x{roi} (before conv5_1)", "per region", 0.0),
-        ("ResNet-101", "conv5_x (conv5_1 stride 2 -> 7x7), global average pool", "per region", _params(head)),
+        ("ResNet-101", "conv5_x (conv5_1 stride 2 -> 7x7), global average pool", "per region", head),
         ("ResNet-101", "cls (K+1) and box (4(K+1)) layers", "per region", None),
         (
             "VGG-16",
             "conv1_1 .. conv5_3 (stride 16, 512 ch; no pool5)",
             "once per image, shared by RPN and detector",
-            _params(vtrunk),
+            vtrunk,
         ),
         ("VGG-16", f"RoI pooling to {vroi}x{vroi}", "per region", 0.0),
-        ("VGG-16", "fc6, fc7 (4096-d)", "per region", _params(vhead)),
+        ("VGG-16", "fc6, fc7 (4096-d)", "per region", vhead),
         ("VGG-16", "cls (K+1) and box (4(K+1)) layers", "per region", None),
     ]
     table = [{"backbone": b, "layers": layers, "runs": runs, "params": p} for b, layers, runs, p in rows]
@@ -287,44 +281,6 @@ def caveat_markdown(res: DetectionRuns) -> str:
 
 
 # --------------------------------------------------------------------------- figure
-def shown_detections(sample: dict, extra: int = 1, max_boxes: int = 5, overlap: float = 0.3) -> list[tuple]:
-    """The detections a figure shows for one image: after class-agnostic NMS (``overlap``), the
-    highest-scoring ones, as many as the image has objects plus ``extra`` (at most ``max_boxes``).
-    Returns (box, label, score) triples."""
-
-    if not sample["boxes"]:
-        return []
-    boxes, scores = torch.tensor(sample["boxes"]), torch.tensor(sample["scores"])
-    keep = nms(boxes, scores, overlap)[: min(max_boxes, len(sample["gt_labels"]) + extra)].tolist()
-    return [(sample["boxes"][i], sample["labels"][i], sample["scores"][i]) for i in keep]
-
-
-def sample_detections(
-    res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4, data_root: str | os.PathLike = DATA
-) -> tuple[dict[str, list[dict]], list[str]]:
-    """Per backbone, the first ``n`` held-out images with their ground truth and the detections
-    :func:`shown_detections` keeps (from each run's samples.json), and the class names."""
-
-    by_backbone = res.runs[dataset]
-    data = build_detection_data(next(iter(by_backbone.values())).config, data_root)
-    rows, classes = {}, []
-    for b, r in by_backbone.items():
-        samples = read_json(Path(r.run_dir) / "samples.json")
-        classes = samples["classes"]
-        rows[b] = []
-        for col, s in enumerate(samples["images"][:n]):
-            kept = shown_detections(s)
-            rows[b].append(
-                {
-                    "image": data.eval[col][0].permute(1, 2, 0).numpy(),
-                    "gt_boxes": s["gt_boxes"],
-                    "gt_labels": s["gt_labels"],
-                    "boxes": [k[0] for k in kept],
-                    "labels": [k[1] for k in kept],
-                    "scores": [k[2] for k in kept],
-                }
-            )
-    return rows, classes
 
 
 def save_sample_figure(

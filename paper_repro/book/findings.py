@@ -1,19 +1,15 @@
 """Runs into what a reader sees: curves, tables, sentences in this build's numbers, the verdicts'
 wording and the report rows, each labelled with where its numbers came from. Pure functions of
-results already trained (``experiments.py`` trains them); the chapters call both.
+results already trained (``paper_repro.experiments.runs`` trains them); the chapters call both.
 """
 
 from __future__ import annotations
 
 import statistics
 
-import torch
-
 from paper_repro.book.tables import markdown_table, report_row
 from paper_repro.classification.config import PROFILES, Profile
-from paper_repro.classification.data import parse_dataset
-from paper_repro.models import ShortcutA, build_model, resnet
-from paper_repro.models.measure import architecture_table, multiply_adds, num_parameters
+from paper_repro.models.measure import cost_ratio
 from paper_repro.paper import claims
 from paper_repro.paper import classification as paper
 from paper_repro.runs.records import DATASET_NAMES, mean_std, net_name
@@ -33,7 +29,7 @@ def curve(result: Result) -> dict:
 def provenance_of(profile: Profile, results) -> dict:
     rs = list(results.values()) if isinstance(results, dict) else list(results)
     s = rs[0].summary
-    name, _ = parse_dataset(s["dataset"])
+    name = s["dataset"].split(":", 1)[0]  # "imagenet:PATH" -> "imagenet"
     per_net: dict[str, set] = {}
     for r in rs:
         per_net.setdefault(r.summary.get("model", r.config.model), set()).add(r.summary["seed"])
@@ -99,29 +95,6 @@ SHORTCUT_COLUMNS = [
 ]
 
 
-def shortcut_rows(depths=(34, 50)) -> list[dict]:
-    """Options A, B and C (§3.3) side by side: parameters and how many shortcuts project or zero-pad."""
-
-    rows = []
-    for option in "ABC":
-        for depth in depths:
-            m = resnet(depth, option)
-            rows.append(
-                {
-                    "net": f"ResNet-{depth}",
-                    "option": option,
-                    "params_m": num_parameters(m) / 1e6,
-                    "projections": sum(
-                        1
-                        for n, mod in m.named_modules()
-                        if n.endswith("shortcut") and isinstance(mod, torch.nn.Sequential)
-                    ),
-                    "zero_pad": sum(1 for mod in m.modules() if isinstance(mod, ShortcutA)),
-                }
-            )
-    return rows
-
-
 TABLE1_COLUMNS = [
     ("net", "net"),
     ("block", "block"),
@@ -132,47 +105,6 @@ TABLE1_COLUMNS = [
     ("paper_gmacs", "mult-adds (G), Table 1"),
     ("diff_pct", "diff. (%)"),
 ]
-
-
-def table1_rows() -> list[dict]:
-
-    rows = []
-    for r in architecture_table():
-        rows.append(
-            {
-                "net": f"ResNet-{r['depth']}",
-                "block": r["block"],
-                "stages": "×".join(map(str, r["blocks_per_stage"])),
-                "layers": r["layers"],
-                "params_m": r["params"] / 1e6,
-                "gmacs": r["multiply_adds"] / 1e9,
-                "paper_gmacs": r["paper_multiply_adds"] / 1e9,
-                "diff_pct": 100 * (r["multiply_adds"] / r["paper_multiply_adds"] - 1),
-            }
-        )
-    return rows
-
-
-def paper_rounding(n: int, like: str) -> str:
-    """Round a parameter count as the paper rounds the value ``like`` (e.g. "0.27M", "19.4M")."""
-    decimals = len(like.rstrip("M").split(".")[1]) if "." in like else 0
-    return f"{n / 1e6:.{decimals}f}M"
-
-
-def cifar_param_rows(depths=(20, 32, 44, 56, 110, 1202)) -> list[dict]:
-    rows = []
-    for d in depths:
-        n = num_parameters(build_model(f"resnet{d}"))
-        rows.append(
-            {
-                "net": f"ResNet-{d}",
-                "params": n,
-                "ours": paper_rounding(n, paper.TABLE6_PARAMS[d]),
-                "paper": paper.TABLE6_PARAMS[d],
-                "plain_params": num_parameters(build_model(f"plain{d}")),
-            }
-        )
-    return rows
 
 
 # --------------------------------------------------------------------------- findings
@@ -305,12 +237,6 @@ def warmup_sentences(runs: list[Result]) -> str:
         lr_note = f" (lr at the first evaluation: {first_lr:g})" if first_lr is not None else ""
         out.append(f"ResNet-110, seed {s['seed']}: {what}{lr_note}.")
     return "\n\n".join(out)
-
-
-def cost_ratio(a: str, b: str) -> float:
-    """Multiply-adds of one forward pass of net ``a`` over net ``b`` (32x32 input, counted by
-    ``torch.utils.flop_counter``): what an iteration of ``a`` costs against one of ``b``."""
-    return multiply_adds(build_model(a), (1, 3, 32, 32)) / multiply_adds(build_model(b), (1, 3, 32, 32))
 
 
 def deep_sentence(profile: Profile, deep: dict[str, Result]) -> str:

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from paper_repro.book import evidence, findings, gpu, scale_map
-from paper_repro.book.chapters import REPORTED, TITLES
 from paper_repro.book.tables import markdown_table, report_path
+from paper_repro.experiments.chapters import REPORTED, TITLES
 from paper_repro.paper.claims import CLAIMS, paper_difference, signed
 from paper_repro.runs.records import read as read_records
 

@@ -67,3 +67,8 @@ def markdown_table(rows: list[dict], columns: list[tuple[str, str]], digits: int
     sep = "|" + "|".join("---" for _ in columns) + "|"
     body = ["| " + " | ".join(fmt(r.get(k)) for k, _ in columns) + " |" for r in rows]
     return "\n".join([head, sep, *body])
+
+
+def save_rows(chapter: str, profile, rows: list[dict]) -> Path:
+    """A chapter's report rows under its profile (``profile``: a Profile or its name)."""
+    return write_report_rows(chapter, getattr(profile, "name", profile), rows)

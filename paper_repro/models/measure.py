@@ -12,7 +12,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from paper_repro.models import ARCHITECTURES, resnet
+from paper_repro.models import ARCHITECTURES, ShortcutA, build_model, resnet
+from paper_repro.paper import classification as paper
 
 
 def num_parameters(model: nn.Module) -> int:
@@ -137,3 +138,74 @@ def architecture_table(depths: Iterable[int] = (18, 34, 50, 101, 152)) -> list[d
             }
         )
     return rows
+
+
+# --------------------------------------------------------------------------- the paper's counting tables
+def shortcut_rows(depths=(34, 50)) -> list[dict]:
+    """Options A, B and C (§3.3) side by side: parameters and how many shortcuts project or zero-pad."""
+
+    rows = []
+    for option in "ABC":
+        for depth in depths:
+            m = resnet(depth, option)
+            rows.append(
+                {
+                    "net": f"ResNet-{depth}",
+                    "option": option,
+                    "params_m": num_parameters(m) / 1e6,
+                    "projections": sum(
+                        1
+                        for n, mod in m.named_modules()
+                        if n.endswith("shortcut") and isinstance(mod, torch.nn.Sequential)
+                    ),
+                    "zero_pad": sum(1 for mod in m.modules() if isinstance(mod, ShortcutA)),
+                }
+            )
+    return rows
+
+
+def table1_rows() -> list[dict]:
+
+    rows = []
+    for r in architecture_table():
+        rows.append(
+            {
+                "net": f"ResNet-{r['depth']}",
+                "block": r["block"],
+                "stages": "×".join(map(str, r["blocks_per_stage"])),
+                "layers": r["layers"],
+                "params_m": r["params"] / 1e6,
+                "gmacs": r["multiply_adds"] / 1e9,
+                "paper_gmacs": r["paper_multiply_adds"] / 1e9,
+                "diff_pct": 100 * (r["multiply_adds"] / r["paper_multiply_adds"] - 1),
+            }
+        )
+    return rows
+
+
+def paper_rounding(n: int, like: str) -> str:
+    """Round a parameter count as the paper rounds the value ``like`` (e.g. "0.27M", "19.4M")."""
+    decimals = len(like.rstrip("M").split(".")[1]) if "." in like else 0
+    return f"{n / 1e6:.{decimals}f}M"
+
+
+def cifar_param_rows(depths=(20, 32, 44, 56, 110, 1202)) -> list[dict]:
+    rows = []
+    for d in depths:
+        n = num_parameters(build_model(f"resnet{d}"))
+        rows.append(
+            {
+                "net": f"ResNet-{d}",
+                "params": n,
+                "ours": paper_rounding(n, paper.TABLE6_PARAMS[d]),
+                "paper": paper.TABLE6_PARAMS[d],
+                "plain_params": num_parameters(build_model(f"plain{d}")),
+            }
+        )
+    return rows
+
+
+def cost_ratio(a: str, b: str) -> float:
+    """Multiply-adds of one forward pass of net ``a`` over net ``b`` (32x32 input, counted by
+    ``torch.utils.flop_counter``): what an iteration of ``a`` costs against one of ``b``."""
+    return multiply_adds(build_model(a), (1, 3, 32, 32)) / multiply_adds(build_model(b), (1, 3, 32, 32))

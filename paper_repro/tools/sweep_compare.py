@@ -20,10 +20,10 @@ import time
 
 import torch
 
-from paper_repro.book.plan import PlannedRun
 from paper_repro.classification.config import PROFILES, get_profile
 from paper_repro.classification.train import fit
 from paper_repro.cli import Parser, existing_folder, seed, validated
+from paper_repro.experiments.plan import PlannedRun
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.provenance import cpu_name
 from paper_repro.runs.sweep import Placement, local_resources, sweep

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_repro.book.chapters import NOTEBOOKS
+from paper_repro.experiments.chapters import NOTEBOOKS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,6 +1,6 @@
-"""What the notebooks call to run experiments: train the nets of an experiment through the run
+"""What the chapters call to run experiments: train the nets of an experiment through the run
 store (or read them back), and measure trained nets (Fig. 7). Turning runs into tables, sentences
-and report rows is ``findings.py``'s job; notebooks hold prose and calls."""
+and report rows is the book's job (``paper_repro.book``)."""
 
 from __future__ import annotations
 
@@ -12,22 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torchvision.ops import nms
 
-from paper_repro.book.findings import pct
-from paper_repro.book.parameters import ParameterError, check
-from paper_repro.book.plan import chapter_runs as planned
-from paper_repro.book.tables import write_report_rows
 from paper_repro.classification.config import PROFILES, Profile, get_profile
 from paper_repro.classification.data import build_data
 from paper_repro.classification.train import fit, load_model
-from paper_repro.detection.backbones import BACKBONES
+from paper_repro.detection.backbones import BACKBONES, build_backbone
 from paper_repro.detection.config import profile_config
+from paper_repro.detection.data import build_detection_data
 from paper_repro.detection.train import fit_detector
+from paper_repro.experiments.parameters import ParameterError, check
+from paper_repro.experiments.plan import chapter_runs as planned
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.home import home
 from paper_repro.runs.run import Result
 from paper_repro.runs.speed import resolve_speed
+from paper_repro.runs.store import read_json
 
 RUNS = home() / "runs"  # the project folder's (paper_repro.runs.home), never the package's
 DATA = home() / "data"
@@ -127,10 +128,6 @@ def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[di
     return means, gammas
 
 
-def save_rows(chapter: str, profile: Profile, rows: list[dict]):
-    return write_report_rows(chapter, profile.name, rows)
-
-
 def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[str, Result]:
     """Table 2 / Fig. 4 nets on an ImageNet-style folder (§3.4 transforms, 10-crop validation)."""
     results = {}
@@ -158,7 +155,7 @@ def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[st
         results[model] = r = fit(cfg.validate(), out=RUNS, data_root=str(DATA))
         if verbose:
             how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
-            print(f"{model:>10}: {how}; top-1 val error (10-crop) {pct(r.summary['final_eval_error'])}")
+            print(f"{model:>10}: {how}; top-1 val error (10-crop) {100 * r.summary['final_eval_error']:.2f}%")
     return results
 
 
@@ -225,3 +222,57 @@ def run_detection(
             for b in BACKBONES
         }
     return res
+
+
+def c4_parameters() -> dict[str, tuple[float, float, int]]:
+    """Per backbone of the C4 design: the parameters (M) of the layers run once per image, of those
+    run once per region, and the RoI pooling size, measured on the models this package builds."""
+    out = {}
+    for b in BACKBONES:
+        trunk, head, roi = build_backbone(b)
+        out[b] = (_params(trunk), _params(head), roi)
+    return out
+
+
+def _params(module) -> float:
+    return sum(p.numel() for p in module.parameters()) / 1e6
+
+
+def shown_detections(sample: dict, extra: int = 1, max_boxes: int = 5, overlap: float = 0.3) -> list[tuple]:
+    """The detections a figure shows for one image: after class-agnostic NMS (``overlap``), the
+    highest-scoring ones, as many as the image has objects plus ``extra`` (at most ``max_boxes``).
+    Returns (box, label, score) triples."""
+
+    if not sample["boxes"]:
+        return []
+    boxes, scores = torch.tensor(sample["boxes"]), torch.tensor(sample["scores"])
+    keep = nms(boxes, scores, overlap)[: min(max_boxes, len(sample["gt_labels"]) + extra)].tolist()
+    return [(sample["boxes"][i], sample["labels"][i], sample["scores"][i]) for i in keep]
+
+
+def sample_detections(
+    res: DetectionRuns, dataset: str = "fashion-canvas", n: int = 4, data_root: str | os.PathLike = DATA
+) -> tuple[dict[str, list[dict]], list[str]]:
+    """Per backbone, the first ``n`` held-out images with their ground truth and the detections
+    :func:`shown_detections` keeps (from each run's samples.json), and the class names."""
+
+    by_backbone = res.runs[dataset]
+    data = build_detection_data(next(iter(by_backbone.values())).config, data_root)
+    rows, classes = {}, []
+    for b, r in by_backbone.items():
+        samples = read_json(Path(r.run_dir) / "samples.json")
+        classes = samples["classes"]
+        rows[b] = []
+        for col, s in enumerate(samples["images"][:n]):
+            kept = shown_detections(s)
+            rows[b].append(
+                {
+                    "image": data.eval[col][0].permute(1, 2, 0).numpy(),
+                    "gt_boxes": s["gt_boxes"],
+                    "gt_labels": s["gt_labels"],
+                    "boxes": [k[0] for k in kept],
+                    "labels": [k[1] for k in kept],
+                    "scores": [k[2] for k in kept],
+                }
+            )
+    return rows, classes

@@ -19,10 +19,10 @@ import functools
 import sys
 from dataclasses import dataclass
 
-from paper_repro.book.chapters import WITH_RUNS, of_task
 from paper_repro.classification.config import RunConfig, get_profile
 from paper_repro.detection.backbones import BACKBONES
 from paper_repro.detection.config import DetectConfig, profile_config
+from paper_repro.experiments.chapters import WITH_RUNS, of_task
 from paper_repro.models import build_model, parse_model_name
 from paper_repro.models.measure import multiply_adds
 from paper_repro.runs import store
