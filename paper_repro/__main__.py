@@ -48,6 +48,7 @@ from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.home import default
+from paper_repro.runs.registry import train
 from paper_repro.runs.spec import SPEED_CHOICES
 from paper_repro.runs.speed import lower_priority
 from paper_repro.runs.store import StoreWriteError
@@ -554,7 +555,7 @@ def cmd_detect(args) -> int:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
     return run_and_report(
-        cfg.folder(args.out), lambda: cfg.fit(out=args.out, data_root=args.data_root or default("data"))
+        cfg.folder(args.out), lambda: train(cfg, out=args.out, data_root=args.data_root or default("data"))
     )
 
 

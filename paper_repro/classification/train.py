@@ -21,6 +21,7 @@ from paper_repro.classification.data import Data, build_data
 from paper_repro.models import build_model
 from paper_repro.runs import store
 from paper_repro.runs.distributed import all_sum, distributed
+from paper_repro.runs.registry import register
 from paper_repro.runs.run import (
     Diverged,
     Result,
@@ -112,6 +113,7 @@ def evaluate(model: torch.nn.Module, loader, speed: Speed, world: int = 1) -> di
 
 
 # --------------------------------------------------------------------------- fit
+@register(RunConfig)
 def fit(
     cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None, log=None
 ) -> Result:

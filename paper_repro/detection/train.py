@@ -29,6 +29,7 @@ from paper_repro.detection.config import DetectConfig
 from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
 from paper_repro.detection.evaluate import coco_map, voc07_map
 from paper_repro.runs import store
+from paper_repro.runs.registry import register
 from paper_repro.runs.run import (
     Diverged,
     Result,
@@ -170,6 +171,7 @@ def _jsonable_detections(gts, dets, min_score: float = 0.05, top: int = 30) -> l
     return rows
 
 
+@register(DetectConfig)
 def fit_detector(
     cfg: DetectConfig,
     out: str | os.PathLike = "runs",
