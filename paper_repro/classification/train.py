@@ -27,6 +27,7 @@ from paper_repro.runs.run import (
     Result,
     Run,
     Tally,
+    make_optimizer,
     seed_everything,
     set_lr,
     step_decay,
@@ -70,12 +71,6 @@ class WarmupRule:
         self.active, self.ended_at = s["active"], s["ended_at"]
         self.errors.clear()
         self.errors.extend(s["errors"])
-
-
-def make_optimizer(model: torch.nn.Module, cfg: RunConfig, device: torch.device) -> torch.optim.SGD:
-    # Weight decay on every parameter (BN's too), as in the authors' Caffe solver.
-    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -140,7 +135,7 @@ def _train(run: Run, data: Data, speed: Speed, progress) -> Result:
     model = build_model(cfg.model, num_classes=data.num_classes, in_channels=data.in_channels).to(speed.device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, cfg, speed.device)
+    optimizer = make_optimizer(model.parameters(), cfg, speed.device)
     warmup = WarmupRule(cfg)
     run.open({"model": model, "optimizer": optimizer, "warmup": warmup, "loader": data.train})
     net = _parallel(model, cfg, speed, run.world)
