@@ -50,6 +50,7 @@ from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_ci
 from paper_repro.runs.home import default
 from paper_repro.runs.records import RECORDS
 from paper_repro.runs.records import read as read_records
+from paper_repro.runs.registry import train
 from paper_repro.runs.spec import SPEED_CHOICES
 from paper_repro.runs.speed import lower_priority
 from paper_repro.runs.store import StoreWriteError
@@ -556,7 +557,7 @@ def cmd_detect(args) -> int:
         print(f"python -m paper_repro detect: error: {e}", file=sys.stderr)
         return 2
     return run_and_report(
-        cfg.folder(args.out), lambda: cfg.fit(out=args.out, data_root=args.data_root or default("data"))
+        cfg.folder(args.out), lambda: train(cfg, out=args.out, data_root=args.data_root or default("data"))
     )
 
 

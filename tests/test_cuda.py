@@ -9,9 +9,10 @@ import torch
 
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.data import DeviceLoader
-from paper_repro.classification.train import fit, make_optimizer
+from paper_repro.classification.train import fit
 from paper_repro.runs import store
 from paper_repro.runs.datasets import Destination, make_synthetic, pixel_mean
+from paper_repro.runs.run import make_optimizer
 
 pytestmark = [
     pytest.mark.cuda,
@@ -37,7 +38,7 @@ def test_a_run_on_the_gpu_uses_bf16_channels_last_and_fused_sgd(tmp_path, data_r
     assert s["device"].startswith("cuda") and s["precision"] == "bf16" and s["channels_last"]
     assert 0 <= s["final_train_error"] <= 1 and 0 <= s["final_eval_error"] <= 1
     model = torch.nn.Linear(2, 2).cuda()
-    assert make_optimizer(model, RunConfig(), torch.device("cuda")).defaults["fused"]
+    assert make_optimizer(model.parameters(), RunConfig(), torch.device("cuda")).defaults["fused"]
 
 
 def test_the_device_loader_gives_the_gpu_the_batches_it_gives_the_cpu():

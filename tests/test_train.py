@@ -9,10 +9,14 @@ import sys
 import time
 
 import pytest
+import torch
 
+from paper_repro.classification import train as classification_train
 from paper_repro.classification.config import PROFILES, RunConfig, scaled_milestones
 from paper_repro.classification.train import WarmupRule, fit, learning_rate
+from paper_repro.detection import train as detection_train
 from paper_repro.runs import store
+from paper_repro.runs.run import Tally, make_optimizer
 
 TINY = dict(model="resnet8", dataset="fashion-mnist", train_subset=512, eval_subset=256, batch_size=64)
 
@@ -173,6 +177,29 @@ def test_corrupted_checkpoint_is_reported_and_not_trusted(tmp_path, data_root, c
     fit(cfg, out=tmp_path / "x", data_root=data_root, progress=False)
     err = capsys.readouterr().err
     assert err.count("ignoring checkpoint") == 2 and "resuming" not in err
+
+
+def test_both_tasks_build_sgd_with_the_one_builder_and_train_only_what_is_trained():
+    assert classification_train.make_optimizer is detection_train.make_optimizer is make_optimizer
+    model = torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Linear(3, 2))
+    model[0].requires_grad_(False)  # a detector's frozen layers
+    opt = make_optimizer(model.parameters(), RunConfig(), torch.device("cpu"))
+    assert opt.defaults["foreach"] and not opt.defaults["fused"]  # fused on a GPU (tests/test_cuda.py)
+    assert opt.param_groups[0]["params"] == list(model[1].parameters())
+    assert (opt.defaults["lr"], opt.defaults["momentum"], opt.defaults["weight_decay"]) == (0.1, 0.9, 1e-4)
+
+
+def test_the_tally_names_the_first_step_whose_loss_was_not_finite_counted_from_1():
+    tally = Tally(torch.device("cpu"))
+    tally.check_every = 4  # as on a GPU: the host looks only every few steps
+    losses = [1.0, 2.0, float("nan"), float("inf"), 3.0]
+    found = []
+    for done, loss in enumerate(losses, 1):
+        tally.add(1, torch.tensor(loss), loss=torch.tensor(loss))
+        found.append(tally.first_nonfinite(done, force=done == len(losses)))
+    assert found == [None, None, None, 3, None]  # checked at step 4: the 3rd step's loss was NaN
+    tally.add(1, torch.tensor(float("nan")))
+    assert tally.first_nonfinite(6, force=True) == 6
 
 
 def test_nan_loss_stops_the_run_and_says_where(tmp_path, cli):

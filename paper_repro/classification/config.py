@@ -61,11 +61,6 @@ class RunConfig(RunSpec):
     def name(self) -> str:
         return self.model
 
-    def fit(self, out="runs", data_root: str = "data", progress: bool | None = None):
-        from paper_repro.classification.train import fit  # noqa: PLC0415 - train imports this module: looked up at call time
-
-        return fit(self, out=out, data_root=data_root, progress=progress)
-
     def ensure_data(self, data_root: str) -> None:
         name, _ = parse_dataset(self.dataset)
         if name == "fashion-mnist":

@@ -21,11 +21,13 @@ from paper_repro.classification.data import Data, build_data
 from paper_repro.models import build_model
 from paper_repro.runs import store
 from paper_repro.runs.distributed import all_sum, distributed
+from paper_repro.runs.registry import register
 from paper_repro.runs.run import (
     Diverged,
     Result,
     Run,
     Tally,
+    make_optimizer,
     seed_everything,
     set_lr,
     step_decay,
@@ -71,12 +73,6 @@ class WarmupRule:
         self.errors.extend(s["errors"])
 
 
-def make_optimizer(model: torch.nn.Module, cfg: RunConfig, device: torch.device) -> torch.optim.SGD:
-    # Weight decay on every parameter (BN's too), as in the authors' Caffe solver.
-    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
-
-
 # --------------------------------------------------------------------------- evaluation
 @torch.no_grad()
 def evaluate(model: torch.nn.Module, loader, speed: Speed, world: int = 1) -> dict:
@@ -112,6 +108,7 @@ def evaluate(model: torch.nn.Module, loader, speed: Speed, world: int = 1) -> di
 
 
 # --------------------------------------------------------------------------- fit
+@register(RunConfig)
 def fit(
     cfg: RunConfig, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None, log=None
 ) -> Result:
@@ -138,7 +135,7 @@ def _train(run: Run, data: Data, speed: Speed, progress) -> Result:
     model = build_model(cfg.model, num_classes=data.num_classes, in_channels=data.in_channels).to(speed.device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(model, cfg, speed.device)
+    optimizer = make_optimizer(model.parameters(), cfg, speed.device)
     warmup = WarmupRule(cfg)
     run.open({"model": model, "optimizer": optimizer, "warmup": warmup, "loader": data.train})
     net = _parallel(model, cfg, speed, run.world)

@@ -5,9 +5,15 @@ heads and losses); this package supplies what the paper changes: the "C4" ResNet
 (conv1..conv4_x shared at stride 16, RoI pooling before conv5_1, conv5_x and global average
 pooling per region, frozen BN) and the VGG-16 baseline (conv5_3 features, fc6/fc7 head).
 
-Modules: :mod:`.backbones` (the two backbones and their ImageNet weight mappings), :mod:`.data`
-(Fashion-MNIST canvases, PASCAL VOC, COCO), :mod:`.evaluate` (COCOeval mAP and VOC07 AP),
-:mod:`.train` (``DetectConfig``, profiles and ``fit_detector`` through the run store),
-:mod:`.cli` (``python -m paper_repro detect``), :mod:`.experiment` (what the book chapter calls)
-and :mod:`.paper` (the paper's numbers).
+Modules: :mod:`.backbones` (the two backbones and their ImageNet weight mappings), :mod:`.config`
+(``DetectConfig`` and the profiles), :mod:`.data` (Fashion-MNIST canvases, PASCAL VOC, COCO),
+:mod:`.evaluate` (COCOeval mAP and VOC07 AP) and :mod:`.train` (``fit_detector`` through the run
+store). The command line (``python -m paper_repro detect``) is in ``paper_repro.__main__``, what
+the book's chapter calls in ``paper_repro.book.experiments`` and ``paper_repro.book.detection``,
+and the paper's numbers in ``paper_repro.paper.detection``.
+
+The package imports :mod:`.train`, which registers ``fit_detector`` as the training function of
+``DetectConfig`` (``runs.registry``): whatever imports the config has its training function too.
 """
+
+from paper_repro.detection import train as train

@@ -105,11 +105,6 @@ class DetectConfig(RunSpec):
     def name(self) -> str:
         return f"faster-rcnn-{self.backbone}"
 
-    def fit(self, out="runs", data_root: str = "data", progress: bool | None = None):
-        from paper_repro.detection.train import fit_detector  # noqa: PLC0415 - train imports this module: looked up at call time
-
-        return fit_detector(self, out=out, data_root=data_root, progress=progress)
-
     def ensure_data(self, data_root: str) -> None:
         if parse_detection_dataset(self.dataset)[0] == "fashion-canvas":
             ensure_fashion_mnist(data_root)

@@ -4,7 +4,7 @@ A run lives in ``runs/<experiment>/<config hash>/`` with config.json, metrics.js
 ``log_interval`` iterations, mAP every ``eval_interval``), checkpoints (model, optimizer, loader
 position, RNG, elapsed time) and summary.json. A finished run returns its stored summary at
 once; an interrupted one resumes from its last good checkpoint; a NaN/inf loss writes a
-"diverged" summary and raises :class:`~paper_repro.classification.train.Diverged`.
+"diverged" summary and raises :class:`~paper_repro.runs.run.Diverged`.
 
 The recipe (``full`` profile, VOC 07+12, Table 7) is Faster R-CNN's [Ren et al. 2015, §4]: SGD,
 momentum 0.9, weight decay 5e-4, lr 0.001 for 60k mini-batches then 0.0001 for 20k, one image
@@ -29,11 +29,13 @@ from paper_repro.detection.config import DetectConfig
 from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
 from paper_repro.detection.evaluate import coco_map, voc07_map
 from paper_repro.runs import store
+from paper_repro.runs.registry import register
 from paper_repro.runs.run import (
     Diverged,
     Result,
     Run,
     Tally,
+    make_optimizer,
     seed_everything,
     set_lr,
     step_decay,
@@ -170,6 +172,7 @@ def _jsonable_detections(gts, dets, min_score: float = 0.05, top: int = 30) -> l
     return rows
 
 
+@register(DetectConfig)
 def fit_detector(
     cfg: DetectConfig,
     out: str | os.PathLike = "runs",
@@ -193,12 +196,7 @@ def _train_detector(run: Run, data, speed: Speed, progress) -> Result:
     seed_everything(cfg.seed)
     num_classes = len(data.classes)
     model = build_detector(cfg, num_classes, load_pretrained(cfg.pretrained)).to(speed.device)
-    optimizer = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad],
-        lr=cfg.lr,
-        momentum=cfg.momentum,
-        weight_decay=cfg.weight_decay,
-    )
+    optimizer = make_optimizer(model.parameters(), cfg, speed.device)
     loader = DetectionLoader(
         data.train, cfg.batch_size, seed=cfg.seed, train=True, flip=cfg.hflip, workers=_workers(cfg, data)
     )
@@ -211,16 +209,17 @@ def _train_detector(run: Run, data, speed: Speed, progress) -> Result:
         with autocast(speed):
             losses = {k: v.float() for k, v in model(images, targets).items()}
         loss = sum(losses.values())
-        if not torch.isfinite(loss):
-            raise Diverged(it + 1, _summary(run, data, speed, "diverged", it + 1))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        n = len(images)
+        n, done = len(images), it + 1
         tally.add(n, loss, loss=loss.detach().double() * n, **{k: v.detach().double() * n for k, v in losses.items()})
+        bad = tally.first_nonfinite(done, force=run.at_interval(done, cfg.log_interval))
+        if bad is not None:
+            raise Diverged(bad, _summary(run, data, speed, "diverged", bad))
         run.show(every=5, lr=f"{lr:g}", loss=loss)
-        if run.at_interval(it + 1, cfg.log_interval):
-            final = _end_interval(run, it + 1, lr, model, data, speed, tally) or final
+        if run.at_interval(done, cfg.log_interval):
+            final = _end_interval(run, done, lr, model, data, speed, tally) or final
     extra_eval_s = 0.0
     if final is None:  # resumed exactly at the end: evaluate the stored model
         final = evaluate_detector(model, data.eval, num_classes, speed, data.name == "voc", _workers(cfg, data))

@@ -76,6 +76,16 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> float:
     return lr
 
 
+def make_optimizer(parameters, cfg, device: torch.device) -> torch.optim.SGD:
+    """SGD with ``cfg``'s lr, momentum and weight decay on every parameter that is trained: weight
+    decay on BN's too, as in the authors' Caffe solver; a detector's frozen layers are left out.
+    One fused kernel on a GPU; on a CPU one foreach call per step, the same numbers as a loop over
+    the parameters (fused there rounds differently, by ~3e-8 in a step). Speed only, both tasks."""
+    trained = [p for p in parameters if p.requires_grad]
+    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.SGD(trained, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fast)
+
+
 # --------------------------------------------------------------------------- RNG state
 def seed_everything(seed: int) -> None:
     """torch, numpy and Python's generators, before the model is built (decides its initialisation)."""
@@ -279,8 +289,10 @@ class Tally:
         return {k: v / totals[0] for k, v in zip(names, totals[1:])}, images
 
     def first_nonfinite(self, done: int, force: bool) -> int | None:
-        """The iteration whose loss was NaN/inf (all processes agree), or None; checks every
-        ``check_every`` steps, or now when ``force``."""
+        """The first iteration (counted from 1: the step that ended at it) whose loss was NaN/inf,
+        all processes agreeing, or None; ``done`` iterations in. Checks every ``check_every`` steps,
+        or now when ``force``: both tasks call it after every step, at the end of each logging
+        interval with ``force``."""
         if not (force or len(self.pending) >= self.check_every):
             return None
         finite = torch.isfinite(torch.stack(self.pending).float())
@@ -288,7 +300,7 @@ class Tally:
         first = torch.tensor([float(idx[0, 0]) if len(idx) else float("inf")], dtype=torch.float64, device=self.device)
         bad = float(all_min(first, self.world))
         n, self.pending = len(self.pending), []
-        return None if bad == float("inf") else done - n + int(bad)
+        return None if bad == float("inf") else done - n + int(bad) + 1
 
 
 # --------------------------------------------------------------------------- the run's folder

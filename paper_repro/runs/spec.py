@@ -2,10 +2,10 @@
 
 A run is described by one frozen dataclass (``classification.config.RunConfig``,
 ``detection.config.DetectConfig``) that subclasses :class:`RunSpec`. The machinery asks only
-this interface: its name, its identity (``hash``) and folder in the run store, how to train it
-(``fit``), the data it needs (``ensure_data``) and what it costs and asks for (``work``,
-``shares_gpu``). So ``plan`` and ``sweep`` never ask which task a run belongs to, and a third
-task would need no edit there.
+this interface: its name, its identity (``hash``) and folder in the run store, the data it needs
+(``ensure_data``) and what it costs and asks for (``work``, ``shares_gpu``). How to train it is
+the function its task registers for the config's type (``runs.registry.train(cfg)``). So ``plan``
+and ``sweep`` never ask which task a run belongs to, and a third task would need no edit there.
 
 The checks every config shares (increasing milestones, the speed switches, the device) and the
 paper's milestones scaled to any schedule length live here too.
@@ -26,7 +26,8 @@ SPEED_CHOICES = {"precision": ("auto", "fp32", "bf16"), "channels_last": ("auto"
 class RunSpec:
     """Base of every run config (a frozen dataclass). Subclasses say which tuple fields are kept as
     JSON lists (``TUPLE_FIELDS``), which fields do not change a result (``NOT_IDENTITY``), and
-    implement ``name``, ``fit``, ``ensure_data``, ``work`` and ``shares_gpu``."""
+    implement ``name``, ``ensure_data``, ``work`` and ``shares_gpu``; their task registers the
+    function that trains them (``runs.registry.register``)."""
 
     TUPLE_FIELDS: ClassVar[tuple[str, ...]] = ()
     # where a run lives, when it saves and how many loader workers it has do not change its numbers
@@ -69,10 +70,6 @@ class RunSpec:
     # ---- what each task supplies
     @property
     def name(self) -> str:
-        raise NotImplementedError
-
-    def fit(self, out: str | os.PathLike = "runs", data_root: str = "data", progress: bool | None = None):
-        """Train the run to the end, or read it back, or resume it (a ``runs.run.Result``)."""
         raise NotImplementedError
 
     def ensure_data(self, data_root: str) -> None:

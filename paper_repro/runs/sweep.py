@@ -13,12 +13,12 @@ a detector asks for a whole GPU. On a machine without GPUs a run asks for ``cpus
 and sets torch's thread count to match: 2 cores run 2 runs of one thread each. The longest runs
 are submitted first, so that the sweep does not end waiting on one of them.
 
-The run store is the contract. A task calls the chapters' own entry points (``train.fit``,
-``detection.train.fit_detector``) into the same content-addressed folders, under each run's lock,
-so the notebooks executed afterwards read every run back. A worker that dies (SIGKILL, out of
-memory) is retried and resumes from the run's last checkpoint; a run that diverges or fails is
-reported and the others go on. On a cluster the run store and the data folder must be one shared
-file system, at the same path on every node.
+The run store is the contract. A task starts its run as every run of any kind starts
+(``runs.registry.train``: ``classification.train.fit``, ``detection.train.fit_detector``), into
+the same content-addressed folders, under each run's lock, so the notebooks executed afterwards
+read every run back. A worker that dies (SIGKILL, out of memory) is retried and resumes from the
+run's last checkpoint; a run that diverges or fails is reported and the others go on. On a cluster
+the run store and the data folder must be one shared file system, at the same path on every node.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import torch
 from tqdm import tqdm
 
 from paper_repro.runs import store
+from paper_repro.runs.registry import train
 from paper_repro.runs.run import Diverged
 
 INSTALL_HINT = "Ray is not installed; install it with: pip install 'paper_repro[sweep]' (or: pip install ray)"
@@ -70,7 +71,7 @@ def train_one(cfg, out: str, data_root: str, threads: int) -> dict:
     torch.set_num_threads(threads)
     t = time.perf_counter()
     try:
-        r = cfg.fit(out=out, data_root=data_root, progress=False)
+        r = train(cfg, out=out, data_root=data_root, progress=False)
         return {
             "status": "finished",
             "summary": r.summary,
