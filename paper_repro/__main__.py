@@ -24,7 +24,6 @@ from paper_repro.classification.bench import (
 )
 from paper_repro.classification.config import PROFILES, PROFILES_HELP, SPLITS, WARMUPS, RunConfig, get_profile
 from paper_repro.classification.data import DATASETS_HELP, imagenet_missing, parse_dataset
-from paper_repro.classification.train import fit
 from paper_repro.cli import (
     Parser,
     device,
@@ -349,7 +348,7 @@ def cmd_train(a) -> int:
         )
     cfg.validate()
 
-    return run_and_report(cfg.folder(a.out), lambda: fit(cfg, out=a.out, data_root=a.data_root or default("data")))
+    return run_and_report(cfg.folder(a.out), lambda: train(cfg, out=a.out, data_root=a.data_root or default("data")))
 
 
 def cmd_bench(a) -> int:

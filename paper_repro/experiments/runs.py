@@ -16,16 +16,16 @@ from torchvision.ops import nms
 
 from paper_repro.classification.config import PROFILES, Profile, get_profile
 from paper_repro.classification.data import build_data
-from paper_repro.classification.train import fit, load_model
+from paper_repro.classification.train import load_model
 from paper_repro.detection.backbones import BACKBONES, build_backbone
 from paper_repro.detection.config import profile_config
 from paper_repro.detection.data import build_detection_data
-from paper_repro.detection.train import fit_detector
 from paper_repro.experiments.parameters import ParameterError, check
 from paper_repro.experiments.plan import chapter_runs as planned
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.home import home
+from paper_repro.runs.registry import train
 from paper_repro.runs.run import Result
 from paper_repro.runs.speed import resolve_speed
 from paper_repro.runs.store import read_json
@@ -79,7 +79,7 @@ def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> Chapte
     results = []
     for run in planned(profile.name, chapter):
         t = time.perf_counter()
-        r = fit(run.config, out=RUNS, data_root=str(DATA))
+        r = train(run.config, out=RUNS, data_root=str(DATA))
         results.append(r)
         if verbose:
             how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
@@ -152,7 +152,7 @@ def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[st
             )
             cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
         t = time.perf_counter()
-        results[model] = r = fit(cfg.validate(), out=RUNS, data_root=str(DATA))
+        results[model] = r = train(cfg.validate(), out=RUNS, data_root=str(DATA))
         if verbose:
             how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
             print(f"{model:>10}: {how}; top-1 val error (10-crop) {100 * r.summary['final_eval_error']:.2f}%")
@@ -199,7 +199,7 @@ def run_detection(
     res = DetectionRuns(profile)
     ensure_fashion_mnist(data_root)
     res.runs["fashion-canvas"] = {
-        b: fit_detector(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES
+        b: train(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES
     }
     for name, root in (("voc", voc_root), ("coco", coco_root)):
         if not root:
@@ -216,9 +216,7 @@ def run_detection(
             )
             continue
         res.runs[name] = {
-            b: fit_detector(
-                profile_config(profile, b, f"{name}:{root}", pretrained=weights[b]), out, data_root, progress
-            )
+            b: train(profile_config(profile, b, f"{name}:{root}", pretrained=weights[b]), out, data_root, progress)
             for b in BACKBONES
         }
     return res

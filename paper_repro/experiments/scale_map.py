@@ -13,11 +13,12 @@ import torch
 
 from paper_repro.classification.config import get_profile
 from paper_repro.classification.data import build_data
-from paper_repro.classification.train import fit, load_model, resolve_speed
+from paper_repro.classification.train import load_model, resolve_speed
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.runs import records
 from paper_repro.runs.provenance import git_commit
 from paper_repro.runs.records import NETS, RECORDS
+from paper_repro.runs.registry import train
 
 
 def point_configs(profile: str, nets, lengths, seeds, **changes) -> list:
@@ -126,7 +127,7 @@ def extend(
     todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds, **(changes or {})) if cfg.hash() not in have]
     new = []
     for i, cfg in enumerate(todo, 1):
-        r = fit(cfg, out=out, data_root=data_root)
+        r = train(cfg, out=out, data_root=data_root)
         rec = record(r, fig7_statistics(r, n_images, data_root))
         how = "stored run" if r.cached else f"{rec['wall_time_s']:.0f} s"
         records.append(path, rec)
