@@ -15,10 +15,14 @@ from paper_repro.classification.config import get_profile
 from paper_repro.classification.data import build_data
 from paper_repro.classification.train import load_model, resolve_speed
 from paper_repro.models.measure import bn_gammas, layer_responses
+from paper_repro.paper import classification as paper
 from paper_repro.runs import records
 from paper_repro.runs.provenance import git_commit
 from paper_repro.runs.records import NETS, RECORDS
 from paper_repro.runs.registry import train
+from paper_repro.runs.weights import file_name, save_trained
+
+WEIGHTS = RECORDS.parent / "weights"  # committed beside the records: the trained nets a reader loads
 
 
 def point_configs(profile: str, nets, lengths, seeds, **changes) -> list:
@@ -129,6 +133,10 @@ def extend(
     for i, cfg in enumerate(todo, 1):
         r = train(cfg, out=out, data_root=data_root)
         rec = record(r, fig7_statistics(r, n_images, data_root))
+        if cfg.iterations >= paper.ITERATIONS:  # the paper's full length: the trained net ships with the book
+            rec["weights"] = (
+                export_weights(r, rec, Path(path).parent / "weights").relative_to(Path(path).parent).as_posix()
+            )
         how = "stored run" if r.cached else f"{rec['wall_time_s']:.0f} s"
         records.append(path, rec)
         new.append(rec)
@@ -138,3 +146,17 @@ def extend(
             f"({how})"
         )
     return new
+
+
+def export_weights(result, rec: dict, folder: Path = WEIGHTS) -> Path:
+    """The finished run's network as ``folder/<net>-s<seed>-<iterations>.safetensors`` (weights only,
+    with the record's config hash, commit and final errors as metadata)."""
+    model = load_model(result, "cpu")
+    meta = {
+        "net": rec["net"],
+        "in_channels": int(model.conv1.weight.shape[1]),
+        "num_classes": int(model.fc.weight.shape[0]),
+        **{k: rec[k] for k in ("config_hash", "seed", "iterations", "dataset", "commit", "precision")},
+        **{k: rec[k] for k in ("final_eval_error", "final_train_error", "final_eval_images")},
+    }
+    return save_trained(model, folder / file_name(rec["net"], rec["seed"], rec["iterations"], rec["precision"]), meta)
