@@ -70,6 +70,7 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
                 progress_bar=False,
                 cwd=str(source.parent),
                 log_output=False,
+                kernel_manager_class=_ipc_kernel_manager(),
             )
         hide_injected_parameters(out)
     except PapermillExecutionError as e:
@@ -79,6 +80,19 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
             f"{name} failed in cell {e.cell_index} (`{first[0] if first else ''}` ...): {e.ename}: {e.evalue}"
         ) from None
     return out
+
+
+def _ipc_kernel_manager():
+    """A kernel manager that talks to the kernel over local IPC sockets (files in Jupyter's runtime
+    folder) instead of TCP ports: nothing listens on the network, and the kernel has no reason to
+    print its "running over TCP without encryption" warning into every build's output."""
+    from jupyter_client.manager import KernelManager  # noqa: PLC0415 - optional: the [notebooks] extra
+
+    class IPCKernelManager(KernelManager):
+        def __init__(self, **kw):
+            super().__init__(**{"transport": "ipc", **kw})
+
+    return IPCKernelManager
 
 
 def _progress_relay():
