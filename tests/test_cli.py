@@ -140,7 +140,7 @@ def test_the_net_is_model_in_every_command(cli, tmp_path):
     assert parser.parse_args(["bench", "--model", "resnet8"]).model == "resnet8"
     for command in ("scale-map", "bench"):
         assert parser.parse_args([command, "--models", "resnet8", "plain8"]).models == ["resnet8", "plain8"]
-        assert parser.parse_args([command, "--nets", "resnet8"]).models == ["resnet8"]  # the README's spelling
+        assert parser.parse_args([command, "--nets", "resnet8"]).models == ["resnet8"]  # older spelling, kept
     r = cli("train", "--out", tmp_path / "runs")
     assert r.returncode == 2 and "name one net" in one_error(r.stderr) and not (tmp_path / "runs").exists()
 
