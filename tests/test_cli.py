@@ -1,10 +1,25 @@
-"""The command line keeps its promise: a bad argument gets one line naming what is allowed, exit
-code 2, and nothing printed or written before it; help describes every command and option."""
+"""The command line keeps its promise: a bad argument gets argparse's usage line and one line naming
+what is allowed, exit code 2, and nothing printed or written before it; help describes every command
+and option, with its default; each flag is declared once."""
+
+import ast
+import inspect
+from pathlib import Path
 
 import pytest
 
+import paper_repro.__main__
+from paper_repro import cli as cli_module
+from paper_repro.classification.config import RUN_FLAGS, RunConfig
 from paper_repro.cli import writable_folder
 from paper_repro.runs import datasets as data
+
+
+def one_error(stderr: str) -> str:
+    """The error line of an argparse error: argparse's (one-line) usage, then that one line."""
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("usage: python -m paper_repro "), stderr
+    return lines[1]
 
 
 @pytest.mark.parametrize(
@@ -40,8 +55,7 @@ from paper_repro.runs import datasets as data
 def test_bad_arguments_exit_2_with_one_line_and_write_nothing(tmp_path, cli, args, needle):
     r = cli(*args, "--out", tmp_path / "runs") if args[0] in ("train", "detect", "scale-map") else cli(*args)
     assert r.returncode == 2
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0], r.stderr
+    assert needle in one_error(r.stderr), r.stderr
     assert not r.stdout  # nothing printed ("run: ...") before the error
     assert not (tmp_path / "runs").exists()
     assert not __import__("pathlib").Path("/nonexistent/dir").exists()
@@ -52,7 +66,7 @@ def test_an_unwritable_run_store_is_refused_before_anything_is_printed(tmp_path,
     (tmp_path / "a_file").write_text("not a folder")
     r = cli("train", "resnet20", "--out", out.format(tmp=tmp_path))
     assert r.returncode == 2 and not r.stdout
-    assert len(r.stderr.strip().splitlines()) == 1 and "give a writable folder" in r.stderr
+    assert "give a writable folder" in one_error(r.stderr)
 
 
 def test_a_new_run_store_folder_is_checked_without_being_left_behind(tmp_path):
@@ -99,3 +113,58 @@ def test_reproduce_rejects_a_missing_data_folder(cli, tmp_path):
         .splitlines()[-1]
         .endswith(f"--voc {tmp_path / 'no_voc'}: no such folder; give an existing folder or leave it out")
     )
+
+
+def _help(capsys, command: str) -> str:
+    with pytest.raises(SystemExit) as e:
+        cli_module.main([command, "--help"])
+    assert e.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_shows_every_default_zero_and_lists_included(capsys):
+    text = _help(capsys, "train")
+    assert "--seed SEED seed of the initialisation and the data order (default: 0)" in text  # 0 was dropped as falsy
+    assert "(default: the profile's: smoke 6, cpu 150, full 64000)" in text  # --iterations
+    assert "usage: python -m paper_repro train [options] [MODEL]" in text
+    assert "timed at (default: 1 2)" in _help(capsys, "bench")  # --threads
+    data_root = "(default: data/ in the project folder, created when needed)"
+    for command in ("train", "detect", "bench", "data", "scale-map", "sweep"):
+        assert data_root in _help(capsys, command), command
+
+
+def test_the_net_is_model_in_every_command(cli, tmp_path):
+    parser = cli_module.build_parser()
+    assert parser.parse_args(["train", "resnet8"]).model == "resnet8"
+    assert parser.parse_args(["train", "--model", "resnet8"]).model_option == "resnet8"
+    assert parser.parse_args(["bench", "--model", "resnet8"]).model == "resnet8"
+    for command in ("scale-map", "bench"):
+        assert parser.parse_args([command, "--models", "resnet8", "plain8"]).models == ["resnet8", "plain8"]
+        assert parser.parse_args([command, "--nets", "resnet8"]).models == ["resnet8"]  # older spelling, kept
+    r = cli("train", "--out", tmp_path / "runs")
+    assert r.returncode == 2 and "name one net" in one_error(r.stderr) and not (tmp_path / "runs").exists()
+
+
+def test_each_shared_flag_is_declared_once():
+    tree = ast.parse(inspect.getsource(cli_module))
+    declared = [
+        n.args[i].value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "add_argument"
+        for i in range(len(n.args))
+        if isinstance(n.args[i], ast.Constant)
+    ]
+    for flag in ("--profile", "--out", "--data-root"):
+        assert declared.count(flag) == 1, flag
+
+
+def test_main_is_only_the_entry_point():
+    assert len(Path(paper_repro.__main__.__file__).read_text().splitlines()) <= 30
+    assert paper_repro.__main__.main is cli_module.main  # [project.scripts] paper-repro = "paper_repro.__main__:main"
+
+
+def test_train_flags_come_from_run_config():
+    args = cli_module.build_parser().parse_args(["train", "resnet8"])
+    for field in RUN_FLAGS:
+        if field not in ("dataset", "iterations", "eval_interval", "experiment"):
+            assert getattr(args, field) == getattr(RunConfig, field), field

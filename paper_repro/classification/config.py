@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paper_repro.classification.data import parse_dataset
+from paper_repro.classification.data import DATASETS_HELP, parse_dataset
 from paper_repro.models import parse_model_name
 from paper_repro.runs.datasets import ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.spec import RunSpec, check_common, scaled_milestones
@@ -105,6 +105,27 @@ class RunConfig(RunSpec):
             log_every="eval_interval",
         )
         return self
+
+
+# The fields `python -m paper_repro train` sets, each with its help: paper_repro.cli makes one flag of
+# each (--batch-size for batch_size), typed and defaulted by the field itself, or by the profile where
+# the profile sets the field (dataset, iterations, eval_interval). Every other field is the paper's.
+RUN_FLAGS = {
+    "dataset": DATASETS_HELP,
+    "experiment": "run-store folder that groups related runs",
+    "iterations": "training iterations; the lr is divided by 10 at 50% and 75% of them (§4.2)",
+    "batch_size": "mini-batch, all processes together (§4.2)",
+    "lr": "initial learning rate (§4.2)",
+    "warmup": "lr 0.01 until the training error is below 80% (§4.2); auto: ResNet-110/1202 only",
+    "split": "test: train on all training images, evaluate on the test set; val: the seeded 45k/5k split",
+    "eval_interval": "iterations between evaluations (the checkpoint interval follows it)",
+    "seed": "seed of the initialisation and the data order",
+    "device": "auto, cpu, cuda or cuda:N",
+    "precision": "bf16 autocast where the hardware has it",
+    "channels_last": "channels_last memory format",
+    "compile": "torch.compile the model",
+    "workers": "DataLoader workers (ImageNet folders only)",
+}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ Modules: :mod:`.backbones` (the two backbones and their ImageNet weight mappings
 (``DetectConfig`` and the profiles), :mod:`.data` (Fashion-MNIST canvases, PASCAL VOC, COCO),
 :mod:`.evaluate` (COCOeval mAP and VOC07 AP) and :mod:`.train` (``fit_detector`` through the run
 store). The command line (``python -m paper_repro detect``) is in ``paper_repro.__main__``, what
-the book's chapter calls in ``paper_repro.book.experiments`` and ``paper_repro.book.detection``,
+the book's chapter calls in ``paper_repro.experiments.runs`` and ``paper_repro.book.detection``,
 and the paper's numbers in ``paper_repro.paper.detection``.
 
 The package imports :mod:`.train`, which registers ``fit_detector`` as the training function of

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paper_repro.detection.backbones import BACKBONES, DEFAULT_ROI_SIZE
-from paper_repro.detection.data import DEFAULT_SPLITS, parse_detection_dataset
+from paper_repro.detection.data import DATASETS_HELP, DEFAULT_SPLITS, parse_detection_dataset
 from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.spec import RunSpec, check_common
 
@@ -175,6 +175,23 @@ class DetectConfig(RunSpec):
         if self.pretrained and self.backbone == "vgg16" and self.roi() != 7:
             raise ValueError("VGG-16's ImageNet fc6 needs roi_size 7 (pool5 is 7x7)")
         return self
+
+
+# The fields `python -m paper_repro detect` sets, each with its help: paper_repro.cli makes one flag of
+# each, typed and defaulted by the field itself, or by the profile where the profile sets the field
+# (iterations, lr: the numbers in --help are the canvases'; VOC and COCO keep Faster R-CNN's recipe).
+DETECT_FLAGS = {
+    "backbone": "resnet101 (C4) or vgg16 (conv5_3, fc6/fc7)",
+    "dataset": DATASETS_HELP,
+    "experiment": "run-store folder that groups related runs",
+    "pretrained": "torchvision ImageNet state dict of the backbone; without it: from scratch",
+    "iterations": "training iterations; the lr steps, warm-up and logging scale with them",
+    "lr": "base learning rate",
+    "seed": "seed of the initialisation and the data order",
+    "device": "auto, cpu, cuda or cuda:N",
+    "precision": "bf16 autocast where the hardware has it",
+    "workers": "DataLoader workers for VOC/COCO images",
+}
 
 
 # --------------------------------------------------------------------------- profiles

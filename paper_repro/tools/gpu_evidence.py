@@ -212,7 +212,7 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
 
     def start(net, seed):
         cmd = [sys.executable, "-m", "paper_repro", "scale-map", "--profile", "smoke" if quick else "cpu"]
-        cmd += ["--nets", net, "--seeds", str(seed), "--iterations", str(n), "--out", str(ctx.runs)]
+        cmd += ["--models", net, "--seeds", str(seed), "--iterations", str(n), "--out", str(ctx.runs)]
         cmd += ["--data-root", str(ctx.data_root), "--records", str(records)]
         log = logs / f"{net}-seed{seed}.log"  # appended on each call: a failure's reason comes back in $OUT
         with open(log, "a") as f:
