@@ -8,7 +8,7 @@ pooling per region, frozen BN) and the VGG-16 baseline (conv5_3 features, fc6/fc
 Modules: :mod:`.backbones` (the two backbones and their ImageNet weight mappings), :mod:`.config`
 (``DetectConfig`` and the profiles), :mod:`.data` (Fashion-MNIST canvases, PASCAL VOC, COCO),
 :mod:`.evaluate` (COCOeval mAP and VOC07 AP) and :mod:`.train` (``fit_detector`` through the run
-store). The command line (``python -m paper_repro detect``) is in ``paper_repro.__main__``, what
+store). The command line (``python -m paper_repro detect``) is in ``paper_repro.cli``, what
 the book's chapter calls in ``paper_repro.experiments.runs`` and ``paper_repro.book.detection``,
 and the paper's numbers in ``paper_repro.paper.detection``.
 
