@@ -51,7 +51,7 @@ print(findings.provenance_label(prov))
 
 # %% tags=["remove-input"]
 rows = findings.depth_rows(by_depth)
-display(Markdown(markdown_table(ev.table6_rows(rows, P.name, P.iterations, prov["dataset"]), ev.TABLE6_COLUMNS)))
+display(Markdown(markdown_table(ev.table6_rows(rows), ev.TABLE6_COLUMNS)))
 display(Markdown(f"Paper, ResNet-110 over 5 runs: {paper.TABLE6_RESNET110_MEAN_STD[0]} ± "
                  f"{paper.TABLE6_RESNET110_MEAN_STD[1]}%. This build: {findings.provenance_label(prov)}."))
 display(Markdown(markdown_table(rows, findings.DEPTH_COLUMNS)))

@@ -4,8 +4,8 @@ it declares."""
 import pytest
 import yaml
 
-from paper_repro.book.build import NotebookFailed, execute
 from paper_repro.experiments.chapters import IDS, NOTEBOOKS
+from paper_repro.experiments.reproduce import NotebookFailed, execute
 from paper_repro.runs.provenance import ROOT
 
 

@@ -131,7 +131,7 @@ def test_published_numbers_are_cited_with_their_runs():
 
 
 def test_table6_puts_paper_published_and_this_build_side_by_side():
-    rows = ev.table6_rows([{"depth": 20, "measured": "9.00 ± 1.00", "runs": 3}], "cpu", 150, "Fashion-MNIST")
+    rows = ev.table6_rows([{"depth": 20, "measured": "9.00 ± 1.00", "runs": 3}])
     r20 = next(r for r in rows if r["net"] == "ResNet-20")
     assert r20["paper"] == 8.75 and "8.51 ± 0.22 (nabla0001/resnet (README), 5 runs)" in r20["published"]
     assert r20["measured"] == "9.00 ± 1.00 (n=3)"

@@ -210,7 +210,7 @@ def figures_markdown(records: list[dict]) -> str:
 
 
 # --------------------------------------------------------------------------- Table 6 and Fashion-MNIST
-def table6_rows(depth_rows: list[dict], profile: str, iterations, dataset: str) -> list[dict]:
+def table6_rows(depth_rows: list[dict]) -> list[dict]:
     """Table 6 beside the published CIFAR-10 reproductions and this build's column.
     ``depth_rows`` are findings.depth_rows of this build (ResNets)."""
 
@@ -228,7 +228,7 @@ def table6_rows(depth_rows: list[dict], profile: str, iterations, dataset: str) 
         )
     for net in ("plain20", "plain56"):
         rows.append(
-            {"net": net.replace("plain", "plain-"), "paper": None, "published": published.cell(net), "measured": "–"}
+            {"net": net_name(net), "paper": None, "published": published.cell(net), "measured": "–"}
         )
     return rows
 
