@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from paper_repro.book.build import NotebookFailed, execute
-from paper_repro.experiments.chapters import IDS, NOTEBOOKS
+from paper_repro.experiments.chapters import APPENDIX, IDS, NOTEBOOKS
 from paper_repro.runs.provenance import ROOT
 
 
@@ -35,7 +35,8 @@ def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
     assert "smoke|/data/voc|unset" in text
 
 
-def test_the_table_of_contents_lists_the_chapters_in_the_order_reproduce_executes_them():
+def test_the_table_of_contents_lists_the_chapters_in_the_order_reproduce_executes_them_then_the_appendix():
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
-    assert toc["root"] == "intro" and [c["file"] for c in toc["chapters"]] == list(IDS)
+    assert toc["root"] == "intro" and [c["file"] for c in toc["chapters"]] == [*IDS, *APPENDIX]
     assert sorted(p.stem for p in (ROOT / "book").glob("*.py")) == sorted(NOTEBOOKS)
+    assert sorted(p.stem for p in (ROOT / "book").glob("*.md")) == sorted(APPENDIX)
