@@ -38,9 +38,7 @@ browser:
 
 book: data
 	$(PY) -m paper_repro reproduce --profile $(PROFILE)
-	@if [ "$(PROFILE)" != smoke ]; then \
-	  $(PY) -m paper_repro report --profile $(PROFILE) --readme README.md && \
-	  $(PY) -m paper_repro report --profile $(PROFILE) --readme book/08_using.md; fi
+	@if [ "$(PROFILE)" != smoke ]; then $(PY) -m paper_repro report --profile $(PROFILE) --readme README.md; fi
 
 test: data browser
 	$(VENV)/bin/ruff check .
