@@ -57,7 +57,7 @@ from paper_repro.detection.config import PROFILES as DETECT_PROFILES
 from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.experiments.chapters import NOTEBOOKS
 from paper_repro.experiments.plan import plan, sweep_profile, table
-from paper_repro.experiments.reproduce import reproduce
+from paper_repro.reproduce import reproduce
 from paper_repro.experiments.scale_map import extend
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10

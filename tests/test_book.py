@@ -4,8 +4,8 @@ it declares."""
 import pytest
 import yaml
 
-from paper_repro.experiments.chapters import IDS, NOTEBOOKS
-from paper_repro.experiments.reproduce import NotebookFailed, execute
+from paper_repro.experiments.chapters import APPENDIX, IDS, NOTEBOOKS
+from paper_repro.reproduce import NotebookFailed, execute
 from paper_repro.runs.provenance import ROOT
 
 
@@ -35,7 +35,32 @@ def test_execute_forwards_only_the_parameters_a_chapter_declares(tmp_path):
     assert "smoke|/data/voc|unset" in text
 
 
-def test_the_table_of_contents_lists_the_chapters_in_the_order_reproduce_executes_them():
+def test_the_table_of_contents_lists_the_chapters_in_the_order_reproduce_executes_them_then_the_appendix():
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
-    assert toc["root"] == "intro" and [c["file"] for c in toc["chapters"]] == list(IDS)
+    assert toc["root"] == "intro" and [c["file"] for c in toc["chapters"]] == [*IDS, *APPENDIX]
     assert sorted(p.stem for p in (ROOT / "book").glob("*.py")) == sorted(NOTEBOOKS)
+    assert sorted(p.stem for p in (ROOT / "book").glob("*.md")) == sorted(APPENDIX)
+
+
+def test_reproduce_regenerates_the_appendix_blocks_before_it_builds_the_book(tmp_path, monkeypatch, capsys):
+    """The appendix (book/08_using.md) is rendered as it stands, so its generated blocks are rewritten
+    from the committed files just before Jupyter Book reads it; a page without its blocks stops the
+    build with one line."""
+    from paper_repro.book import build as b  # noqa: PLC0415 - the module under test, patched below
+    from paper_repro.book.findings import profiles_markdown  # noqa: PLC0415 - needed by this test only
+
+    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "_toc.yml").write_text("root: intro\n")
+    page = tmp_path / "book" / "08_using.md"
+    page.write_text("# A\n\n<!-- report-profiles-start -->\nSTALE\n<!-- report-profiles-end -->\n")
+    seen = []
+    monkeypatch.setattr(b, "HOME", tmp_path)
+    monkeypatch.setattr(b, "BOOK", tmp_path / "book")
+    monkeypatch.setattr(b, "setup", lambda profile: None)
+    monkeypatch.setattr(b, "chapter_sources", lambda: [])
+    monkeypatch.setattr(b, "build", lambda: seen.append(page.read_text()) or tmp_path / "index.html")
+    assert b.reproduce("cpu") == 0
+    assert seen == [f"# A\n\n<!-- report-profiles-start -->\n{profiles_markdown()}\n<!-- report-profiles-end -->\n"]
+    page.write_text("# A\n\nno blocks\n")
+    assert b.reproduce("cpu") == 1 and len(seen) == 1
+    assert "no generated block to update" in capsys.readouterr().err

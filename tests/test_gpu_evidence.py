@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from paper_repro.book import gpu
-from paper_repro.book.report import GPU_BLOCK, readme_block
+from paper_repro.book.report import GPU_BLOCK, USING, readme_block
 from paper_repro.runs import provenance
 from paper_repro.runs.provenance import ROOT
 from paper_repro.tools import gpu_evidence
@@ -47,7 +47,7 @@ def test_every_step_writes_its_json_on_the_cpu(tmp_path, data_root):
     assert [x["returncode"] for x in fullmap["runs"]] == [0, 0] and fullmap["not_started"] == []
     lines = [json.loads(x) for x in (tmp_path / "records.jsonl").read_text().splitlines()]
     assert sorted(x["net"] for x in lines) == ["plain8", "resnet8"] and {x["iterations"] for x in lines} == {4}
-    # the README's GPU block never shows a --quick check; the same files, unmarked, give every row
+    # the appendix's GPU block never shows a --quick check; the same files, unmarked, give every row
     assert all(json.loads((tmp_path / f"{s}.json").read_text())["quick"] for s in gpu.STEPS if s != "cuda")
     assert gpu.rows(tmp_path) == []
     for name in ("bench", "memory", "packing", "schedule"):
@@ -127,7 +127,7 @@ def _stamp(step, **kw):
 
 
 def test_the_readme_gpu_block_is_generated_from_the_step_files(tmp_path):
-    assert readme_block(ROOT / "README.md", GPU_BLOCK) == gpu.readme_markdown()  # the committed folder
+    assert readme_block(ROOT / USING, GPU_BLOCK) == gpu.readme_markdown()  # the committed folder, in the appendix
     assert "Not measured yet" in gpu.readme_markdown(tmp_path)
     bench_row = {"model": "resnet20", "batch_size": 128, "iterations": 300, "warmup": 50, "engine_precision": "bf16"}
     bench_row |= {"baseline_images_per_sec": 4000.0, "engine_images_per_sec": 18000.0, "ratio": 4.5}

@@ -21,6 +21,7 @@ LAYER = {
     "book": 5,
     "tools": 6,
     "cli": 6,
+    "reproduce": 6,
     "__main__": 6,
     "__init__": 6,
 }

@@ -227,9 +227,7 @@ def table6_rows(depth_rows: list[dict]) -> list[dict]:
             }
         )
     for net in ("plain20", "plain56"):
-        rows.append(
-            {"net": net_name(net), "paper": None, "published": published.cell(net), "measured": "–"}
-        )
+        rows.append({"net": net_name(net), "paper": None, "published": published.cell(net), "measured": "–"})
     return rows
 
 

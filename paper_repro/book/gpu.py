@@ -1,4 +1,4 @@
-"""The GPU measurements as the README shows them, generated from the files that
+"""The GPU measurements as the book's appendix (book/08_using.md) shows them, generated from the files that
 ``python -m paper_repro.tools.gpu_evidence --out DIR`` wrote on a GPU box and that were then
 committed to ``figures/gpu-evidence/`` (``<step>.json``, and ``schedule/`` with the paper-schedule
 run's config, summary and metrics). Nothing here is typed by hand: every number is read from those
@@ -132,7 +132,7 @@ def rows(folder: Path = GPU_EVIDENCE) -> list[dict]:
 
 
 def readme_markdown(folder: Path = GPU_EVIDENCE) -> str:
-    """The README's GPU block: the rows, or one sentence saying that nothing was measured yet."""
+    """The appendix's GPU block: the rows, or one sentence saying that nothing was measured yet."""
     found = rows(folder)
     if not found:
         return (

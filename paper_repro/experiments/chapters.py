@@ -31,6 +31,7 @@ CHAPTERS = (
 )
 IDS = tuple(c.id for c in CHAPTERS)
 NOTEBOOKS = (*IDS, "intro")  # the intro's scoreboard reads what the chapters measured: executed last
+APPENDIX = ("08_using",)  # Markdown pages after the chapters (book/<id>.md): rendered, never executed
 TITLES = {c.id: c.title for c in CHAPTERS}
 WITH_RUNS = tuple(c.id for c in CHAPTERS if c.task)  # the chapters whose runs the plan lists
 REPORTED = tuple(c.report for c in CHAPTERS if c.task)  # the chapters that leave report rows

@@ -30,7 +30,7 @@ run's last lines come back in ``fullmap.json``.
 Every file and record names the commit of the code that made it. A copy of the tree without its
 ``.git`` (what a GPU box receives) has none: set ``PAPER_REPRO_COMMIT`` to the commit the copy was
 made from; without a commit the script refuses to start. Afterwards, the step files go to
-``figures/gpu-evidence/`` (committed; the README's GPU block is generated from them) and the lines of
+``figures/gpu-evidence/`` (committed; the GPU block of book/08_using.md is generated from them) and the lines of
 ``records.jsonl`` are appended to ``figures/scale-map/records.jsonl``.
 """
 
@@ -244,7 +244,7 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
 
 def collect(folder: Path, into: Path, records: Path) -> dict:
     """Bring a GPU call's files home: the measured step files (and the schedule run's folder) into
-    ``into`` (``figures/gpu-evidence/``, where the README's GPU block is generated from), and the new
+    ``into`` (``figures/gpu-evidence/``, where book/08_using.md's GPU block is generated from), and the new
     lines of the fullmap's ``records.jsonl`` appended to ``records`` (the scale map; a config already
     there is skipped). A ``--quick`` call's files are refused: they measure nothing."""
     folder, into = Path(folder), Path(into)
@@ -292,7 +292,8 @@ def main(argv=None) -> int:
         "--collect",
         metavar="DIR",
         help="instead of measuring: copy a GPU call's OUT folder into figures/gpu-evidence/ and append its "
-        "full-length records to the scale map (then run `report --readme README.md`)",
+        "full-length records to the scale map (then run `report --readme README.md` and `report --readme "
+        "book/08_using.md`)",
     )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--iterations", type=int, default=400, help=argparse.SUPPRESS)

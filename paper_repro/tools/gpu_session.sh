@@ -9,6 +9,7 @@
 # checkpoint in gpu-runs/ on the next call); then $OUT gets evidence.tgz (the step files), runs.tgz
 # (gpu-runs/) and log.txt. DEVICE=cpu QUICK=1 tries the script here. Back here: tar xzf evidence.tgz,
 # then python -m paper_repro.tools.gpu_evidence --collect evidence && python -m paper_repro report --readme README.md
+# && python -m paper_repro report --readme book/08_using.md  (the README's claim table; the appendix's GPU block)
 set -uo pipefail
 : "${OUT:?set by the device tool}" "${PAPER_REPRO_COMMIT:?the commit this copy of the tree was made from}"
 export PYTHONUNBUFFERED=1 PAPER_REPRO_COMMIT

@@ -28,6 +28,7 @@ PAGES = [
     "05_detection.html",
     "06_report.html",
     "07_scale_map.html",
+    "08_using.html",
 ]
 FIGURE_PAGES = {"02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html"}
 MATH_PAGES = {"intro.html", "01_residual.html"}

@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from paper_repro.book.report import USING, update_readme
 from paper_repro.experiments import plan
 from paper_repro.experiments.chapters import NOTEBOOKS
 from paper_repro.experiments.runs import DATA, RUNS, setup
@@ -204,8 +205,10 @@ def reproduce(
     if build_book:
         t = time.perf_counter()
         try:
+            if (HOME / USING).is_file():  # the appendix's generated blocks, from the files just written
+                update_readme(HOME / USING, profile)
             index = build()
-        except NotebookFailed as e:
+        except (NotebookFailed, ValueError) as e:
             print(f"reproduce: {e}", file=sys.stderr)
             return 1
         print(f"reproduce [{profile}]: book built in {time.perf_counter() - t:.0f} s: {index}")
