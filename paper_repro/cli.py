@@ -57,9 +57,9 @@ from paper_repro.detection.config import PROFILES as DETECT_PROFILES
 from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.experiments.chapters import NOTEBOOKS
 from paper_repro.experiments.plan import plan, sweep_profile, table
-from paper_repro.reproduce import reproduce
 from paper_repro.experiments.scale_map import extend
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
+from paper_repro.reproduce import reproduce
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.home import default
 from paper_repro.runs.records import RECORDS
@@ -477,7 +477,10 @@ def _add_plan(pl: Parser) -> None:
 
 
 def _add_report(rp: Parser) -> None:
-    rp.add_argument("--readme", help="rewrite this file's report block for the profile instead of printing")
+    rp.add_argument(
+        "--readme",
+        help="rewrite the generated blocks this file holds (README.md, book/08_using.md) instead of printing",
+    )
 
 
 def _add_data(d: Parser) -> None:
@@ -612,7 +615,7 @@ def cmd_report(a) -> int:
         changed = update_readme(a.readme, a.profile)
     except (ValueError, OSError) as e:
         return a.parser.fail(str(e))
-    print(f"{a.readme}: report block for profile {a.profile} {'updated' if changed else 'already current'}")
+    print(f"{a.readme}: generated blocks {'updated' if changed else 'already current'}")
     return 0
 
 

@@ -7,11 +7,11 @@ import os
 import pytest
 import torch
 
+from paper_repro import reproduce as book
 from paper_repro.__main__ import main
 from paper_repro.classification.train import fit
 from paper_repro.experiments import plan
 from paper_repro.experiments import plan as plan_module
-from paper_repro import reproduce as book
 from paper_repro.experiments import runs as experiments
 from paper_repro.runs import store
 from paper_repro.runs.sweep import INSTALL_HINT, Placement, gpu_shares, sweep
