@@ -46,7 +46,7 @@ def test_reproduce_regenerates_the_appendix_blocks_before_it_builds_the_book(tmp
     """The appendix (book/08_using.md) is rendered as it stands, so its generated blocks are rewritten
     from the committed files just before Jupyter Book reads it; a page without its blocks stops the
     build with one line."""
-    from paper_repro.book import build as b  # noqa: PLC0415 - the module under test, patched below
+    from paper_repro import reproduce as b  # noqa: PLC0415 - the module under test, patched below
     from paper_repro.book.findings import profiles_markdown  # noqa: PLC0415 - needed by this test only
 
     (tmp_path / "book").mkdir()

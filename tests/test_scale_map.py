@@ -6,7 +6,7 @@ import pytest
 
 from paper_repro.book import plots
 from paper_repro.book import scale_map as sm
-from paper_repro.classification import scale_map as extension
+from paper_repro.experiments import scale_map as extension
 from paper_repro.paper import claims
 from paper_repro.runs import records
 
