@@ -180,8 +180,10 @@ def test_imagefolder_training_run(tmp_path):
 def test_imagefolder_missing_split_is_one_clear_line(tmp_path, cli):
     (tmp_path / "in" / "train").mkdir(parents=True)
     r = cli("train", "resnet18", "--dataset", f"imagenet:{tmp_path / 'in'}", "--out", tmp_path / "runs")
-    # a bad argument (issue 11): exit 2 and one line, before anything is printed or written
-    assert r.returncode == 2 and "has no val/ folder" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    # a bad argument (issue 11): exit 2, argparse's usage and one error line, before anything is printed or written
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 2 and lines[0].startswith("usage: python -m paper_repro train")
+    assert "has no val/ folder" in lines[1]
     assert not r.stdout and not (tmp_path / "runs").exists()
 
 
