@@ -73,7 +73,16 @@ def lower_priority(niceness: int = 19) -> None:
     processes at equal priority collapse to about 220 each (their OpenMP threads spin and wait on each
     other's cores); with one of them at nice 19 the other keeps 878, and the niced one runs at full
     speed once it is alone. OpenMP's wait policy does not help: OMP_WAIT_POLICY=PASSIVE gives 746
-    alone and 60 + 60 shared; GOMP_SPINCOUNT=10000 gives 56 + 56."""
+    alone and 60 + 60 shared; GOMP_SPINCOUNT=10000 gives 56 + 56. Both processes of that measurement
+    were in one session: started from different sessions (a terminal and a background job), the
+    kernel's autogroups share the cores between the sessions whatever the nice values, so start long
+    runs with ``setsid`` (then this also lowers the session's group)."""
+    # Linux with autogroups (sched_autogroup_enabled): nice only orders the threads of one session;
+    # between sessions each session's group counts as one. A session of its own (`setsid`) gets the
+    # niceness for its group too, so the run yields to the other sessions' work as well.
+    if os.getsid(0) == os.getpid() and os.path.exists("/proc/self/autogroup"):
+        with contextlib.suppress(OSError), open("/proc/self/autogroup", "w") as f:
+            f.write(str(niceness))
     for task in os.listdir("/proc/self/task") if os.path.isdir("/proc/self/task") else ["0"]:
         with contextlib.suppress(OSError):  # Linux: each thread has its own nice value; new threads inherit it
             os.setpriority(os.PRIO_PROCESS, int(task), max(niceness, os.getpriority(os.PRIO_PROCESS, int(task))))
