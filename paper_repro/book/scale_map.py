@@ -216,7 +216,7 @@ def _cell(p: dict) -> str:
     if n < claims.MIN_SEEDS:
         return f"{n} of {claims.MIN_SEEDS} seeds: {claims.difference_text(p, ' pt')}"
     verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
-    return f"**{verdict}** {claims.difference_text(p, ' pt')} (n={min(p['n_a'], p['n_b'])})"
+    return f"**{verdict}** {claims.difference_text(p, ' pt')} (n={n})"
 
 
 def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:

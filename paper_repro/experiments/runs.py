@@ -93,10 +93,10 @@ def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> Chapte
     return ChapterRuns(results)
 
 
-def _trained_net(r: Result):
+def trained_net(r: Result, data_root: str | os.PathLike = DATA):
     """A finished run's network on its device and its held-out loader (what Fig. 7 measures on)."""
     speed = resolve_speed(r.config)
-    data = build_data(r.config, speed, str(DATA))
+    data = build_data(r.config, speed, str(data_root))
     model = load_model(r, speed.device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -108,7 +108,7 @@ def responses(results: dict[str, Result], n_images: int) -> dict[str, list[float
     the addition) on the first ``n_images`` held-out images."""
     out = {}
     for name, r in results.items():
-        model, data, speed = _trained_net(r)
+        model, data, speed = trained_net(r)
         out[name] = list(layer_responses(model, data.eval, speed.device, max_images=n_images).values())
     return out
 
@@ -120,7 +120,7 @@ def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[di
     means, gammas = {}, {}
     for m, rs in by_model.items():
         for r in rs:
-            model, data, speed = _trained_net(r)
+            model, data, speed = trained_net(r)
             means.setdefault(m, []).append(
                 statistics.fmean(layer_responses(model, data.eval, speed.device, max_images=n_images).values())
             )

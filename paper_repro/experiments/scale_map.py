@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from paper_repro.classification.config import get_profile
-from paper_repro.classification.data import build_data
-from paper_repro.classification.train import load_model, resolve_speed
+from paper_repro.classification.train import load_model
+from paper_repro.experiments.runs import trained_net
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.paper import classification as paper
 from paper_repro.runs import records
@@ -53,11 +51,7 @@ def fig7_statistics(result, n_images: int, data_root: str = "data") -> dict:
     the addition) on ``n_images`` test images, and the mean |gamma| of the BN it follows, in
     forward order."""
 
-    speed = resolve_speed(result.config)
-    data = build_data(result.config, speed, data_root)
-    model = load_model(result, speed.device)
-    if speed.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model, data, speed = trained_net(result, data_root)
     std = layer_responses(model, data.eval, speed.device, max_images=n_images)
     gamma = bn_gammas(model)
     return {
