@@ -9,83 +9,72 @@
 # %% [markdown]
 # # Layer responses (Fig. 7)
 #
-# **The claim.** If the residual functions are closer to zero than the unreferenced mappings of
-# a plain net, their responses should be smaller. Fig. 7 plots the standard deviation of every
-# 3×3 layer's output, *after BN and before the ReLU or the addition*, on the test set: ResNets
-# respond less than their plain counterparts, and the deeper the ResNet, the smaller its
-# responses ("when there are more layers, an individual layer of ResNets tends to modify the
-# signal less", §4.2).
+# > "Fig. 7 shows the standard deviations (std) of the layer responses. The responses are the
+# > outputs of each 3×3 layer, after BN and before other nonlinearity (ReLU/addition). [...] Fig. 7
+# > shows that ResNets have generally smaller responses than their plain counterparts. These results
+# > support our basic motivation (Sec. 3.1) that the residual functions might be generally closer to
+# > zero than the non-residual functions. We also notice that the deeper ResNet has smaller
+# > magnitudes of responses [...] When there are more layers, an individual layer of ResNets tends to
+# > modify the signal less." (§4.2)
 #
-# `paper_repro.models.measure.layer_responses` measures exactly that with forward hooks on the BN
-# that follows each 3×3 convolution, accumulating the std over all test images, positions and
-# channels.
+# **Your experiment.** Left at `None`, the parameters mean the profile's plan (the nets of the
+# degradation chapter, read back from the run store); set them to measure other nets.
 
-# %% tags=["parameters", "remove-cell"]
-profile = "cpu"
+# %% tags=["parameters", "hide-cell"]
+profile = "cpu"  # smoke: seconds; cpu: this machine; full: the paper's scale, a GPU
+nets = None  # e.g. ["plain20", "resnet20", "resnet110"]; None: the profile's plan
+iterations = None  # e.g. 2000; None: the profile's length (the paper's: 64000)
+seeds = None  # e.g. [0, 1, 2]; None: the profile's seeds
 
 # %% tags=["hide-cell"]
-from IPython.display import Markdown, display
-
-from paper_repro.book import evidence as ev
-from paper_repro.book import findings, plots, tables
-from paper_repro.book.figures import show_figure
-from paper_repro.book.tables import markdown_table
+from paper_repro.book import chapter
+from paper_repro.book.source import show_source
 from paper_repro.experiments import runs as ex
+from paper_repro.models.measure import layer_responses
 from paper_repro.runs.records import read as read_records
 
-P = ex.setup(profile)
-planned = ex.chapter_runs(P, "04_responses")  # the nets of the degradation chapter: read back from the run store
-runs = planned.first(P.iterations)
-resp = ex.responses(runs, P.response_images)
-prov = findings.provenance_of(P, runs)
-prov = {**prov, "response_images": min(P.response_images, prov["eval_images"])}  # what Fig. 7 measured on
-print(findings.provenance_label(prov), f"· responses on {prov['response_images']} test images")
+P = ex.setup(profile, nets=nets, iterations=iterations, seeds=seeds)
 
 # %% [markdown]
-# ## Fig. 7 at the longest committed schedule
+# ## What is measured
 #
-# The strongest evidence first: every record of the committed scale map written since the
-# records carry Fig. 7 statistics holds its final net's response std per 3×3 layer and the |γ| of
-# the BN each response follows. Below, at the longest schedule where plain-20/56 and ResNet-20/56
-# each have 3 seeds with those statistics: per layer, the mean over the seeds (shaded: min to max
-# over the seeds) in layer order, and sorted by magnitude; then the verdicts and the |γ| comparison.
+# Forward hooks on the BN that follows each 3×3 convolution collect the std of its output over all
+# test images, positions and channels, in layer order:
 
-# %% tags=["remove-input"]
-records = read_records()
-longest7 = ev.longest(records, ev.FIG7_NETS, ("fig7",))
-if longest7 is None:
-    display(Markdown(ev.missing(records, ev.FIG7_NETS, ("fig7",)) + " Until then, this chapter shows this "
-                     "build's own runs only (below)."))
-else:
-    fig7, f7 = ev.fig7_figure(longest7)
-    show_figure(fig7, "fig7_longest", "scale-map", f7, longest7.provenance())
-    judged7 = [ev.judge_longest(k, records) for k in ("responses_plain20", "responses_plain56", "responses_depth")]
-    display(Markdown(markdown_table(findings.response_rows(f7["means"], f7["gammas"]), findings.RESPONSE_COLUMNS)))
-    display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for j in judged7 if j is not None)))
-    display(Markdown(findings.gamma_sentence(f7["means"], f7["gammas"],
-                                             f"the runs of {longest7.iterations} iterations")))
+# %%
+show_source(layer_responses)
 
 # %% [markdown]
-# ## This build's Fig. 7
+# ## Train, then measure
 
-# %% tags=["remove-input"]
-show_figure(plots.layer_responses(resp, findings.provenance_label(prov)
-                                  + f" · responses on {prov['response_images']} test images"),
-            "fig7_layer_responses", P.name, resp, prov);
+# %%
+runs = ex.train_nets(P, "04_responses", nets, iterations, seeds)
+responses = ex.responses(runs.first(), P.response_images)  # per net (first seed): std per 3x3 layer
 
 # %% [markdown]
-# ## Both findings, checked in this build's numbers
+# ## Fig. 7
+#
+# The strongest evidence first: every committed scale-map record carries its final net's response
+# std per 3×3 layer and the |γ| of the BN each response follows. The figure is drawn at the longest
+# schedule where plain-20/56 and ResNet-20/56 each have 3 seeds (the mean of the seeds; shaded: min
+# to max), with the nets just measured drawn on it as thin dotted lines; plain nets dashed, ResNets
+# solid.
+
+# %%
+records = read_records()  # every committed scale-map run
+chapter.fig7(records, responses, runs.first(), P, P.response_images)
+
+# %% [markdown]
+# ## The verdicts
 #
 # Per net and seed, the mean over its 3×3 layers of each layer's response std; the verdicts compare
-# those means over every seed the profile runs (the book's rule: see the introduction).
+# those means over the seeds, at the longest committed schedule and in the runs just trained.
 
-# %% tags=["remove-input"]
-seeds = planned.seeds(P.iterations, ["plain20", "plain56", "resnet20", "resnet56"])
-sprov = findings.provenance_of(P, [r for rs in seeds.values() for r in rs])
-means, gammas = ex.response_means(seeds, P.response_images)
-judged = findings.judge_all(("responses_plain20", "responses_plain56", "responses_depth"), seeds, means)
-display(Markdown(markdown_table(findings.response_rows(means, gammas), findings.RESPONSE_COLUMNS)))
-display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for j in judged)))
+# %%
+by_model = runs.seeds(nets=nets or ["plain20", "plain56", "resnet20", "resnet56"])
+means, gammas = ex.response_means(by_model, P.response_images)
+judged = chapter.verdicts(["responses_plain20", "responses_plain56", "responses_depth"], records, by_model, P,
+                          values=means, unit="")
 
 # %% [markdown]
 # ## What the responses measure at this scale
@@ -94,8 +83,9 @@ display(Markdown("\n\n".join(findings.claim_sentence(j, unit="", scale=1.0) for 
 # through BN's affine step, whose scale γ starts at 1 (§3.4: BN after every convolution; He
 # initialisation). Beside each net's responses, the mean |γ| of the same BN layers:
 
-# %% tags=["remove-input"]
-display(Markdown(findings.gamma_sentence(means, gammas)))
+# %%
+chapter.response_table(means, gammas)
 
 # %% tags=["remove-cell"]
-tables.save_rows("responses", P, [findings.claim_row(j, P, sprov, unit="std", scale=1.0) for j in judged]);
+if runs.planned:  # the report page collects the profile's plan, not a reader's own experiment
+    chapter.save_rows("responses", P, chapter.claim_rows(judged, P, by_model, unit="std", scale=1.0))

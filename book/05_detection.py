@@ -9,6 +9,9 @@
 # %% [markdown]
 # # Detection: ResNet-101 in Faster R-CNN (§4.3, Tables 7 and 8)
 #
+# > "We adopt Faster R-CNN [32] as the detection method. Here we are interested in the improvements
+# > of replacing VGG-16 [41] with ResNet-101." (Appendix A)
+#
 # **The claim.** Replacing VGG-16 by ResNet-101 in Faster R-CNN, and changing nothing else,
 # improves detection: on PASCAL VOC 2007 test (trained on VOC 2007+2012) the mAP goes from 73.2%
 # to 76.4% (Table 7); on COCO val from 41.5% to 48.4% at mAP@.5 and from 21.2% to 27.2% at
@@ -27,33 +30,44 @@
 # post-processing, unchanged) with the backbones of `paper_repro.detection.backbones`. mAP@.5 and
 # mAP@[.5, .95] come from pycocotools' `COCOeval`; on VOC the VOC07 11-point mAP as well.
 
-# %% tags=["parameters", "remove-cell"]
-profile = "cpu"
-voc_root = ""
-coco_root = ""
-pretrained_dir = ""
+# **Your experiment.** Left at `None`, the parameters mean the profile's plan: both backbones,
+# seed 0, the profile's length.
+
+# %% tags=["parameters", "hide-cell"]
+profile = "cpu"  # smoke: seconds; cpu: this machine; full: the paper's scale, a GPU
+nets = None  # the backbones, e.g. ["resnet101", "vgg16"]; None: both
+iterations = None  # e.g. 400; None: the profile's length
+seeds = None  # e.g. [0, 1, 2]; None: seed 0
+voc_root = ""  # full profile: a folder holding VOCdevkit/VOC2007 and VOC2012 (Table 7)
+coco_root = ""  # full profile: a COCO folder (Table 8)
+pretrained_dir = ""  # torchvision's ImageNet weights: resnet101-*.pth and vgg16-*.pth
 
 # %% tags=["hide-cell"]
-from IPython.display import Image, Markdown, display
-
 from paper_repro.book import detection as dx
+from paper_repro.book.source import show_source
+from paper_repro.detection.backbones import BACKBONES, ResNetC4Head, ResNetC4Trunk
 from paper_repro.experiments import runs as ex
 
-P = ex.setup(profile, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
-res = ex.run_detection(P.name, voc_root=voc_root, coco_root=coco_root, pretrained_dir=pretrained_dir)
-print(dx.describe_runs(res))
+P = ex.setup(profile, nets=nets, iterations=iterations, seeds=seeds, choices=BACKBONES, voc_root=voc_root,
+             coco_root=coco_root, pretrained_dir=pretrained_dir)
 
 # %% [markdown]
 # ## The C4 design: what is shared and what runs per region
 #
-# Parameter counts are measured on the modules this project builds (ResNet-101 of Table 1 and
-# torchvision's VGG-16 layers), at the paper's RoI sizes.
+# ResNet-101's conv1 to conv4_x run once per image; conv5_x and the pooling run once per region:
 
-# %% tags=["remove-input"]
-display(Markdown(dx.c4_design_markdown()))
+# %%
+show_source(ResNetC4Trunk, ResNetC4Head)
 
 # %% [markdown]
-# ## What this profile trains
+# Parameter counts, measured on the modules this project builds (ResNet-101 of Table 1 and
+# torchvision's VGG-16 layers), at the paper's RoI sizes:
+
+# %%
+dx.show(dx.c4_design_markdown())
+
+# %% [markdown]
+# ## Train
 #
 # No pretrained weights and no VOC or COCO images can be downloaded here, so the `smoke` and `cpu`
 # profiles train both detectors **from scratch** on the embedded data set: real Fashion-MNIST items
@@ -66,45 +80,37 @@ display(Markdown(dx.c4_design_markdown()))
 # 2007+2012, ImageNet weights, Faster R-CNN's schedule) when `voc_root` and `pretrained_dir` are
 # given, and Table 8's with `coco_root`.
 
-# %% tags=["remove-input"]
-display(Markdown(dx.setup_markdown(res)))
+# %%
+res = ex.run_detection(P.name, voc_root, coco_root, pretrained_dir, nets=nets, iterations=iterations, seeds=seeds)
+print(dx.describe_runs(res))
+
+# %%
+dx.show(dx.setup_markdown(res))
 
 # %% [markdown]
 # ## Measured mAP beside Tables 7 and 8
 
-# %% tags=["remove-input"]
-display(Markdown(dx.results_markdown(res)))
-display(Markdown(dx.comparison_sentence(res)))
-display(Markdown(dx.caveat_markdown(res)))
+# %%
+dx.show_results(res)
 
 # %% [markdown]
 # ## Held-out images and their detections
 
-# %% tags=["remove-input"]
-fig, png = dx.save_sample_figure(res)
-Image(filename=png)
+# %%
+dx.show_samples(res)
 
 # %% [markdown]
 # ## Training losses
 
-# %% tags=["remove-input"]
-fig, png = dx.save_loss_figure(res)
-Image(filename=png)
+# %%
+dx.show_losses(res)
 
 # %% [markdown]
 # ## PASCAL VOC and COCO (full profile)
 
-# %% tags=["remove-input"]
-for name in ("voc", "coco"):
-    if name in res.runs:
-        display(Markdown(dx.comparison_sentence(res, name)))
-        display(Markdown(dx.setup_markdown(res, name)))
-if not any(name in res.runs for name in ("voc", "coco")):
-    display(Markdown("Not run in this build: Table 7 needs `profile = \"full\"`, `voc_root` (a folder holding "
-                     "`VOCdevkit/VOC2007` and `VOC2012`) and `pretrained_dir` (torchvision's `resnet101-*.pth` and "
-                     "`vgg16-*.pth`); Table 8 needs `coco_root`."))
-for note in res.skipped:
-    display(Markdown(f"Skipped: {note}."))
+# %%
+dx.show_full(res)
 
 # %% tags=["remove-cell"]
-rows, path = dx.save_report_rows(res)
+if nets is None and iterations is None and seeds is None:  # the report page collects the profile's plan
+    dx.save_report_rows(res)

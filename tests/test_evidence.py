@@ -251,3 +251,15 @@ def test_the_readme_block_shows_the_longest_figures_and_the_report_draws_them_fr
     assert "1200 iterations, mean of the seeds" in md
     # records without curves or Fig. 7 statistics: no figure, and no link to one
     assert ev.save_longest_figures(OLD) == {} and ".png" not in ev.readme_markdown(OLD)
+
+
+def test_fig6_adds_this_builds_runs_as_thin_series_on_the_committed_evidence():
+    s = ev.longest(OLD + NEW, NETS, ("curves",))
+    mine = {"plain20": {"iteration": [5, 10], "train_error": [0.5, 0.4], "eval_error": [0.55, 0.45]}}
+    fig, shown = ev.fig6_figure(s, mine, "this build")
+    assert set(shown) == {*NETS, "plain20 (this build)"} and shown["plain20 (this build)"]["added"]
+    left = fig.axes[0]
+    assert "plain20 (this build)" in [t.get_text() for t in left.get_legend().get_texts()]
+    assert any("thin dotted: this build" in t.get_text() for t in fig.texts)
+    fig, shown = ev.fig6_figure(None, mine, "this build")  # no committed schedule: the build alone, one panel
+    assert list(shown) == ["plain20"] and len(fig.axes) == 1

@@ -23,14 +23,16 @@ def describe_runs(res: DetectionRuns) -> str:
     """One line per run: stored or trained, time, mAPs, run folder."""
     lines = []
     for dataset, by_backbone in res.runs.items():
-        for b, r in by_backbone.items():
-            s = r.summary
-            how = "stored run" if r.cached else "trained now"
-            lines.append(
-                f"{dataset:>14} {BACKBONE_NAMES[b]:>10}: {how}; {s['iterations_done']} iterations in "
-                f"{s['wall_time_s']:.0f} s (+{s['eval_time_s']:.0f} s evaluation), mAP@.5 {100 * s['map50']:.1f}%, "
-                f"mAP@[.5,.95] {100 * s['map']:.1f}%  ({r.run_dir.name})"
-            )
+        for b, r0 in by_backbone.items():
+            for r in res.seeds.get(dataset, {}).get(b, [r0]):
+                s = r.summary
+                how = "stored run" if r.cached else "trained now"
+                lines.append(
+                    f"{dataset:>14} {BACKBONE_NAMES[b]:>10} seed {r.config.seed}: {how}; "
+                    f"{s['iterations_done']} iterations in {s['wall_time_s']:.0f} s "
+                    f"(+{s['eval_time_s']:.0f} s evaluation), mAP@.5 {100 * s['map50']:.1f}%, "
+                    f"mAP@[.5,.95] {100 * s['map']:.1f}%  ({r.run_dir.name})"
+                )
     lines += [f"skipped {x}" for x in res.skipped]
     return "\n".join(lines)
 
@@ -234,7 +236,9 @@ def judge(res: DetectionRuns, dataset: str = "fashion-canvas") -> dict | None:
     r, v = res.get(dataset, "resnet101"), res.get(dataset, "vgg16")
     if r is None or v is None:
         return None
-    return judge_claim("detection", [r.summary["map50"]], [v.summary["map50"]])
+    seeds = res.seeds.get(dataset, {})
+    rs, vs = seeds.get("resnet101", [r]), seeds.get("vgg16", [v])
+    return judge_claim("detection", [x.summary["map50"] for x in rs], [x.summary["map50"] for x in vs])
 
 
 def comparison_sentence(res: DetectionRuns, dataset: str = "fashion-canvas") -> str:
@@ -392,3 +396,41 @@ def report_rows(res: DetectionRuns) -> list[dict]:
 def save_report_rows(res: DetectionRuns):
     rows = report_rows(res)
     return rows, write_report_rows("detection", res.profile, rows)
+
+
+def show(markdown_or_path) -> None:
+    from IPython.display import Image, Markdown, display  # noqa: PLC0415 - only inside a notebook kernel
+
+    text = str(markdown_or_path)
+    display(Image(filename=text) if text.endswith(".png") else Markdown(text))
+
+
+def show_results(res: DetectionRuns) -> None:
+    """The measured mAP beside Tables 7 and 8, the verdict, and how far this profile is from the paper."""
+    show("\n\n".join((results_markdown(res), comparison_sentence(res), caveat_markdown(res))))
+
+
+def show_samples(res: DetectionRuns, dataset: str = "fashion-canvas") -> None:
+    """Held-out images with their ground truth and each detector's detections (saved with its data)."""
+    show(save_sample_figure(res, dataset)[1])
+
+
+def show_losses(res: DetectionRuns, dataset: str = "fashion-canvas") -> None:
+    """Each detector's training losses (saved with its data)."""
+    show(save_loss_figure(res, dataset)[1])
+
+
+def show_full(res: DetectionRuns) -> None:
+    """Tables 7 and 8 where the full profile ran them; else what they need."""
+    parts = []
+    for name in ("voc", "coco"):
+        if name in res.runs:
+            parts += [comparison_sentence(res, name), setup_markdown(res, name)]
+    if not parts:
+        parts.append(
+            'Not run in this build: Table 7 needs `profile = "full"`, `voc_root` (a folder holding '
+            "`VOCdevkit/VOC2007` and `VOC2012`) and `pretrained_dir` (torchvision's `resnet101-*.pth` and "
+            "`vgg16-*.pth`); Table 8 needs `coco_root`."
+        )
+    parts += [f"Skipped: {note}." for note in res.skipped]
+    show("\n\n".join(parts))

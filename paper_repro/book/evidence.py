@@ -127,9 +127,14 @@ def fig6_panels(curves: dict[str, dict]) -> list[tuple[str, dict]]:
     """Plain nets left, ResNets right, as in the paper."""
     plain = {k: v for k, v in curves.items() if k.startswith("plain")}
     res = {k: v for k, v in curves.items() if k.startswith("resnet")}
+
+    def depths(panel, prefix):
+        return "/".join(dict.fromkeys(v.get("net", k).removeprefix(prefix) for k, v in panel.items()))
+
     return [
-        ("plain-" + "/".join(k.removeprefix("plain") for k in plain), plain),
-        ("ResNet-" + "/".join(k.removeprefix("resnet") for k in res), res),
+        (title, panel)
+        for title, panel in (("plain-" + depths(plain, "plain"), plain), ("ResNet-" + depths(res, "resnet"), res))
+        if panel
     ]
 
 
@@ -159,11 +164,20 @@ def fig6_top(curves: dict[str, dict]) -> float:
     return min(100.0, 5.0 * math.ceil(2.5 * worst / 5.0))
 
 
-def fig6_figure(s: Schedule):
-    """Fig. 6 at schedule ``s`` as chapter 2 and the README show it: (figure, the plotted curves)."""
-    curves = fig6_curves(s)
-    fig = plots.training_curves(fig6_panels(curves), s.label(), ylim=(0, fig6_top(curves)), spread=SPREAD)
-    return fig, curves
+def fig6_figure(s: Schedule | None, added: dict[str, dict] | None = None, added_label: str = ""):
+    """Fig. 6 at schedule ``s`` as chapter 2 and the README show it: (figure, the plotted curves).
+    ``added``: more curves ({net: curve}, e.g. this build's or the reader's runs) drawn on the same
+    panels as thin dotted series named "<net> (<added_note>)"; with ``s`` None, they alone."""
+    curves = fig6_curves(s) if s is not None else {}
+    shown = dict(curves)
+    for net, c in (added or {}).items():
+        shown[f"{net} ({added_label})" if curves else net] = {**c, "net": net, "added": bool(curves)}
+    label = s.label() if s is not None else added_label
+    if s is not None and added:
+        label += f" · thin dotted: {added_label}"
+    top = fig6_top(curves or shown)
+    fig = plots.training_curves(fig6_panels(shown), label, ylim=(0, top), spread=SPREAD if curves else None)
+    return fig, shown
 
 
 def fig7_figure(s: Schedule):

@@ -50,12 +50,21 @@ def training_curves(
     fig, axes = _subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels):
         for name, c in curves.items():
-            color = COLORS.get(_depth(name))
-            m = _marker(c["iteration"])
+            color = COLORS.get(_depth(c.get("net", name)))
+            m = _marker(c["iteration"]) or ("." if c.get("added") else None)
+            lw = 0.7 if c.get("added") else 1.0  # a series added on the committed evidence: thin, with dots
             ax.plot(
-                c["iteration"], [100 * e for e in c["train_error"]], "--", color=color, lw=1.2, marker=m, mfc="none"
+                c["iteration"],
+                [100 * e for e in c["train_error"]],
+                "--",
+                color=color,
+                lw=1.2 * lw,
+                marker=m,
+                mfc="none",
             )
-            ax.plot(c["iteration"], [100 * e for e in c["eval_error"]], "-", color=color, lw=2.2, label=name, marker=m)
+            ax.plot(
+                c["iteration"], [100 * e for e in c["eval_error"]], "-", color=color, lw=2.2 * lw, label=name, marker=m
+            )
             for k, alpha in (("train", 0.10), ("eval", 0.22)):
                 if f"{k}_lo" in c:
                     ax.fill_between(
@@ -137,11 +146,13 @@ def layer_responses(
         color = (PLAIN_COLORS if plain else RESNET_COLORS).get(_depth(name))
         style = "--" if plain else "-"
         idx = range(1, len(stds) + 1)
-        m = _marker(stds)
-        top.plot(idx, stds, style, color=color, label=name, lw=1.4, marker=m)
+        added = " (" in name  # "resnet20 (this build, 150 it.)": a series added on the committed evidence
+        m = _marker(stds) or ("." if added else None)
+        lw = 0.8 if added else 1.4
+        top.plot(idx, stds, style, color=color, label=name, lw=lw, marker=m)
         if bands and name in bands:
             top.fill_between(idx, bands[name]["lo"], bands[name]["hi"], color=color, alpha=0.18, lw=0)
-        bottom.plot(idx, sorted(stds, reverse=True), style, color=color, label=name, lw=1.4, marker=m)
+        bottom.plot(idx, sorted(stds, reverse=True), style, color=color, label=name, lw=lw, marker=m)
     top.set_title("Fig. 7: std of each 3×3 layer's response (after BN, before ReLU / addition)", fontsize=10)
     top.set_xlabel("layer index (original)")
     bottom.set_xlabel("layer index (sorted by magnitude)")

@@ -22,6 +22,7 @@ from paper_repro.detection.config import profile_config
 from paper_repro.detection.data import build_detection_data
 from paper_repro.experiments.parameters import ParameterError, check
 from paper_repro.experiments.plan import chapter_runs as planned
+from paper_repro.models import parse_model_name
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.home import home
@@ -34,12 +35,24 @@ RUNS = home() / "runs"  # the project folder's (paper_repro.runs.home), never th
 DATA = home() / "data"
 
 
-def setup(profile: str, **folders: str) -> Profile:
-    """A chapter's first call: check its parameters (``profile`` and any data folders it declares,
-    passed by name; "" = not given) with one clear line for a bad one, make sure the profile's data
-    set is on disk, and return the profile."""
+_NOT_TAKEN = object()  # a parameter the chapter does not declare
 
-    check({"profile": profile, **folders}, {"profile": tuple(PROFILES)})
+
+def setup(
+    profile: str, nets=_NOT_TAKEN, iterations=_NOT_TAKEN, seeds=_NOT_TAKEN, choices: tuple | None = None, **folders: str
+) -> Profile:
+    """A chapter's first call: check its parameters (``profile``, the reader's experiment ``nets``,
+    ``iterations`` and ``seeds`` where the chapter declares them, and any data folders it declares,
+    passed by name; None / "" = not given; ``choices``: the nets allowed where they are not the
+    CIFAR-style nets) with one clear line for a bad one, make sure the
+    profile's data set is on disk, and return the profile. Nothing is trained or written before
+    every parameter passed."""
+
+    experiment = {
+        k: v for k, v in (("nets", nets), ("iterations", iterations), ("seeds", seeds)) if v is not _NOT_TAKEN
+    }
+    check({"profile": profile, **experiment, **folders}, {"profile": tuple(PROFILES)})
+    check_experiment(**experiment, choices=choices)
     for name, path in folders.items():
         if path and not Path(path).is_dir():
             raise ParameterError(f"{name} {path!r}: no such folder; give an existing folder or leave it empty")
@@ -49,23 +62,60 @@ def setup(profile: str, **folders: str) -> Profile:
     return p
 
 
+NETS_ALLOWED = "plainN or resnetN with N = 6n+2: 20, 32, 44, 56, 110, 1202, ... (§4.2)"
+
+
+def check_experiment(nets=None, iterations=None, seeds=None, choices: tuple[str, ...] | None = None) -> None:
+    """The reader's experiment, checked: ``nets`` a non-empty list of CIFAR-style net names,
+    ``iterations`` a positive integer, ``seeds`` a non-empty list of integers >= 0 (each None =
+    the profile's plan). A bad value raises ParameterError naming the parameter and what is allowed."""
+    allowed = ", ".join(choices) if choices else NETS_ALLOWED
+    if nets is not None:
+        if isinstance(nets, str) or not isinstance(nets, list | tuple) or not nets:
+            raise ParameterError(f"nets must be a non-empty list of net names ({allowed}), got {nets!r}")
+        for n in nets:
+            try:
+                family = parse_model_name(n)[0] if isinstance(n, str) else None
+            except ValueError:
+                family = None
+            known = n in choices if choices else family == "cifar" and n == n.strip().lower()
+            if not known:
+                raise ParameterError(f"nets: unknown net {n!r}; allowed: {allowed}")
+        if len(set(nets)) < len(nets):
+            raise ParameterError(f"nets: each net once, got {nets!r}")
+    if iterations is not None and (isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1):
+        raise ParameterError(
+            f"iterations must be a positive integer (the paper's CIFAR-10 length: 64000), got {iterations!r}"
+        )
+    if seeds is not None:
+        ok = isinstance(seeds, list | tuple) and seeds and all(type(s) is int and s >= 0 for s in seeds)
+        if not ok or len(set(seeds)) < len(seeds):
+            raise ParameterError(
+                f"seeds must be a non-empty list of different integers >= 0, such as [0, 1, 2], got {seeds!r}"
+            )
+
+
 class ChapterRuns:
-    """A chapter's runs exactly as the plan lists them (``plan.chapter_runs``: the one list the
-    chapters, ``plan`` and ``sweep`` share), trained or read back from the run store."""
+    """A chapter's runs, trained or read back from the run store: the plan's (``planned``) or the
+    reader's own experiment. ``iterations`` is the schedule length its curves and verdicts use."""
 
-    def __init__(self, results: list[Result]):
+    def __init__(self, results: list[Result], iterations: int | None = None, planned: bool = True):
         self.results = results
+        self.iterations = iterations if iterations is not None else (results[0].config.iterations if results else 0)
+        self.planned = planned
 
-    def first(self, iterations: int, nets=None) -> dict[str, Result]:
+    def first(self, iterations: int | None = None, nets=None) -> dict[str, Result]:
         """One run per net (its first seed) at a schedule length, in the plan's order: what curves show."""
+        iterations = self.iterations if iterations is None else iterations
         out: dict[str, Result] = {}
         for r in self.results:
             if r.config.iterations == iterations and (nets is None or r.config.model in nets):
                 out.setdefault(r.config.model, r)
         return out
 
-    def seeds(self, iterations: int, nets=None) -> dict[str, list[Result]]:
+    def seeds(self, iterations: int | None = None, nets=None) -> dict[str, list[Result]]:
         """Every seed of each net at a schedule length: the samples a claim's verdict is computed from."""
+        iterations = self.iterations if iterations is None else iterations
         out: dict[str, list[Result]] = {}
         for r in self.results:
             if r.config.iterations == iterations and (nets is None or r.config.model in nets):
@@ -73,24 +123,40 @@ class ChapterRuns:
         return out
 
 
+def run(cfg) -> Result:
+    """Train one run through the run store (or read it back when it finished before) and print one
+    line: how it was obtained and its final errors."""
+    t = time.perf_counter()
+    r = train(cfg, out=RUNS, data_root=str(DATA))
+    how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
+    print(
+        f"{r.config.model}/s{r.config.seed}, {r.config.iterations} it.: {how}; final training error "
+        f"{100 * r.summary['final_train_error']:.2f}%, {r.summary['eval_split']} error "
+        f"{100 * r.summary['final_eval_error']:.2f}%  ({r.run_dir.name})"
+    )
+    return r
+
+
+def train_nets(profile: Profile, chapter: str, nets=None, iterations=None, seeds=None) -> ChapterRuns:
+    """The chapter's experiment: with ``nets``, ``iterations`` and ``seeds`` all None, every run the
+    plan lists for ``chapter``; otherwise exactly ``nets`` x ``seeds`` at ``iterations`` (a None among
+    them: the profile's length, seed 0), with the profile's recipe. Each run is trained or read back."""
+    check_experiment(nets, iterations, seeds)
+    if nets is None and iterations is None and seeds is None:
+        return ChapterRuns([run(p.config) for p in planned(profile.name, chapter)], profile.iterations)
+    nets = nets or list(dict.fromkeys(p.config.model for p in planned(profile.name, chapter)))
+    iterations = iterations or profile.iterations
+    configs = [
+        profile.run_config(n, "cifar", seed=s, iterations=iterations)
+        for n in nets
+        for s in (seeds or profile.seeds_for(parse_model_name(n)[2]))
+    ]
+    return ChapterRuns([run(c) for c in configs], iterations, planned=False)
+
+
 def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> ChapterRuns:
     """Train (or read back) every run the plan lists for ``chapter``; print one line per run."""
-
-    results = []
-    for run in planned(profile.name, chapter):
-        t = time.perf_counter()
-        r = train(run.config, out=RUNS, data_root=str(DATA))
-        results.append(r)
-        if verbose:
-            how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
-            key = f"{r.config.model}/s{r.config.seed}" + (
-                "" if r.config.iterations == profile.iterations else f", {r.config.iterations} it."
-            )
-            print(
-                f"{key:>16}: {how}; final training error {100 * r.summary['final_train_error']:.2f}%, "
-                f"{r.summary['eval_split']} error {100 * r.summary['final_eval_error']:.2f}%  ({r.run_dir.name})"
-            )
-    return ChapterRuns(results)
+    return ChapterRuns([run(p.config) for p in planned(profile.name, chapter)], profile.iterations)
 
 
 def trained_net(r: Result, data_root: str | os.PathLike = DATA):
@@ -179,6 +245,7 @@ class DetectionRuns:
     profile: str
     runs: dict = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    seeds: dict = field(default_factory=dict)  # seeds[dataset][backbone] -> [Result per seed]
 
     def get(self, dataset: str, backbone: str) -> Result | None:
         return self.runs.get(dataset, {}).get(backbone)
@@ -192,15 +259,25 @@ def run_detection(
     out: str | os.PathLike = RUNS,
     data_root: str | os.PathLike = DATA,
     progress: bool | None = None,
+    nets=None,
+    iterations: int | None = None,
+    seeds=None,
 ) -> DetectionRuns:
-    """Both backbones on the Fashion-MNIST canvases (every profile, from scratch), and, in the
-    ``full`` profile, on VOC 07+12 (Table 7) and COCO (Table 8) where their folders and the
-    ImageNet weights are given."""
+    """Both backbones (or ``nets``) on the Fashion-MNIST canvases (every profile, from scratch;
+    ``iterations`` and ``seeds``: the profile's when None), and, in the ``full`` profile, on VOC
+    07+12 (Table 7) and COCO (Table 8) where their folders and the ImageNet weights are given."""
+    check_experiment(nets, iterations, seeds, choices=BACKBONES)
     res = DetectionRuns(profile)
     ensure_fashion_mnist(data_root)
-    res.runs["fashion-canvas"] = {
-        b: train(profile_config(profile, b, "fashion-canvas"), out, data_root, progress) for b in BACKBONES
+    canvas = {
+        b: [
+            train(profile_config(profile, b, "fashion-canvas", seed=s, iterations=iterations), out, data_root, progress)
+            for s in seeds or (0,)
+        ]
+        for b in nets or BACKBONES
     }
+    res.runs["fashion-canvas"] = {b: rs[0] for b, rs in canvas.items()}
+    res.seeds["fashion-canvas"] = canvas
     for name, root in (("voc", voc_root), ("coco", coco_root)):
         if not root:
             continue

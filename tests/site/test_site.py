@@ -161,6 +161,8 @@ return {
                               stderr: o.querySelectorAll('.stderr, .output.stderr').length})),
   parameters: Array.from(article.querySelectorAll('.tag_injected-parameters .cell_input, .tag_parameters .cell_input, .tag_injected-parameters .cell_output'))
       .filter(visible).map(e => name(e) + ': ' + e.innerText.slice(0, 60)),
+  code: Array.from(article.querySelectorAll('.cell:not(.tag_parameters):not(.tag_injected-parameters) .cell_input'))
+      .filter(visible).map(e => e.innerText),
 };
 """
 
@@ -231,3 +233,19 @@ def test_machinery_is_hidden_and_prose_holds_no_python_values(pages, page):
     assert not p["parameters"], f"{page}: a parameters cell is visible: {p['parameters']}"
     m = re.search(r".{0,40}\b(None|True|False)\b.{0,40}", p["prose"])
     assert not m, f"{page}: a raw Python value in the prose: {m.group(0)!r}"
+
+
+PLUMBING = re.compile(r"\b(provenance\w*|save_rows|save_figure|show_figure|write_report_rows|save_\w+_figure)\b")
+CODE_PAGES = ("02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html")
+
+
+@pytest.mark.parametrize("page", CODE_PAGES)
+def test_a_chapter_shows_the_code_that_runs_it_and_no_plumbing(pages, page):
+    """The Annotated Transformer's way: the paper's sentence, the code that runs it, its output. At
+    least 3 code cells a reader sees on the page (the parameters and the collapsed set-up aside), and
+    none of them calls provenance, row-saving or figure-file helpers."""
+    code = pages[page]["code"]
+    assert len(code) >= 3, f"{page}: {len(code)} visible code cells: {code}"
+    for c in code:
+        m = PLUMBING.search(c)
+        assert not m, f"{page}: a visible cell calls {m.group(0)}: {c[:120]!r}"
