@@ -6,6 +6,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from paper_repro.classification.config import RunConfig
+from paper_repro.cli import main
 from paper_repro.experiments import scale_map as extension
 from paper_repro.models import build_model
 from paper_repro.runs import weights
@@ -47,3 +49,64 @@ def test_a_full_length_point_of_the_map_saves_its_net_beside_the_records(tmp_pat
     model, meta = weights.load_trained(path.parent / rec["weights"])
     assert meta["config_hash"] == rec["config_hash"] and meta["final_eval_error"] == rec["final_eval_error"]
     assert model.conv1.weight.shape[1] == 1  # Fashion-MNIST: one channel
+
+
+# --------------------------------------------------------------------------- exporting recorded runs from a store
+@pytest.fixture(scope="module")
+def recorded_run(tmp_path_factory):
+    """A finished 4-iteration smoke run in a run store and the records file that holds its record."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    path = tmp / "map" / "records.jsonl"
+    (rec,) = extension.extend("smoke", ["resnet20"], [4], [0], (str(tmp / "runs"), "data"), path)
+    assert "weights" not in rec  # shorter than the paper's 64k: extend exports nothing
+    return tmp / "runs", path.read_bytes(), rec
+
+
+def _records(tmp_path, recorded_run):
+    """A copy of the records file in a folder of this test's own (its weights/ folder is the test's)."""
+    path = tmp_path / "map" / "records.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(recorded_run[1])
+    return path
+
+
+def _export(out, path, *args):
+    return main(
+        ["scale-map", "--export-weights", "--profile", "smoke", "--out", str(out)]
+        + ["--nets", "resnet20", "--iterations", "4", "--records", str(path), *args]
+    )
+
+
+@pytest.mark.slow
+def test_export_writes_a_recorded_runs_net_from_the_store_and_leaves_the_records_as_they_are(
+    tmp_path, capsys, recorded_run
+):
+    store, before, rec = recorded_run
+    path = _records(tmp_path, recorded_run)
+    assert weights.weights_for(rec, path.parent / "weights") is None
+    assert _export(store, path, "--seeds", "0") == 0
+    assert "1 file(s) written" in capsys.readouterr().out
+    assert path.read_bytes() == before  # append-only records: the link is the file's name and config hash
+    file = weights.weights_for(rec, path.parent / "weights")
+    assert file == path.parent / "weights" / "resnet20-s0-4.safetensors"
+    model, meta = weights.load_trained(file)
+    for k in ("config_hash", "seed", "iterations", "commit", "precision", "final_eval_error", "final_train_error"):
+        assert meta[k] == rec[k], k
+    assert RunConfig.from_dict(meta["config"]).hash() == rec["config_hash"]
+    assert _export(store, path, "--seeds", "0") == 0  # again: the file is kept as it is
+    assert "already holds it" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_export_refuses_a_point_not_recorded_or_not_finished_in_one_line_and_writes_nothing(
+    tmp_path, capsys, recorded_run
+):
+    path = _records(tmp_path, recorded_run)
+    assert _export(recorded_run[0], path, "--seeds", "0", "1") == 2  # seed 1 was never measured; seed 0 is not written
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "resnet20 seed 1, 4 iterations" in err[0] and "no record in" in err[0]
+    (tmp_path / "empty").mkdir()
+    assert _export(tmp_path / "empty", path, "--seeds", "0") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not finished in the run store" in err[0]
+    assert not (path.parent / "weights").exists()
