@@ -6,11 +6,12 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from paper_repro import load_trained
 from paper_repro.classification.config import RunConfig
 from paper_repro.cli import main
 from paper_repro.experiments import scale_map as extension
 from paper_repro.models import build_model
-from paper_repro.runs import weights
+from paper_repro.runs import records, weights
 
 
 def test_a_saved_net_loads_in_one_call_and_computes_the_same_outputs(tmp_path):
@@ -110,3 +111,37 @@ def test_export_refuses_a_point_not_recorded_or_not_finished_in_one_line_and_wri
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "not finished in the run store" in err[0]
     assert not (path.parent / "weights").exists()
+
+
+# --------------------------------------------------------------------------- the nets that ship with the book
+SHIPPED = sorted(weights.WEIGHTS.glob("*.safetensors"))
+
+
+def _record_of(meta: dict) -> dict:
+    found = [r for r in records.read(records.RECORDS) if r["config_hash"] == meta["config_hash"]]
+    assert found, f"{meta['net']}: config {meta['config_hash']} is in no record of {records.RECORDS}"
+    return found[0]
+
+
+def test_the_book_ships_its_trained_nets_each_the_net_of_a_record():
+    have = {(m["net"], m["seed"], m["iterations"], m["precision"]) for m in weights.shipped()}
+    assert {("resnet20", 0, 2400, "fp32"), ("resnet56", 0, 2400, "fp32")} <= have
+    for path in SHIPPED:
+        meta = weights.metadata(path)
+        rec = _record_of(meta)
+        for k in ("net", "seed", "iterations", "precision", "commit", "final_eval_error", "final_train_error"):
+            assert meta[k] == rec[k], f"{path.name}: {k}"
+        assert meta["final_eval_images"] == rec["final_eval_images"] == 10000
+        assert RunConfig.from_dict(meta["config"]).hash() == meta["config_hash"]
+        assert weights.weights_for(rec) == path
+        assert path.stat().st_size < 5e6, f"{path.name}: {path.stat().st_size} bytes"
+
+
+def test_a_shipped_net_loads_by_its_name_in_one_call():
+    model, meta = load_trained("resnet56")
+    assert (meta["net"], meta["seed"]) == ("resnet56", 0) and not model.training
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(0.85e6, rel=0.01)
+    found = weights.find_shipped("resnet20", iterations=2400, precision="fp32")
+    assert found.name == "resnet20-s0-2400-fp32.safetensors"
+    with pytest.raises(ValueError, match="no shipped net is resnet20 seed 7; .* holds: .*resnet56 s0 2400 fp32"):
+        weights.load_trained("resnet20", seed=7)
