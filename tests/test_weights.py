@@ -10,6 +10,7 @@ from paper_repro import load_trained
 from paper_repro.classification.config import RunConfig
 from paper_repro.cli import main
 from paper_repro.experiments import scale_map as extension
+from paper_repro.experiments.shipped import final_error, shipped_responses
 from paper_repro.models import build_model
 from paper_repro.runs import records, weights
 
@@ -145,3 +146,24 @@ def test_a_shipped_net_loads_by_its_name_in_one_call():
     assert found.name == "resnet20-s0-2400-fp32.safetensors"
     with pytest.raises(ValueError, match="no shipped net is resnet20 seed 7; .* holds: .*resnet56 s0 2400 fp32"):
         weights.load_trained("resnet20", seed=7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_each_shipped_net_gives_its_records_test_error_on_the_10000_test_images(path, data_root):
+    """The run's final evaluation again, from the file alone: same images, padding and mean, fp32."""
+    rec = _record_of(weights.metadata(path))
+    got = final_error(path, data_root)
+    assert got["images"] == rec["final_eval_images"] == 10000
+    assert got["eval_error"] == rec["final_eval_error"]  # exact: fp32, the same loaders as the run's
+
+
+@pytest.mark.slow
+def test_fig7_of_the_shipped_nets_is_their_records_in_seconds(data_root):
+    """Chapter 4's Fig. 7 from the files alone: each layer's response std as its record measured it."""
+    nets = sorted({m["net"] for m in weights.shipped() if m["seed"] == 0})
+    got = shipped_responses(nets, n_images=1000, data_root=data_root)
+    for net in nets:
+        fig7 = _record_of(weights.metadata(weights.find_shipped(net)))["fig7"]
+        assert fig7["images"] == 1000
+        assert got[net] == pytest.approx(fig7["response_std"], rel=1e-6), net
