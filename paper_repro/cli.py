@@ -57,7 +57,7 @@ from paper_repro.detection.config import PROFILES as DETECT_PROFILES
 from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.experiments.chapters import NOTEBOOKS
 from paper_repro.experiments.plan import plan, sweep_profile, table
-from paper_repro.experiments.scale_map import extend
+from paper_repro.experiments.scale_map import export_stored, extend
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
 from paper_repro.reproduce import reproduce
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
@@ -450,6 +450,14 @@ def _add_scale_map(sm: Parser) -> None:
         help="CPU priority of the training (low: nice 19, so the machine's other work goes first and the "
         "run takes the idle cores; results do not change; default: low)",
     )
+    sm.add_argument(
+        "--export-weights",
+        action="store_true",
+        help="train nothing: write the trained nets of points already in the records file, read from the "
+        "finished runs in --out, as safetensors files in the weights/ folder beside the records (the nets "
+        "that ship with the book); a point not recorded or not finished in --out: one line, exit 2, "
+        "nothing written",
+    )
 
 
 def _add_sweep(sw: Parser) -> None:
@@ -584,6 +592,12 @@ def cmd_scale_map(a) -> int:
         changes["eval_subset"] = a.eval_images
     if a.eval_interval:
         changes["eval_interval"] = a.eval_interval
+    if a.export_weights:
+        if not Path(a.out).is_dir():
+            return a.parser.fail(f"--out {a.out}: no such run store to export from")
+        new = export_stored(a.profile, a.models, a.iterations, a.seeds, a.out, path, changes)
+        print(f"{path.parent / 'weights'}: {len(new)} file(s) written")
+        return 0
     if a.priority == "low":
         lower_priority()
     new = extend(a.profile, a.models, a.iterations, a.seeds, (a.out, a.data_root or default("data")), path, changes)
@@ -662,6 +676,7 @@ COMMANDS = {
     ),
 }
 READ_ONLY = ("plan",)  # commands that only read the run store: their --out need not be writable
+# (and scale-map --export-weights)
 
 
 def build_parser() -> Parser:
@@ -679,7 +694,8 @@ def build_parser() -> Parser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "out", None) and args.command not in READ_ONLY:
+    read_only = args.command in READ_ONLY or getattr(args, "export_weights", False)
+    if getattr(args, "out", None) and not read_only:
         try:
             writable_folder(args.out)
         except argparse.ArgumentTypeError as e:

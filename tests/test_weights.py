@@ -6,9 +6,13 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
+from paper_repro import load_trained
+from paper_repro.classification.config import RunConfig
+from paper_repro.cli import main
 from paper_repro.experiments import scale_map as extension
+from paper_repro.experiments.shipped import final_error, shipped_responses
 from paper_repro.models import build_model
-from paper_repro.runs import weights
+from paper_repro.runs import records, weights
 
 
 def test_a_saved_net_loads_in_one_call_and_computes_the_same_outputs(tmp_path):
@@ -47,3 +51,119 @@ def test_a_full_length_point_of_the_map_saves_its_net_beside_the_records(tmp_pat
     model, meta = weights.load_trained(path.parent / rec["weights"])
     assert meta["config_hash"] == rec["config_hash"] and meta["final_eval_error"] == rec["final_eval_error"]
     assert model.conv1.weight.shape[1] == 1  # Fashion-MNIST: one channel
+
+
+# --------------------------------------------------------------------------- exporting recorded runs from a store
+@pytest.fixture(scope="module")
+def recorded_run(tmp_path_factory):
+    """A finished 4-iteration smoke run in a run store and the records file that holds its record."""
+    tmp = tmp_path_factory.mktemp("recorded")
+    path = tmp / "map" / "records.jsonl"
+    (rec,) = extension.extend("smoke", ["resnet20"], [4], [0], (str(tmp / "runs"), "data"), path)
+    assert "weights" not in rec  # shorter than the paper's 64k: extend exports nothing
+    return tmp / "runs", path.read_bytes(), rec
+
+
+def _records(tmp_path, recorded_run):
+    """A copy of the records file in a folder of this test's own (its weights/ folder is the test's)."""
+    path = tmp_path / "map" / "records.jsonl"
+    path.parent.mkdir()
+    path.write_bytes(recorded_run[1])
+    return path
+
+
+def _export(out, path, *args):
+    return main(
+        ["scale-map", "--export-weights", "--profile", "smoke", "--out", str(out)]
+        + ["--nets", "resnet20", "--iterations", "4", "--records", str(path), *args]
+    )
+
+
+@pytest.mark.slow
+def test_export_writes_a_recorded_runs_net_from_the_store_and_leaves_the_records_as_they_are(
+    tmp_path, capsys, recorded_run
+):
+    store, before, rec = recorded_run
+    path = _records(tmp_path, recorded_run)
+    assert weights.weights_for(rec, path.parent / "weights") is None
+    assert _export(store, path, "--seeds", "0") == 0
+    assert "1 file(s) written" in capsys.readouterr().out
+    assert path.read_bytes() == before  # append-only records: the link is the file's name and config hash
+    file = weights.weights_for(rec, path.parent / "weights")
+    assert file == path.parent / "weights" / "resnet20-s0-4.safetensors"
+    model, meta = weights.load_trained(file)
+    for k in ("config_hash", "seed", "iterations", "commit", "precision", "final_eval_error", "final_train_error"):
+        assert meta[k] == rec[k], k
+    assert RunConfig.from_dict(meta["config"]).hash() == rec["config_hash"]
+    assert _export(store, path, "--seeds", "0") == 0  # again: the file is kept as it is
+    assert "already holds it" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_export_refuses_a_point_not_recorded_or_not_finished_in_one_line_and_writes_nothing(
+    tmp_path, capsys, recorded_run
+):
+    path = _records(tmp_path, recorded_run)
+    assert _export(recorded_run[0], path, "--seeds", "0", "1") == 2  # seed 1 was never measured; seed 0 is not written
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "resnet20 seed 1, 4 iterations" in err[0] and "no record in" in err[0]
+    (tmp_path / "empty").mkdir()
+    assert _export(tmp_path / "empty", path, "--seeds", "0") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "not finished in the run store" in err[0]
+    assert not (path.parent / "weights").exists()
+
+
+# --------------------------------------------------------------------------- the nets that ship with the book
+SHIPPED = sorted(weights.WEIGHTS.glob("*.safetensors"))
+
+
+def _record_of(meta: dict) -> dict:
+    found = [r for r in records.read(records.RECORDS) if r["config_hash"] == meta["config_hash"]]
+    assert found, f"{meta['net']}: config {meta['config_hash']} is in no record of {records.RECORDS}"
+    return found[0]
+
+
+def test_the_book_ships_its_trained_nets_each_the_net_of_a_record():
+    have = {(m["net"], m["seed"], m["iterations"], m["precision"]) for m in weights.shipped()}
+    assert {("resnet20", 0, 2400, "fp32"), ("resnet56", 0, 2400, "fp32")} <= have
+    for path in SHIPPED:
+        meta = weights.metadata(path)
+        rec = _record_of(meta)
+        for k in ("net", "seed", "iterations", "precision", "commit", "final_eval_error", "final_train_error"):
+            assert meta[k] == rec[k], f"{path.name}: {k}"
+        assert meta["final_eval_images"] == rec["final_eval_images"] == 10000
+        assert RunConfig.from_dict(meta["config"]).hash() == meta["config_hash"]
+        assert weights.weights_for(rec) == path
+        assert path.stat().st_size < 5e6, f"{path.name}: {path.stat().st_size} bytes"
+
+
+def test_a_shipped_net_loads_by_its_name_in_one_call():
+    model, meta = load_trained("resnet56")
+    assert (meta["net"], meta["seed"]) == ("resnet56", 0) and not model.training
+    assert sum(p.numel() for p in model.parameters()) == pytest.approx(0.85e6, rel=0.01)
+    found = weights.find_shipped("resnet20", iterations=2400, precision="fp32")
+    assert found.name == "resnet20-s0-2400-fp32.safetensors"
+    with pytest.raises(ValueError, match="no shipped net is resnet20 seed 7; .* holds: .*resnet56 s0 2400 fp32"):
+        weights.load_trained("resnet20", seed=7)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
+def test_each_shipped_net_gives_its_records_test_error_on_the_10000_test_images(path, data_root):
+    """The run's final evaluation again, from the file alone: same images, padding and mean, fp32."""
+    rec = _record_of(weights.metadata(path))
+    got = final_error(path, data_root)
+    assert got["images"] == rec["final_eval_images"] == 10000
+    assert got["eval_error"] == rec["final_eval_error"]  # exact: fp32, the same loaders as the run's
+
+
+@pytest.mark.slow
+def test_fig7_of_the_shipped_nets_is_their_records_in_seconds(data_root):
+    """Chapter 4's Fig. 7 from the files alone: each layer's response std as its record measured it."""
+    nets = sorted({m["net"] for m in weights.shipped() if m["seed"] == 0})
+    got = shipped_responses(nets, n_images=1000, data_root=data_root)
+    for net in nets:
+        fig7 = _record_of(weights.metadata(weights.find_shipped(net)))["fig7"]
+        assert fig7["images"] == 1000
+        assert got[net] == pytest.approx(fig7["response_std"], rel=1e-6), net

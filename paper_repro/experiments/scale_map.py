@@ -3,6 +3,8 @@ profile's recipe and only the iterations changed, and turn each finished run int
 (``paper_repro.runs.records``) with its curves and the final net's Fig. 7 statistics.
 
 ``python -m paper_repro scale-map`` calls :func:`extend`; the book's pages only read the records.
+``scale-map --export-weights`` calls :func:`export_stored`: the trained nets of points already
+recorded, read from the run store (nothing trains), as the safetensors files that ship with the book.
 """
 
 from __future__ import annotations
@@ -14,13 +16,12 @@ from paper_repro.classification.train import load_model
 from paper_repro.experiments.runs import trained_net
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.paper import classification as paper
-from paper_repro.runs import records
+from paper_repro.runs import records, store
 from paper_repro.runs.provenance import git_commit
 from paper_repro.runs.records import NETS, RECORDS
 from paper_repro.runs.registry import train
-from paper_repro.runs.weights import file_name, save_trained
-
-WEIGHTS = RECORDS.parent / "weights"  # committed beside the records: the trained nets a reader loads
+from paper_repro.runs.run import Diverged, stored_result
+from paper_repro.runs.weights import WEIGHTS, file_name, metadata, save_trained
 
 
 def point_configs(profile: str, nets, lengths, seeds, **changes) -> list:
@@ -144,7 +145,8 @@ def extend(
 
 def export_weights(result, rec: dict, folder: Path = WEIGHTS) -> Path:
     """The finished run's network as ``folder/<net>-s<seed>-<iterations>.safetensors`` (weights only,
-    with the record's config hash, commit and final errors as metadata)."""
+    with the record's config hash, commit and final errors as metadata, and the run's whole config,
+    from which its test data is built again: ``experiments.shipped``)."""
     model = load_model(result, "cpu")
     meta = {
         "net": rec["net"],
@@ -152,5 +154,78 @@ def export_weights(result, rec: dict, folder: Path = WEIGHTS) -> Path:
         "num_classes": int(model.fc.weight.shape[0]),
         **{k: rec[k] for k in ("config_hash", "seed", "iterations", "dataset", "commit", "precision")},
         **{k: rec[k] for k in ("final_eval_error", "final_train_error", "final_eval_images")},
+        "config": result.config.to_dict(),
     }
     return save_trained(model, folder / file_name(rec["net"], rec["seed"], rec["iterations"], rec["precision"]), meta)
+
+
+def _point(cfg) -> str:
+    return f"{cfg.model} seed {cfg.seed}, {cfg.iterations} iterations ({cfg.precision}, config {cfg.hash()})"
+
+
+def _exportable(cfg, rec: dict | None, out, path: Path, folder: Path):
+    """The stored run of ``cfg`` ready to export (its Result), None where ``folder`` already holds its
+    file; a ValueError in one line where it is not: no record, a run not finished in the store, a
+    final checkpoint missing, a run that is not the one its record measured, a file of its name that
+    holds another run."""
+    if rec is None:
+        raise ValueError(f"{_point(cfg)}: no record in {path}; measure it first (scale-map without --export-weights)")
+    run_dir = cfg.folder(out)
+    try:
+        result = stored_result(run_dir, cfg)
+    except Diverged as e:
+        raise ValueError(f"{_point(cfg)}: the stored run in {run_dir} diverged ({e})") from None
+    if result is None:
+        raise ValueError(f"{_point(cfg)}: not finished in the run store {out} ({run_dir}); export it once it has")
+    got = {k: result.summary.get(k) for k in ("final_eval_error", "final_train_error")}
+    if got != {k: rec[k] for k in got}:
+        raise ValueError(f"{_point(cfg)}: the stored run's final errors {got} are not its record's; not exported")
+    state = store.load_latest_checkpoint(run_dir)
+    if state is None or state["iteration"] != cfg.iterations:
+        at = "none" if state is None else f"iteration {state['iteration']}"
+        raise ValueError(f"{_point(cfg)}: {run_dir} holds no good final checkpoint (newest good: {at})")
+    target = Path(folder) / file_name(cfg.model, cfg.seed, cfg.iterations, rec["precision"])
+    if target.exists():
+        if metadata(target).get("config_hash") == cfg.hash():
+            return None
+        raise ValueError(f"{_point(cfg)}: {target} exists and holds another run; move it away first")
+    return result
+
+
+def export_stored(
+    profile: str,
+    nets,
+    lengths,
+    seeds,
+    out,
+    path: Path = RECORDS,
+    changes: dict | None = None,
+) -> list[Path]:
+    """Export the trained nets of recorded points from the run store ``out``, training nothing:
+    each (net, seed, length) of :func:`point_configs` is looked up in ``path`` by its config hash and
+    read back from the store, then written by :func:`export_weights` to the ``weights`` folder beside
+    ``path``; one line printed per point. Every point is checked first (ValueError, one line, nothing
+    written, where one is not ready). The records file is not touched: records are append-only, and
+    :func:`paper_repro.runs.weights.weights_for` finds a record's file by its name and config hash.
+    Returns the files written (a file already there for the same run is kept as it is)."""
+    folder = Path(path).parent / "weights"
+    by_hash = {}
+    for r in records.read(path):
+        by_hash.setdefault(r["config_hash"], r)
+    todo = []
+    for cfg in point_configs(profile, nets, lengths, seeds, **(changes or {})):
+        rec = by_hash.get(cfg.hash())
+        todo.append((cfg, rec, _exportable(cfg, rec, out, path, folder)))
+    written = []
+    for i, (cfg, rec, result) in enumerate(todo, 1):
+        if result is None:
+            target = folder / file_name(cfg.model, cfg.seed, cfg.iterations, rec["precision"])
+            print(f"scale-map export [{i}/{len(todo)}] {_point(cfg)}: {target} already holds it")
+            continue
+        target = export_weights(result, rec, folder)
+        written.append(target)
+        print(
+            f"scale-map export [{i}/{len(todo)}] {_point(cfg)}: {target} ({target.stat().st_size / 1e6:.1f} MB), "
+            f"test error {100 * rec['final_eval_error']:.2f}% on {rec['final_eval_images']} images"
+        )
+    return written

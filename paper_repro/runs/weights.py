@@ -6,6 +6,13 @@ hash, seed, iterations, data set, commit and final errors. ``load_trained(path)`
 its name and loads the tensors; nothing in the file is ever executed (safetensors stores tensors and
 strings only), so a file from a shared store or a download is data, as the run store's checkpoints
 are.
+
+The nets that ship with the book lie in ``figures/scale-map/weights/`` (:data:`WEIGHTS`), beside the
+scale map's records. ``shipped()`` lists them (their metadata), ``load_trained("resnet56")`` loads one
+by its net's name. A file belongs to the record whose config hash its metadata holds; the records
+file is append-only, so a record measured before its net was exported names no file, and
+:func:`weights_for` finds the file by its name and checks the hash (a record written by
+``scale-map`` at the paper's length also names it, under "weights").
 """
 
 from __future__ import annotations
@@ -18,7 +25,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from paper_repro.models import build_model
+from paper_repro.runs.records import RECORDS
 
+WEIGHTS = RECORDS.parent / "weights"  # committed beside the records: the trained nets a reader loads
 META_KEYS = ("net", "in_channels", "num_classes", "config_hash", "seed", "iterations", "dataset", "commit")
 
 
@@ -46,14 +55,66 @@ def metadata(path: Path) -> dict:
         return {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
 
 
-def load_trained(path: Path, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, dict]:
-    """The trained net in ``path`` (in eval mode, on ``device``) and its metadata: one call.
+def load_trained(path: Path | str, device: str | torch.device = "cpu", **which) -> tuple[torch.nn.Module, dict]:
+    """The trained net in ``path`` (in eval mode, on ``device``) and its metadata: one call. ``path``
+    may also be a net's name: the shipped net of that name (:func:`find_shipped`; ``which``: ``seed``,
+    ``iterations``, ``precision``).
 
-    >>> model, meta = load_trained("figures/scale-map/weights/resnet56-s0-4800.safetensors")  # doctest: +SKIP
+    >>> model, meta = load_trained("figures/scale-map/weights/resnet56-s0-2400-fp32.safetensors")  # doctest: +SKIP
+    >>> model, meta = load_trained("resnet56")  # the shipped one, seed 0  # doctest: +SKIP
     """
+    if Path(path).suffix != ".safetensors" and not Path(path).is_file():
+        path = find_shipped(str(path), **which)
+    elif which:
+        raise TypeError(f"{', '.join(which)}: only a net's name is looked up among the shipped nets")
     meta = metadata(path)
     if "net" not in meta:
         raise ValueError(f"{path}: not a paper_repro weights file (no 'net' in its metadata)")
     model = build_model(meta["net"], num_classes=meta.get("num_classes", 10), in_channels=meta.get("in_channels", 3))
     model.load_state_dict(load_file(str(path)))
     return model.to(device).eval(), meta
+
+
+def shipped(folder: Path = WEIGHTS) -> list[dict]:
+    """The metadata of every net in ``folder`` (default: the ones that ship with the book), each with
+    its ``file``; in the order of the file names."""
+    return [{**metadata(p), "file": p} for p in sorted(Path(folder).glob("*.safetensors"))]
+
+
+def find_shipped(
+    net: str, seed: int = 0, iterations: int | None = None, precision: str | None = None, folder: Path = WEIGHTS
+) -> Path:
+    """The file of the shipped ``net`` of ``seed``: the longest schedule unless ``iterations`` is
+    given, and of ``precision`` when given (fp32 first where both ship). A ValueError naming what
+    ships when none fits."""
+    have = shipped(folder)
+    fits = [
+        m
+        for m in have
+        if m.get("net") == net
+        and m.get("seed") == seed
+        and iterations in (None, m.get("iterations"))
+        and precision in (None, m.get("precision"))
+    ]
+    if not fits:
+        want = (
+            f"{net} seed {seed}"
+            + (f", {iterations} iterations" if iterations else "")
+            + (f", {precision}" if precision else "")
+        )
+        ships = ", ".join(f"{m['net']} s{m['seed']} {m['iterations']} {m.get('precision')}" for m in have)
+        raise ValueError(f"no shipped net is {want}; {folder} holds: {ships or 'none'}")
+    best = max(fits, key=lambda m: (m["iterations"], m.get("precision") == "fp32"))
+    return best["file"]
+
+
+def weights_for(record: dict, folder: Path = WEIGHTS) -> Path | None:
+    """The weights file of a scale-map record, or None where none was exported: the file its
+    "weights" key names (relative to the records folder), else the file named after its net, seed,
+    length and precision, if that file's metadata holds the record's config hash."""
+    if record.get("weights"):
+        return Path(folder).parent / record["weights"]
+    path = Path(folder) / file_name(record["net"], record["seed"], record["iterations"], record.get("precision"))
+    if path.is_file() and metadata(path).get("config_hash") == record["config_hash"]:
+        return path
+    return None
