@@ -30,8 +30,11 @@ seeds = None  # e.g. [0, 1, 2]; None: the profile's seeds
 from paper_repro.book import chapter
 from paper_repro.book.source import show_source
 from paper_repro.experiments import runs as ex
+from paper_repro.experiments.shipped import shipped_responses
 from paper_repro.models.measure import layer_responses
+from paper_repro.runs.records import net_order
 from paper_repro.runs.records import read as read_records
+from paper_repro.runs.weights import load_trained, shipped
 
 P = ex.setup(profile, nets=nets, iterations=iterations, seeds=seeds)
 
@@ -63,6 +66,25 @@ responses = ex.responses(runs.first(), P.response_images)  # per net (first seed
 # %%
 records = read_records()  # every committed scale-map run
 chapter.fig7(records, responses, runs.first(), P, P.response_images)
+
+# %% [markdown]
+# ## Fig. 7 from the trained nets that ship with the book
+#
+# The book ships the final weights of its longest runs that still have checkpoints
+# (`figures/scale-map/weights/`, safetensors: weights only, so loading one runs no code). One call
+# loads a trained net, with the run it came from:
+
+# %%
+model, meta = load_trained("resnet56")
+{k: meta[k] for k in ("net", "seed", "iterations", "precision", "final_eval_error", "config_hash", "commit")}
+
+# %% [markdown]
+# Fig. 7 measured on every shipped net, in seconds, with the same hooks:
+
+# %%
+metas = shipped()
+nets_shipped = sorted({m["net"] for m in metas}, key=net_order)
+chapter.fig7_shipped(shipped_responses(nets_shipped, P.response_images), metas, records, P, P.response_images)
 
 # %% [markdown]
 # ## The verdicts

@@ -13,7 +13,7 @@ from paper_repro.book.figures import show_figure
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.config import Profile
 from paper_repro.paper import claims
-from paper_repro.runs.records import mean_std_of, net_name, net_order
+from paper_repro.runs.records import dataset_name, mean_std_of, net_name, net_order
 
 
 def _display(markdown: str) -> None:
@@ -246,3 +246,40 @@ def response_table(means: dict, gammas: dict, where: str = "this build") -> None
         + "\n\n"
         + findings.gamma_sentence(means, gammas, where)
     )
+
+
+def fig7_shipped(responses: dict, metas: list[dict], records: list[dict], profile: Profile, images: int) -> None:
+    """Fig. 7 of the trained nets that ship with the book ({net: [std per 3x3 layer]}), labelled
+    with the runs they came from (their records: data set, iterations, seed, precision, commit,
+    hardware)."""
+    from paper_repro.book import plots  # noqa: PLC0415 - matplotlib, only when drawn
+
+    by_hash = {r["config_hash"]: r for r in records}
+    used = [by_hash[m["config_hash"]] for m in metas if m["net"] in responses and m["config_hash"] in by_hash]
+    if not used:
+        _display("No shipped net matches a committed record.")
+        return
+    prov = {
+        "source": "the trained nets in figures/scale-map/weights",
+        "nets": sorted(responses, key=net_order),
+        "dataset": sorted({r["dataset"] for r in used}),
+        "iterations": sorted({r["iterations"] for r in used}),
+        "seeds": sorted({r["seed"] for r in used}),
+        "precision": sorted({r["precision"] for r in used}),
+        "commit": sorted({r["commit"] for r in used}),
+        "hardware": sorted({r["hardware"] for r in used}),
+        "response_images": images,
+    }
+    label = " · ".join(
+        [
+            "shipped nets",
+            "/".join(dataset_name(d) for d in prov["dataset"]),
+            "/".join(map(str, prov["iterations"])) + " iterations",
+            "seed " + ", ".join(map(str, prov["seeds"])),
+            "/".join(prov["precision"]),
+            "commit " + ", ".join(prov["commit"]),
+            "; ".join(prov["hardware"]),
+            f"responses on {images} test images",
+        ]
+    )
+    show_figure(plots.layer_responses(responses, label), "fig7_shipped", profile.name, responses, prov)
