@@ -56,7 +56,7 @@ class Explorable:
             full_html=False,
             include_plotlyjs=False,  # loaded once, from the book's own _static/ (offline_plotly)
             div_id=self.name,
-            config={"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["toImage"]},
+            config={"displaylogo": False, "responsive": True, "modeBarButtons": [["zoom2d", "pan2d", "resetScale2d"]]},
         )
         return f'<div class="{DIV_CLASS}">{div}</div>'
 
@@ -122,13 +122,13 @@ def _assemble(fig: go.Figure, frame: Frame, views: list[View], active: int, name
             xanchor="left",
             y=frame.legend_y,
             yanchor="top",
-            entrywidth=120,  # four entries a row in a column of 700 px
+            entrywidth=100,  # four entries a row (each with its 40 px symbol) in the book's column of 690 px
             font=dict(size=11),
         ),
         height=frame.height,
         margin=dict(t=frame.TOP, b=frame.bottom, l=70, r=20),
         title=dict(
-            x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=14), font=dict(size=15)
+            x=0, xref="paper", xanchor="left", y=1, yref="container", yanchor="top", pad=dict(t=34), font=dict(size=15)
         ),
     )
     return Explorable(fig, name, [v.label for v in views], summary)
@@ -145,7 +145,7 @@ class Frame:
 
     plot: int
     legend_rows: int = 4
-    TOP = 112  # the title (one line), then the dropdown, then the panels' titles
+    TOP = 132  # the modebar, the title (one line, under the modebar), the dropdown, the panels' titles
     AXIS = 56  # the x-axis' tick labels and title
     ROW = 29  # one legend row
     FOOTER = 50  # three lines of provenance
