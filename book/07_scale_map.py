@@ -29,7 +29,7 @@ profile = "cpu"
 # %% tags=["hide-cell"]
 from IPython.display import Markdown, display
 
-from paper_repro.book import plots, tables
+from paper_repro.book import explore, plots, tables
 from paper_repro.book import scale_map as sm
 from paper_repro.book.figures import show_figure
 from paper_repro.experiments import runs as ex
@@ -54,6 +54,30 @@ if records:
     show_figure(plots.scale_map(points, rec.label(prov)), "scale_map", P.name, points, prov)
 else:
     display(Markdown("No scale-map points are committed yet: `python -m paper_repro scale-map` measures them."))
+
+# %% [markdown]
+# ## Explore the map
+#
+# The same records, one view at a time: the menu above the plot chooses each net's final test
+# error, its final training error or its mean layer response against the schedule length, or one
+# claim's difference with its 95% interval. Hovering over a point reads its mean over the seeds and
+# their min and max (the bars); a click on a legend entry hides or shows a net, or one seed's own
+# points.
+
+# %% tags=["remove-input"]
+if records:
+    display(explore.scale_map(records))
+
+# %% [markdown]
+# ## Fig. 7 at every length measured
+#
+# Fig. 7 (chapter 4) from the records that carry its statistics, at each schedule length they hold:
+# the menu chooses the length, hovering reads each layer's mean response std and the seeds' min and
+# max, and a click on a legend entry hides or shows a net or one seed.
+
+# %% tags=["remove-input"]
+if records:
+    display(explore.fig7(records))
 
 # %% [markdown]
 # ## Each claim's verdict at each length
