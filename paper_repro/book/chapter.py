@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from paper_repro.book import evidence as ev
 from paper_repro.book import findings
-from paper_repro.book.figures import show_figure
+from paper_repro.book.figures import save_figure, show_figure
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.config import Profile
 from paper_repro.paper import claims
@@ -34,12 +34,24 @@ def fig6(records: list[dict], runs, profile: Profile, name: str = "fig6_plain_vs
     longest = ev.longest(records, ev.FIG6_NETS, ("curves",))
     mine = {k: findings.curve(r) for k, r in runs.items()}
     iters = sorted({r.config.iterations for r in runs.values()})
-    fig, shown = ev.fig6_figure(longest, mine, f"this build, {'/'.join(map(str, iters))} it.")
+    added = f"this build, {'/'.join(map(str, iters))} it."
+    fig, shown = ev.fig6_figure(longest, mine, added)
     prov = findings.provenance_of(profile, runs)
     fig.texts[-1].set_text(fig.texts[-1].get_text() + f"\nthis build: {findings.provenance_label(prov)}")
+    provenance = {"build": prov, "committed": longest and longest.provenance()}
     if longest is None:
         _display(ev.missing(records, ev.FIG6_NETS, ("curves",)) + " This figure shows this build's runs alone.")
-    show_figure(fig, name, profile.name, shown, {"build": prov, "committed": longest and longest.provenance()})
+        show_figure(fig, name, profile.name, shown, provenance)
+        return fig
+    # one figure for the claim: the explorable one on the page (every committed length, this build's
+    # runs on each), the static one saved beside its data for the README and for print
+    from IPython.display import display  # noqa: PLC0415 - optional: only inside a notebook kernel
+
+    from paper_repro.book import explore  # noqa: PLC0415 - plotly, only when drawn
+
+    save_figure(fig, name, profile.name, shown, provenance)
+    display(explore.fig6(records, added=mine, added_label=added))
+    _display(f"This build: {findings.provenance_label(prov)}.")
     return fig
 
 

@@ -261,10 +261,42 @@ def _empty(text: str) -> Explorable:
 
 
 # --------------------------------------------------------------------------- Fig. 6
-def fig6(records: list[dict], name: str = "explore-fig6") -> Explorable:
+def _added_traces(added: dict[str, dict], label: str) -> list:
+    """Curves added on every view (this build's or the reader's runs): thin, with dots."""
+    out = []
+    for net, c in added.items():
+        col = 1 if net.startswith("plain") else 2
+        for kind, width, dash in (("train_error", 0.9, "dash"), ("eval_error", 1.3, "solid")):
+            what = "test error" if kind == "eval_error" else "training error"
+            out.append(
+                (
+                    go.Scatter(
+                        x=list(c["iteration"]),
+                        y=_pct(c[kind]),
+                        mode="lines+markers",
+                        marker=dict(size=4),
+                        line=dict(color=_color(net), width=width, dash=dash),
+                        name=f"{net_name(net)} ({label})",
+                        legendgroup=f"added-{net}",
+                        showlegend=kind == "eval_error",
+                        hovertemplate=(
+                            f"{net_name(net)} ({label}), {what}<br>iteration %{{x}}: %{{y:.2f}}%<extra></extra>"
+                        ),
+                    ),
+                    1,
+                    col,
+                )
+            )
+    return out
+
+
+def fig6(
+    records: list[dict], name: str = "explore-fig6", added: dict[str, dict] | None = None, added_label: str = ""
+) -> Explorable:
     """Fig. 6 at every schedule length the records hold curves for: plain nets left, ResNets right,
     training error dashed and test error bold (mean over the seeds, the seeds' min–max shaded),
-    each seed's own curves one legend click away."""
+    each seed's own curves one legend click away. ``added`` ({net: curve}, e.g. this build's runs,
+    named by ``added_label``) is drawn on every length, thin with dots."""
     schedules = _schedules(records, ("curves",))
     if not schedules:
         return _empty(evidence.missing(records, evidence.FIG6_NETS, ("curves",)))
@@ -333,6 +365,8 @@ def fig6(records: list[dict], name: str = "explore-fig6") -> Explorable:
                             col,
                         )
                     )
+        v.traces += _added_traces(added or {}, added_label)
+        note = f" · thin with dots: {added_label}" if added else ""
         v.layout = {
             "title.text": f"Fig. 6 at {s.iterations} iterations: training error (dashed), test error (bold)",
             "xaxis.range": [0, s.iterations],
@@ -341,7 +375,7 @@ def fig6(records: list[dict], name: str = "explore-fig6") -> Explorable:
             "yaxis2.range": [0, top],
             "annotations": [
                 *_titles(),
-                _footer(f"{s.label()} · {SPREAD}; curves drawn at ≤ {MAX_POINTS} evaluations", frame),
+                _footer(f"{s.label()} · {SPREAD}; curves drawn at ≤ {MAX_POINTS} evaluations{note}", frame),
             ],
         }
         views.append(v)
