@@ -1,6 +1,9 @@
 """What the chapters call to run experiments: train the nets of an experiment through the run
 store (or read them back), and measure trained nets (Fig. 7). Turning runs into tables, sentences
-and report rows is the book's job (``paper_repro.book``)."""
+and report rows is the book's job (``paper_repro.book``).
+
+Every call here that may train shows its runs live in JupyterLab (a bar per run, the training
+curves redrawn as the rows come: ``experiments.live``), and nothing anywhere else."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from paper_repro.classification.train import load_model
 from paper_repro.detection.backbones import BACKBONES, build_backbone
 from paper_repro.detection.config import profile_config
 from paper_repro.detection.data import build_detection_data
+from paper_repro.experiments import live
 from paper_repro.experiments.parameters import ParameterError, check
 from paper_repro.experiments.plan import chapter_runs as planned
 from paper_repro.models.measure import bn_gammas, layer_responses
@@ -76,20 +80,35 @@ class ChapterRuns:
 def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> ChapterRuns:
     """Train (or read back) every run the plan lists for ``chapter``; print one line per run."""
 
+    return _train_all([run.config for run in planned(profile.name, chapter)], profile, verbose)
+
+
+def train_nets(profile: Profile, nets, iterations: int | None = None, seeds=(0,), verbose: bool = True) -> ChapterRuns:
+    """Train (or read back) each of ``nets`` (CIFAR-style names: "plain20", "resnet56", ...) with
+    each of ``seeds`` at ``iterations`` (default: the profile's), the profile's recipe otherwise:
+    the configs the plan gives the same net, seed and length, so a run the plan lists is read back."""
+
+    configs = [profile.run_config(net, "cifar", seed=seed, iterations=iterations) for net in nets for seed in seeds]
+    return _train_all(configs, profile, verbose)
+
+
+def _train_all(configs, profile: Profile, verbose: bool) -> ChapterRuns:
+    """Each config trained or read back in order, live in JupyterLab; one printed line per run."""
     results = []
-    for run in planned(profile.name, chapter):
-        t = time.perf_counter()
-        r = train(run.config, out=RUNS, data_root=str(DATA))
-        results.append(r)
-        if verbose:
-            how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
-            key = f"{r.config.model}/s{r.config.seed}" + (
-                "" if r.config.iterations == profile.iterations else f", {r.config.iterations} it."
-            )
-            print(
-                f"{key:>16}: {how}; final training error {100 * r.summary['final_train_error']:.2f}%, "
-                f"{r.summary['eval_split']} error {100 * r.summary['final_eval_error']:.2f}%  ({r.run_dir.name})"
-            )
+    with live.session():
+        for cfg in configs:
+            t = time.perf_counter()
+            r = train(cfg, out=RUNS, data_root=str(DATA))
+            results.append(r)
+            if verbose:
+                how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
+                key = f"{r.config.model}/s{r.config.seed}" + (
+                    "" if r.config.iterations == profile.iterations else f", {r.config.iterations} it."
+                )
+                print(
+                    f"{key:>16}: {how}; final training error {100 * r.summary['final_train_error']:.2f}%, "
+                    f"{r.summary['eval_split']} error {100 * r.summary['final_eval_error']:.2f}%  ({r.run_dir.name})"
+                )
     return ChapterRuns(results)
 
 
@@ -131,32 +150,39 @@ def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[di
 def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[str, Result]:
     """Table 2 / Fig. 4 nets on an ImageNet-style folder (§3.4 transforms, 10-crop validation)."""
     results = {}
-    for model in models:
-        if profile.name == "full":
-            # §3.4: batch 256, lr 0.1 divided by 10 "when the error plateaus", up to 60e4 iterations
-            cfg = profile.run_config(model, "imagenet", dataset=f"imagenet:{path}", iterations=600000, batch_size=256)
-            cfg = cfg.replace(
-                milestones=(150000, 300000, 450000),
-                eval_interval=5000,
-                checkpoint_interval=5000,
-                eval_subset=None,
-                train_subset=None,
-            )
-        else:
-            cfg = profile.run_config(
-                model,
-                "imagenet",
-                dataset=f"imagenet:{path}",
-                batch_size=32 if profile.name == "cpu" else 8,
-                iterations=profile.iterations,
-            )
-            cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
-        t = time.perf_counter()
-        results[model] = r = train(cfg.validate(), out=RUNS, data_root=str(DATA))
-        if verbose:
-            how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
-            print(f"{model:>10}: {how}; top-1 val error (10-crop) {100 * r.summary['final_eval_error']:.2f}%")
+    with live.session():
+        for model in models:
+            results[model] = _train_imagenet_one(profile, model, path, verbose)
     return results
+
+
+def _train_imagenet_one(profile: Profile, model: str, path: str, verbose: bool) -> Result:
+    """One net of :func:`train_imagenet`: its config, trained or read back, one printed line."""
+    if profile.name == "full":
+        # §3.4: batch 256, lr 0.1 divided by 10 "when the error plateaus", up to 60e4 iterations
+        cfg = profile.run_config(model, "imagenet", dataset=f"imagenet:{path}", iterations=600000, batch_size=256)
+        cfg = cfg.replace(
+            milestones=(150000, 300000, 450000),
+            eval_interval=5000,
+            checkpoint_interval=5000,
+            eval_subset=None,
+            train_subset=None,
+        )
+    else:
+        cfg = profile.run_config(
+            model,
+            "imagenet",
+            dataset=f"imagenet:{path}",
+            batch_size=32 if profile.name == "cpu" else 8,
+            iterations=profile.iterations,
+        )
+        cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
+    t = time.perf_counter()
+    r = train(cfg.validate(), out=RUNS, data_root=str(DATA))
+    if verbose:
+        how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
+        print(f"{model:>10}: {how}; top-1 val error (10-crop) {100 * r.summary['final_eval_error']:.2f}%")
+    return r
 
 
 # --------------------------------------------------------------------------- chapter 5: the detectors
@@ -196,6 +222,11 @@ def run_detection(
     """Both backbones on the Fashion-MNIST canvases (every profile, from scratch), and, in the
     ``full`` profile, on VOC 07+12 (Table 7) and COCO (Table 8) where their folders and the
     ImageNet weights are given."""
+    with live.session():
+        return _run_detection(profile, voc_root, coco_root, pretrained_dir, out, data_root, progress)
+
+
+def _run_detection(profile, voc_root, coco_root, pretrained_dir, out, data_root, progress) -> DetectionRuns:
     res = DetectionRuns(profile)
     ensure_fashion_mnist(data_root)
     res.runs["fashion-canvas"] = {
