@@ -8,8 +8,8 @@ and every RNG state, so a resumed run ends with the numbers of an uninterrupted 
 (``Run.open``); it appends metrics records (``Run.record``), saves checkpoints
 (``Run.checkpoint``), writes the summary (``Run.finish``), and walks the iterations with the
 progress bar (``Run.steps``), telling the watchers installed around it (``runs.progress.watching``)
-where it stands, each iteration and each metrics row. :class:`Tally` keeps a logging interval's sums on the device. A
-NaN/inf loss ends a run with a "diverged" summary (:class:`Diverged`).
+where it starts, each iteration, each metrics row and how it ended. :class:`Tally` keeps a logging
+interval's sums on the device. A NaN/inf loss ends a run with a "diverged" summary (:class:`Diverged`).
 """
 
 from __future__ import annotations
