@@ -18,6 +18,7 @@ from pathlib import Path
 from paper_repro.book.report import USING, update_readme
 from paper_repro.experiments import plan
 from paper_repro.experiments.chapters import NOTEBOOKS
+from paper_repro.experiments.live import ENV as LIVE_ENV
 from paper_repro.experiments.runs import DATA, RUNS, setup
 from paper_repro.runs.home import home
 from paper_repro.runs.progress import relay
@@ -62,7 +63,7 @@ def execute(source: Path, profile: str, extra: dict | None = None) -> Path:
     paths = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), *paths])
     try:
-        with _progress_relay():
+        with _progress_relay(), _env(LIVE_ENV, "0"):  # a batch run: no live displays in the saved notebook
             papermill.execute_notebook(
                 nb,
                 str(out),
@@ -94,6 +95,20 @@ def _ipc_kernel_manager():
             super().__init__(**{"transport": "ipc", **kw})
 
     return IPCKernelManager
+
+
+@contextlib.contextmanager
+def _env(name: str, value: str):
+    """``os.environ[name] = value`` inside the block (the kernels papermill starts inherit it)."""
+    old = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = old
 
 
 def _progress_relay():

@@ -1,6 +1,9 @@
 """What the chapters call to run experiments: train the nets of an experiment through the run
 store (or read them back), and measure trained nets (Fig. 7). Turning runs into tables, sentences
-and report rows is the book's job (``paper_repro.book``)."""
+and report rows is the book's job (``paper_repro.book``).
+
+Every call here that may train shows its runs live in JupyterLab (a bar per run, the training
+curves redrawn as the rows come: ``experiments.live``), and nothing anywhere else."""
 
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ from paper_repro.classification.train import load_model
 from paper_repro.detection.backbones import BACKBONES, build_backbone
 from paper_repro.detection.config import profile_config
 from paper_repro.detection.data import build_detection_data
+from paper_repro.experiments import live
 from paper_repro.experiments.parameters import ParameterError, check
 from paper_repro.experiments.plan import chapter_runs as planned
 from paper_repro.models import parse_model_name
@@ -143,7 +147,7 @@ def train_nets(profile: Profile, chapter: str, nets=None, iterations=None, seeds
     them: the profile's length, seed 0), with the profile's recipe. Each run is trained or read back."""
     check_experiment(nets, iterations, seeds)
     if nets is None and iterations is None and seeds is None:
-        return ChapterRuns([run(p.config) for p in planned(profile.name, chapter)], profile.iterations)
+        return chapter_runs(profile, chapter)
     nets = nets or list(dict.fromkeys(p.config.model for p in planned(profile.name, chapter)))
     iterations = iterations or profile.iterations
     configs = [
@@ -151,12 +155,14 @@ def train_nets(profile: Profile, chapter: str, nets=None, iterations=None, seeds
         for n in nets
         for s in (seeds or profile.seeds_for(parse_model_name(n)[2]))
     ]
-    return ChapterRuns([run(c) for c in configs], iterations, planned=False)
+    with live.session():  # a bar per run and the curves, redrawn as they train, in JupyterLab only
+        return ChapterRuns([run(c) for c in configs], iterations, planned=False)
 
 
 def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> ChapterRuns:
     """Train (or read back) every run the plan lists for ``chapter``; print one line per run."""
-    return ChapterRuns([run(p.config) for p in planned(profile.name, chapter)], profile.iterations)
+    with live.session():
+        return ChapterRuns([run(p.config) for p in planned(profile.name, chapter)], profile.iterations)
 
 
 def trained_net(r: Result, data_root: str | os.PathLike = DATA):
@@ -197,32 +203,39 @@ def response_means(by_model: dict[str, list[Result]], n_images: int) -> tuple[di
 def train_imagenet(profile: Profile, models, path: str, verbose=True) -> dict[str, Result]:
     """Table 2 / Fig. 4 nets on an ImageNet-style folder (§3.4 transforms, 10-crop validation)."""
     results = {}
-    for model in models:
-        if profile.name == "full":
-            # §3.4: batch 256, lr 0.1 divided by 10 "when the error plateaus", up to 60e4 iterations
-            cfg = profile.run_config(model, "imagenet", dataset=f"imagenet:{path}", iterations=600000, batch_size=256)
-            cfg = cfg.replace(
-                milestones=(150000, 300000, 450000),
-                eval_interval=5000,
-                checkpoint_interval=5000,
-                eval_subset=None,
-                train_subset=None,
-            )
-        else:
-            cfg = profile.run_config(
-                model,
-                "imagenet",
-                dataset=f"imagenet:{path}",
-                batch_size=32 if profile.name == "cpu" else 8,
-                iterations=profile.iterations,
-            )
-            cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
-        t = time.perf_counter()
-        results[model] = r = train(cfg.validate(), out=RUNS, data_root=str(DATA))
-        if verbose:
-            how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
-            print(f"{model:>10}: {how}; top-1 val error (10-crop) {100 * r.summary['final_eval_error']:.2f}%")
+    with live.session():
+        for model in models:
+            results[model] = _train_imagenet_one(profile, model, path, verbose)
     return results
+
+
+def _train_imagenet_one(profile: Profile, model: str, path: str, verbose: bool) -> Result:
+    """One net of :func:`train_imagenet`: its config, trained or read back, one printed line."""
+    if profile.name == "full":
+        # §3.4: batch 256, lr 0.1 divided by 10 "when the error plateaus", up to 60e4 iterations
+        cfg = profile.run_config(model, "imagenet", dataset=f"imagenet:{path}", iterations=600000, batch_size=256)
+        cfg = cfg.replace(
+            milestones=(150000, 300000, 450000),
+            eval_interval=5000,
+            checkpoint_interval=5000,
+            eval_subset=None,
+            train_subset=None,
+        )
+    else:
+        cfg = profile.run_config(
+            model,
+            "imagenet",
+            dataset=f"imagenet:{path}",
+            batch_size=32 if profile.name == "cpu" else 8,
+            iterations=profile.iterations,
+        )
+        cfg = cfg.replace(eval_subset=200 if profile.name == "cpu" else 16, train_subset=None)
+    t = time.perf_counter()
+    r = train(cfg.validate(), out=RUNS, data_root=str(DATA))
+    if verbose:
+        how = "stored run" if r.cached else f"trained in {time.perf_counter() - t:.0f} s"
+        print(f"{model:>10}: {how}; top-1 val error (10-crop) {100 * r.summary['final_eval_error']:.2f}%")
+    return r
 
 
 # --------------------------------------------------------------------------- chapter 5: the detectors
@@ -267,6 +280,13 @@ def run_detection(
     ``iterations`` and ``seeds``: the profile's when None), and, in the ``full`` profile, on VOC
     07+12 (Table 7) and COCO (Table 8) where their folders and the ImageNet weights are given."""
     check_experiment(nets, iterations, seeds, choices=BACKBONES)
+    with live.session():
+        return _run_detection(
+            profile, voc_root, coco_root, pretrained_dir, out, data_root, progress, nets, iterations, seeds
+        )
+
+
+def _run_detection(profile, voc_root, coco_root, pretrained_dir, out, data_root, progress, nets, iterations, seeds):
     res = DetectionRuns(profile)
     ensure_fashion_mnist(data_root)
     canvas = {

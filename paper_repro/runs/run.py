@@ -7,8 +7,9 @@ from the last good checkpoint, which holds the checkpointed parts (model, optimi
 and every RNG state, so a resumed run ends with the numbers of an uninterrupted one
 (``Run.open``); it appends metrics records (``Run.record``), saves checkpoints
 (``Run.checkpoint``), writes the summary (``Run.finish``), and walks the iterations with the
-progress bar (``Run.steps``). :class:`Tally` keeps a logging interval's sums on the device. A
-NaN/inf loss ends a run with a "diverged" summary (:class:`Diverged`).
+progress bar (``Run.steps``), telling the watchers installed around it (``runs.progress.watching``)
+where it starts, each iteration, each metrics row and how it ended. :class:`Tally` keeps a logging
+interval's sums on the device. A NaN/inf loss ends a run with a "diverged" summary (:class:`Diverged`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import torch
 
 from paper_repro.runs import store
 from paper_repro.runs.distributed import all_min, all_sum, barrier
+from paper_repro.runs.progress import Watched, watchers
 from paper_repro.runs.progress import bar as progress_bar
 from paper_repro.runs.provenance import provenance
 from paper_repro.runs.speed import Speed, Stopwatch
@@ -150,7 +152,17 @@ def train_once(cfg, out, log, load, train, rank: int = 0, world: int = 1) -> Res
         return stored
     data = load()
     with sole_writer(directory, log, main=rank == 0, world=world):
-        return stored_result(directory, cfg) or train(Run(cfg, directory, log, rank, world), data)
+        stored = stored_result(directory, cfg)
+        if stored is not None:
+            return stored
+        run = Run(cfg, directory, log, rank, world)
+        try:
+            return train(run, data)
+        except BaseException as e:
+            run.unwatch(e)
+            raise
+        finally:
+            run.unwatch(None)
 
 
 # --------------------------------------------------------------------------- the run
@@ -165,6 +177,7 @@ class Run:
         self.parts: dict = {}
         self.start, self.elapsed, self.resumed_from, self.records = 0, 0.0, None, []
         self.bar = None
+        self.watched, self.watching, self.done = Watched(watchers() if self.main else (), log), False, 0
 
     def open(self, parts: dict) -> Run:
         """The folder with its config.json (written once, or checked against the folder's hash),
@@ -187,6 +200,8 @@ class Run:
         if self.main:
             self.records.append(row)
             store.append_metrics(self.directory, row)
+            if self.watching:
+                self.watched("row", row)
 
     @contextlib.contextmanager
     def interval(self, tally: Tally, done: int):
@@ -242,12 +257,24 @@ class Run:
 
     def steps(self, desc: str, progress: bool | None = None):
         """The iterations from where the run stands to the end, with the progress bar; after each
-        step's body, the bar moves and the test hooks may stop the run."""
+        step's body, the bar moves, the watchers hear of it and the test hooks may stop the run."""
+        self.done, self.watching = self.start, bool(self.watched)  # rank 0 only: the others have none
+        if self.watching:
+            self.watched("begin", desc, self.cfg.iterations, self.start, list(self.records))
         with progress_bar(self.cfg.iterations, self.start, desc, progress, enabled=self.main) as self.bar:
             for it in range(self.start, self.cfg.iterations):
                 yield it
                 self.bar.update(1)
+                self.done = it + 1
+                if self.watching:
+                    self.watched("step", it + 1)
                 maybe_test_stop(it + 1)
+
+    def unwatch(self, error: BaseException | None) -> None:
+        """The watchers told, once, that the run stopped: finished (``error`` None) or not."""
+        if self.watching:
+            self.watching = False
+            self.watched("end", self.done, error)
 
     def show(self, every: int = 10, **postfix) -> None:
         """The bar's postfix (lr, loss, errors), every ``every`` iterations; values are formatted."""
