@@ -143,9 +143,9 @@ return {
   prose: (function () { document.body.appendChild(clone); clone.style.position = 'absolute';
                         const t = clone.innerText; clone.remove(); return t; })(),
   images: Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0]),
-  figures: Array.from(article.querySelectorAll('img')).filter(visible).map(i => ({
-      name: name(i) + ' ' + i.src.split('/').pop(), width: i.getBoundingClientRect().width,
-      natural: i.naturalWidth})),
+  figures: Array.from(article.querySelectorAll('img, .js-plotly-plot')).filter(visible).map(i => ({
+      name: name(i) + ' ' + (i.src || i.id || 'plotly').split('/').pop(), width: i.getBoundingClientRect().width,
+      natural: i.naturalWidth || 0})),
   tables: Array.from(article.querySelectorAll('table')).filter(visible).map(t => ({
       name: name(t) + ' (' + Array.from(t.querySelectorAll('th')).map(h => h.innerText.trim()).slice(0, 3).join(' | ') + ' ...)',
       width: t.getBoundingClientRect().width, scroll: t.scrollWidth})),
