@@ -81,7 +81,7 @@ def test_fig6_draws_this_builds_runs_on_every_length():
     mine = {"resnet20": {"iteration": [5, 10], "train_error": [0.5, 0.4], "eval_error": [0.55, 0.45]}}
     ex = explore.fig6(RECORDS, added=mine, added_label="this build, 10 it.")
     for view in range(len(ex.views)):
-        (t,) = [t for t, v in shown(ex, view) if t.name == "ResNet-20 (this build, 10 it.)" and t.line.dash == "solid"]
+        (t,) = [t for t, v in shown(ex, view) if t.legendgroup == "added-resnet20" and t.line.dash == "solid"]
         assert list(t.y) == pytest.approx([55.0, 45.0]) and list(t.x) == [5, 10]
     footer = " ".join(a.text for a in ex.figure.layout.annotations).replace("<br>", " ")
     assert "thin with dots: this build, 10 it." in footer

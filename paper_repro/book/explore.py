@@ -276,7 +276,7 @@ def _added_traces(added: dict[str, dict], label: str) -> list:
                         mode="lines+markers",
                         marker=dict(size=4),
                         line=dict(color=_color(net), width=width, dash=dash),
-                        name=f"{net_name(net)} ({label})",
+                        name=net_name(net),  # told apart by its dots; the footer says what they are
                         legendgroup=f"added-{net}",
                         showlegend=kind == "eval_error",
                         hovertemplate=(
@@ -301,7 +301,7 @@ def fig6(
     if not schedules:
         return _empty(evidence.missing(records, evidence.FIG6_NETS, ("curves",)))
     several = len({s.dataset for s in schedules}) > 1
-    frame = Frame(plot=330)
+    frame = Frame(plot=330, legend_rows=4 + math.ceil(len(added or {}) / 4))  # the added runs: their own rows
     views = []
     for s in schedules:
         curves = evidence.fig6_curves(s)
