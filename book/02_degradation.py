@@ -94,7 +94,7 @@ runs = ex.train_nets(P, "02_degradation", nets, iterations, seeds)
 
 # %%
 records = read_records()  # every committed scale-map run
-chapter.fig6(records, runs.first(), P);
+chapter.fig6(records, runs, P);
 
 # %% [markdown]
 # ## The verdicts

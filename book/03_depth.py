@@ -65,7 +65,7 @@ by_model = runs.seeds(nets=nets or [f"resnet{d}" for d in P.cifar_depths])  # ev
 # chosen on the test set, with ImageNet normalisation and 200 epochs), and this build's column.
 
 # %%
-rows = chapter.table6(by_model, P)
+rows = chapter.table6(by_model, P, planned=runs.planned)
 
 # %% [markdown]
 # ## Depth on Fashion-MNIST: the published table and this project's longest runs

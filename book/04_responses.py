@@ -65,7 +65,7 @@ responses = ex.responses(runs.first(), P.response_images)  # per net (first seed
 
 # %%
 records = read_records()  # every committed scale-map run
-chapter.fig7(records, responses, runs.first(), P, P.response_images)
+chapter.fig7(records, responses, runs, P, P.response_images)
 
 # %% [markdown]
 # ## Fig. 7 from the trained nets that ship with the book

@@ -100,12 +100,12 @@ def test_papermill_trains_exactly_the_readers_nets_and_draws_them(project):
     for p in project.glob("runs/cifar/*/summary.json"):
         s = json.loads(p.read_text())
         assert (s["iterations_done"], s["seed"]) == (8, 0)
-    drawn = json.loads((project / "figures" / "smoke" / "fig6_plain_vs_resnet.json").read_text())["data"]
-    assert sorted(drawn) == ["plain20", "resnet20"]  # no committed records in this folder: the reader's alone
-    assert drawn["resnet20"]["iteration"][-1] == 8
-    assert not (project / "figures" / "smoke" / "report-degradation.json").exists()  # the plan's rows only
-    shown = [o for c in nb["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert shown, "the chapter draws the reader's runs"
+    # the reader's experiment is drawn and judged, never written over the profile's figures and rows
+    assert not (project / "figures").exists()
+    fig6 = next(c for c in nb["cells"] if "chapter.fig6(" in "".join(c["source"]))
+    assert any("image/png" in o.get("data", {}) for o in fig6["outputs"]), "Fig. 6 draws the reader's runs"
+    text = json.dumps(nb)
+    assert "plain20/s0, 8 it.: trained" in text and "resnet20/s0, 8 it.: trained" in text
 
 
 @pytest.mark.slow

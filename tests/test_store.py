@@ -250,3 +250,10 @@ def test_crafted_pretrained_weights_are_refused_in_one_line(tmp_path):
     good = tmp_path / "resnet101-good.pth"
     good.write_bytes(_torch_bytes({"state_dict": {"conv1.weight": torch.ones(1)}}))
     assert list(load_pretrained(str(good))) == ["conv1.weight"]
+
+
+def test_an_atomic_write_gets_the_mode_of_a_plain_write_not_mkstemps_private_one(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"x")
+    files.atomic_write_bytes(tmp_path / "atomic", b"x")
+    assert os.stat(tmp_path / "atomic").st_mode & 0o777 == os.stat(plain).st_mode & 0o777

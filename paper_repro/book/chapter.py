@@ -22,15 +22,33 @@ def _display(markdown: str) -> None:
     display(Markdown(markdown))
 
 
+def _figure(fig, name: str, profile: Profile, data, provenance: dict, keep: bool = True) -> None:
+    """Show ``fig``; where it draws the profile's plan (``keep``), also save it under
+    ``figures/<profile>/`` with its data and provenance. A reader's own experiment is shown, never
+    written over the profile's figures."""
+    if keep:
+        show_figure(fig, name, profile.name, data, provenance)
+    else:
+        import io  # noqa: PLC0415
+
+        from IPython.display import Image, display  # noqa: PLC0415 - optional: only inside a notebook kernel
+
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=110, bbox_inches="tight")  # as save_figure draws it
+        display(Image(data=png.getvalue()))
+
+
 def label_of(profile: Profile, results) -> str:
     """Where a build's runs were measured: profile, data, iterations, seeds, commit, hardware."""
     return findings.provenance_label(findings.provenance_of(profile, results))
 
 
-def fig6(records: list[dict], runs, profile: Profile, name: str = "fig6_plain_vs_resnet"):
+def fig6(records: list[dict], chapter_runs, profile: Profile, name: str = "fig6_plain_vs_resnet"):
     """Fig. 6 (plain nets left, ResNets right; training error dashed, test error bold) at the longest
-    committed schedule with 3 seeds per net, with ``runs`` ({net: Result}, this build's or the
-    reader's own) drawn on it as thin series; saved under ``figures/<profile>/<name>``."""
+    committed schedule with 3 seeds per net, with ``chapter_runs`` (this build's or the reader's own:
+    each net's first seed) drawn on it as thin series; the plan's is saved under
+    ``figures/<profile>/<name>``."""
+    runs, keep = chapter_runs.first(), chapter_runs.planned
     longest = ev.longest(records, ev.FIG6_NETS, ("curves",))
     mine = {k: findings.curve(r) for k, r in runs.items()}
     iters = sorted({r.config.iterations for r in runs.values()})
@@ -41,7 +59,7 @@ def fig6(records: list[dict], runs, profile: Profile, name: str = "fig6_plain_vs
     provenance = {"build": prov, "committed": longest and longest.provenance()}
     if longest is None:
         _display(ev.missing(records, ev.FIG6_NETS, ("curves",)) + " This figure shows this build's runs alone.")
-        show_figure(fig, name, profile.name, shown, provenance)
+        _figure(fig, name, profile, shown, provenance, keep)
         return fig
     # one figure for the claim: the explorable one on the page (every committed length, this build's
     # runs on each), the static one saved beside its data for the README and for print
@@ -49,7 +67,8 @@ def fig6(records: list[dict], runs, profile: Profile, name: str = "fig6_plain_vs
 
     from paper_repro.book import explore  # noqa: PLC0415 - plotly, only when drawn
 
-    save_figure(fig, name, profile.name, shown, provenance)
+    if keep:
+        save_figure(fig, name, profile.name, shown, provenance)
     display(explore.fig6(records, added=mine, added_label=added))
     _display(f"This build: {findings.provenance_label(prov)}.")
     return fig
@@ -73,7 +92,7 @@ def verdicts(
             {
                 "claim": f"{c.title} ({c.source}; paper: {net_name(c.a)} − {net_name(c.b)} {sign} 0)",
                 "longest": ev.longest_cell(ev.judge_longest(k, records)),
-                "build": claims.describe(j, unit, scale) if j else "not run here",
+                "build": claims.describe(j, unit, scale) if j else _missing_nets(c, by_model),
             }
         )
     note = ev.schedules_note([ev.judge_longest(k, records) for k in keys])
@@ -86,6 +105,11 @@ def verdicts(
         + (f"\n\nThis build: {label_of(profile, results)}." if results else "")
     )
     return judged
+
+
+def _missing_nets(c, by_model: dict) -> str:
+    gone = [net_name(n) for n in (c.a, c.b) if n not in by_model]
+    return f"needs {' and '.join(gone)}: not in this experiment"
 
 
 def final_errors(by_model: dict) -> None:
@@ -147,7 +171,7 @@ def save_rows(key: str, profile: Profile, rows: list[dict]) -> None:
     tables.save_rows(key, profile, rows)
 
 
-def table6(by_model: dict, profile: Profile) -> list[dict]:
+def table6(by_model: dict, profile: Profile, planned: bool = True) -> list[dict]:
     """Table 6: the paper's CIFAR-10 column, the published reproductions' and this build's ResNets
     (mean ± std over seeds), and the test error by depth as a figure; returns the depth rows."""
     from paper_repro.book import plots  # noqa: PLC0415 - matplotlib, only when drawn
@@ -171,13 +195,8 @@ def table6(by_model: dict, profile: Profile) -> list[dict]:
     if results:
         prov = findings.provenance_of(profile, results)
         _display(markdown_table(rows, findings.DEPTH_COLUMNS))
-        show_figure(
-            plots.error_by_depth(rows, findings.provenance_label(prov)),
-            "table6_error_by_depth",
-            profile.name,
-            rows,
-            prov,
-        )
+        fig = plots.error_by_depth(rows, findings.provenance_label(prov))
+        _figure(fig, "table6_error_by_depth", profile, rows, prov, planned)
     return rows
 
 
@@ -223,11 +242,14 @@ def depth_report(profile: Profile, rows: list[dict], judged: list[dict], by_mode
     return findings.cifar_report_rows(profile, rows, prov) + [findings.claim_row(j, profile, prov) for j in judged]
 
 
-def fig7(records: list[dict], responses: dict, runs: dict, profile: Profile, images: int) -> None:
+def fig7(records: list[dict], responses: dict, chapter_runs, profile: Profile, images: int) -> None:
     """Fig. 7 at the longest committed schedule with 3 seeds per net (mean of the seeds, shaded min
-    to max), with ``responses`` ({net: [std per 3x3 layer]} of this build's ``runs``, measured on
-    ``images`` test images) drawn on it as thin dotted series; then the committed verdicts' table."""
+    to max), with ``responses`` ({net: [std per 3x3 layer]} of ``chapter_runs``' first seeds,
+    measured on ``images`` test images) drawn on it as thin dotted series; then the committed
+    verdicts' table. The plan's figure is saved under ``figures/<profile>/``."""
     from paper_repro.book import plots  # noqa: PLC0415 - matplotlib, only when drawn
+
+    runs, keep = chapter_runs.first(), chapter_runs.planned
 
     longest = ev.longest(records, ev.FIG7_NETS, ("fig7",))
     prov = {**findings.provenance_of(profile, runs), "response_images": images}
@@ -237,7 +259,7 @@ def fig7(records: list[dict], responses: dict, runs: dict, profile: Profile, ima
     if longest is None:
         _display(ev.missing(records, ev.FIG7_NETS, ("fig7",)) + " This figure shows this build's runs alone.")
         fig = plots.layer_responses(responses, build)
-        show_figure(fig, "fig7_layer_responses", profile.name, responses, prov)
+        _figure(fig, "fig7_layer_responses", profile, responses, prov, keep)
         return
     f7 = ev.fig7_data(longest)
     shown = {**f7["responses"], **{f"{k} ({mine})": v for k, v in responses.items()}}
@@ -247,7 +269,7 @@ def fig7(records: list[dict], responses: dict, runs: dict, profile: Profile, ima
         + f"\nthin dotted: {build}"
     )
     fig = plots.layer_responses(shown, label, f7["bands"], spread=ev.SPREAD)
-    show_figure(fig, "fig7_layer_responses", profile.name, shown, {"build": prov, "committed": longest.provenance()})
+    _figure(fig, "fig7_layer_responses", profile, shown, {"build": prov, "committed": longest.provenance()}, keep)
     response_table(f7["means"], f7["gammas"], f"the committed runs of {longest.iterations} iterations")
 
 

@@ -20,6 +20,17 @@ def write_failed(path: Path, e: OSError) -> StoreWriteError:
     return StoreWriteError(e.errno, f"cannot write {path}: {e.strerror or e}; what was stored before is kept")
 
 
+def _file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file: 0o666 less the umask (mkstemp's
+    temporary files are 0o600, which would make every file written here private to its writer)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()  # read once, at import: os.umask can only be read by setting it
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     path = Path(path)
     try:
@@ -29,6 +40,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise write_failed(path, e) from e
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
