@@ -42,8 +42,9 @@ P = ex.setup(profile, nets=nets, iterations=iterations, seeds=seeds)
 #
 # > "We start with a learning rate of 0.1, divide it by 10 at 32k and 48k iterations, and terminate
 # > training at 64k iterations [...] We further explore n = 18 that leads to a 110-layer ResNet. In
-# > this case, we find that the initial learning rate of 0.1 is slightly too large to start converging. So we use 0.01 to warm up the training until the training
-# > error is below 80% (about 400 iterations), and then go back to 0.1 and continue training." (§4.2)
+# > this case, we find that the initial learning rate of 0.1 is slightly too large to start
+# > converging. So we use 0.01 to warm up the training until the training error is below 80% (about
+# > 400 iterations), and then go back to 0.1 and continue training." (§4.2)
 #
 # The learning rate of every run, and the rule that ends the warm-up, as the package implements them:
 
