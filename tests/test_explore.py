@@ -80,9 +80,13 @@ def test_fig6_offers_every_length_with_curves_and_opens_at_the_longest_with_ever
 def test_fig6_draws_this_builds_runs_on_every_length():
     mine = {"resnet20": {"iteration": [5, 10], "train_error": [0.5, 0.4], "eval_error": [0.55, 0.45]}}
     ex = explore.fig6(RECORDS, added=mine, added_label="this build, 10 it.")
-    for view in range(len(ex.views)):
+    for view in range(len(ex.views) - 1):
         (t,) = [t for t, v in shown(ex, view) if t.legendgroup == "added-resnet20" and t.line.dash == "solid"]
         assert list(t.y) == pytest.approx([55.0, 45.0]) and list(t.x) == [5, 10]
+    zoom = ex.figure.layout.updatemenus[0].buttons[-1]  # the last entry: the default length, zoomed on them
+    assert ex.views[-1] == zoom.label == "1200 iterations, zoomed on this build, 10 it."
+    assert zoom.args[1]["xaxis.range"] == [0, 10] and zoom.args[1]["yaxis.range"] == [0, 55.0]
+    assert zoom.args[0] == ex.figure.layout.updatemenus[0].buttons[0].args[0]  # the same traces as 1200's
     footer = " ".join(a.text for a in ex.figure.layout.annotations).replace("<br>", " ")
     assert "thin with dots: this build, 10 it." in footer
 

@@ -383,7 +383,27 @@ def fig6(
     fig.update_xaxes(title_text="iteration")
     fig.update_yaxes(title_text="error (%)", col=1)
     summary = "Fig. 6, explorable: schedule lengths " + ", ".join(str(s.iterations) for s in schedules)
-    return _assemble(fig, frame, views, _default(schedules, evidence.FIG6_NETS), name, summary)
+    active = _default(schedules, evidence.FIG6_NETS)
+    out = _assemble(fig, frame, views, active, name, summary)
+    if added:  # one more entry: the same length, zoomed on the added runs' iterations and errors
+        n = max(max(c["iteration"]) for c in added.values())
+        worst = max(100 * e for c in added.values() for k in ("train_error", "eval_error") for e in c[k])
+        top = min(100.0, 5.0 * math.ceil(round(worst, 6) / 5.0))
+        menu = out.figure.layout.updatemenus[0]
+        s = schedules[active]
+        zoom = {f"{a}.range": r for a in ("xaxis", "xaxis2") for r in ([0, n],)}
+        zoom.update({f"{a}.range": [0, top] for a in ("yaxis", "yaxis2")})
+        zoom["title.text"] = f"Fig. 6 at {s.iterations} iterations, its first {n}: {added_label} beside it"
+        menu.buttons = [
+            *menu.buttons,
+            dict(
+                label=f"{s.iterations} iterations, zoomed on {added_label}",
+                method="update",
+                args=[menu.buttons[active].args[0], zoom],
+            ),
+        ]
+        out.views.append(menu.buttons[-1].label)
+    return out
 
 
 def _titles() -> list[dict]:
