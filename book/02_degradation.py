@@ -87,8 +87,9 @@ runs = ex.train_nets(P, "02_degradation", nets, iterations, seeds)
 # The strongest evidence first: the committed scale map (`figures/scale-map/records.jsonl`) keeps
 # every run's curves, and the figure is drawn at its longest schedule where plain-20/56 and
 # ResNet-20/56 each have 3 seeds (bold and dashed: the mean of the seeds; shaded: their min to max).
-# The runs just trained are drawn on it, thin and with dots. The menu picks any other schedule
-# length the records hold; a click on a net in the legend hides it or shows a seed's own curves;
+# The runs just trained are drawn on it, thin and with dots; the menu's last entry zooms on them.
+# The menu picks any other schedule length the records hold; a click on a net in the legend hides it
+# or shows a seed's own curves;
 # hovering reads the mean, min and max. As in the paper's Fig. 6, the error axis stops short of the
 # first iterations so that the end of training, where the nets separate, can be read.
 
