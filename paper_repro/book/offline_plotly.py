@@ -12,6 +12,7 @@ from pathlib import Path
 
 PLOTLY_JS = "plotly.min.js"  # relative to _static
 MARK = "explorable-figure"  # explore.DIV_CLASS (not imported: this module is loaded by Sphinx, without plotly's weight)
+HOLDS_FIGURE = f'<div class="{MARK}">'  # a page holds a figure (not merely a heading "Explorable figures")
 
 
 def plotly_source() -> Path:
@@ -21,7 +22,7 @@ def plotly_source() -> Path:
 
 
 def _page(app, pagename, templatename, context, doctree):
-    if doctree is not None and MARK in context.get("body", ""):
+    if doctree is not None and HOLDS_FIGURE in context.get("body", ""):
         app.add_js_file(PLOTLY_JS, priority=100)  # before Sphinx's own scripts, as a blocking <script src>
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from paper_repro.book.offline_plotly import MARK, PLOTLY_JS
+from paper_repro.book.offline_plotly import HOLDS_FIGURE, MARK, PLOTLY_JS
 
 SCALE_MAP_PAGE = "07_scale_map.html"  # the scale map and Fig. 7 (chapter 2 adds Fig. 6)
 MAX_PAGE_BYTES = 3_000_000  # a page carries its figures' data, never plotly.js itself (about 4.6 MB)
@@ -63,7 +63,7 @@ def offline_browser():
 
 
 def explorable_pages(root: Path) -> list[str]:
-    return sorted(p.name for p in root.glob("*.html") if MARK in p.read_text(encoding="utf-8"))
+    return sorted(p.name for p in root.glob("*.html") if HOLDS_FIGURE in p.read_text(encoding="utf-8"))
 
 
 def open_offline(driver, path: Path) -> list[str]:
@@ -100,7 +100,7 @@ def test_only_pages_with_a_figure_load_plotly_js_and_none_embeds_it_or_a_cdn(roo
     html = (root / page).read_text(encoding="utf-8")
     # Sphinx adds "?v=<checksum>" where the file was in _static already (a rebuild)
     loads = re.findall(r'<script[^>]+src="([^"?]*plotly[^"?]*)(?:\?v=\w+)?"', html)
-    assert loads == ([f"_static/{PLOTLY_JS}"] if MARK in html else []), f"{page} loads {loads}"
+    assert loads == ([f"_static/{PLOTLY_JS}"] if HOLDS_FIGURE in html else []), f"{page} loads {loads}"
     assert not re.findall(r'<script[^>]+src="(?:https?:)?//', html), f"{page}: a script from the network"
     assert "plotly.js v" not in html, f"{page} embeds plotly.js itself"
     assert (root / page).stat().st_size < MAX_PAGE_BYTES
