@@ -10,9 +10,9 @@ A screenshot of each figure goes to ``_build/screenshots/explore-<id>.png`` for 
 
 import json
 import re
-import shutil
 from pathlib import Path
 
+import chromium
 import pytest
 
 from paper_repro.book.offline_plotly import HOLDS_FIGURE, MARK, PLOTLY_JS
@@ -30,34 +30,13 @@ def root(request):
 
 @pytest.fixture(scope="module")
 def offline_browser():
-    from selenium import webdriver  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415 - optional: the [test] extra
-
-    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
-    assert chromium and driver_path, "Debian's chromium and chromium-driver must be installed (make browser)"
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1400",  # a whole figure in view below the page's header, for its screenshot
-        "--hide-scrollbars",
-    ):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    # a whole figure in view below the page's header, for its screenshot
+    driver = chromium.start("1280,1400", capabilities={"goog:loggingPrefs": {"performance": "ALL"}})
     driver.execute_cdp_cmd("Network.enable", {})
     driver.execute_cdp_cmd(
         "Network.emulateNetworkConditions",
         {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1},
     )
-    driver.set_page_load_timeout(60)
     yield driver
     driver.quit()
 

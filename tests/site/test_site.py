@@ -13,10 +13,10 @@ element. A full-page screenshot of every page goes to ``_build/screenshots/`` fo
 import functools
 import http.server
 import re
-import shutil
 import threading
 from pathlib import Path
 
+import chromium
 import pytest
 
 PAGES = [
@@ -54,30 +54,7 @@ def site(request):
 
 @pytest.fixture(scope="module")
 def browser():
-    from selenium import webdriver  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
-    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
-
-    chromium = shutil.which("chromium")
-    driver_path = shutil.which("chromedriver")
-    assert chromium and driver_path, "Debian's chromium and chromium-driver must be installed (make browser)"
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,1000",
-        "--hide-scrollbars",
-    ):
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    driver.set_page_load_timeout(60)
+    driver = chromium.start("1280,1000", "--disable-quic")
     yield driver
     driver.quit()
 
