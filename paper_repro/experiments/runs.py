@@ -159,7 +159,7 @@ def train_nets(profile: Profile, chapter: str, nets=None, iterations=None, seeds
         return ChapterRuns([run(c) for c in configs], iterations, planned=False)
 
 
-def chapter_runs(profile: Profile, chapter: str, verbose: bool = True) -> ChapterRuns:
+def chapter_runs(profile: Profile, chapter: str) -> ChapterRuns:
     """Train (or read back) every run the plan lists for ``chapter``; print one line per run."""
     with live.session():
         return ChapterRuns([run(p.config) for p in planned(profile.name, chapter)], profile.iterations)
