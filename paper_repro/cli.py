@@ -41,13 +41,13 @@ from pathlib import Path
 import torch
 
 from paper_repro.book.report import summary_markdown, update_readme
+from paper_repro.book.speed import switches_table
 from paper_repro.classification.bench import (
     BenchSetup,
     accuracy_report,
     bench,
     bench_accuracy,
     bench_switches,
-    switches_table,
 )
 from paper_repro.classification.config import PROFILES, PROFILES_HELP, RUN_FLAGS, SPLITS, WARMUPS, RunConfig
 from paper_repro.classification.data import imagenet_missing, parse_dataset

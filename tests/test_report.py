@@ -1,6 +1,7 @@
 """report.py: Markdown tables, and the generated blocks of the README and of the book's appendix
 (book/08_using.md) checked against the committed figures and records."""
 
+import json
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from paper_repro.book.report import (
     GPU_BLOCK,
     LONGEST,
     PROFILES_BLOCK,
+    SWITCHES_BLOCK,
     USING,
     block_markdown,
     block_names,
@@ -35,7 +37,7 @@ def test_every_generated_block_matches_what_the_committed_files_generate(path):
 
 def test_the_readme_keeps_the_longest_schedule_and_the_appendix_the_rest():
     assert block_names(README) == [LONGEST]
-    assert block_names(APPENDIX) == [PROFILES_BLOCK, GPU_BLOCK, "full"]
+    assert block_names(APPENDIX) == [PROFILES_BLOCK, GPU_BLOCK, "full", SWITCHES_BLOCK]
 
 
 def test_readme_leads_with_the_longest_schedule_generated_from_the_committed_records():
@@ -93,3 +95,40 @@ def test_report_updates_whichever_blocks_a_file_has_without_the_profiles_own(cli
         f"# Page\n\n{start}\n{findings.profiles_markdown()}\n<!-- report-profiles-end -->\n\nafter\n"
     )
     assert block_names(page) == [PROFILES_BLOCK]
+
+
+def _switch(net, compile, threads, ips, precision="auto"):
+    return {
+        "net": net, "precision": precision, "channels_last": "auto", "compile": compile, "threads": threads,
+        "images_per_sec": ips, "resolved_precision": "bf16", "resolved_channels_last": True,
+        "warmup_s": 1.0, "warmup_iterations": 8,
+    }  # fmt: skip
+
+
+def test_the_speed_switches_block_reads_compile_against_eager_at_the_same_threads(tmp_path):
+    from paper_repro.book import speed  # noqa: PLC0415
+
+    r = {
+        "dataset": "synthetic", "batch_size": 128, "device": "cpu", "hardware": "Some CPU", "torch": "2.x",
+        "commit": "abc1234",
+        "rows": [
+            _switch("resnet20", False, 2, 500.0, precision="fp32"),  # not the default setting: ignored
+            _switch("resnet20", True, 2, 1100.0),
+            _switch("resnet20", False, 1, 600.0),  # another thread count: ignored
+            _switch("resnet20", False, 2, 1000.0),
+            _switch("resnet56", True, 2, 300.0),
+            _switch("resnet56", False, 2, 400.0),
+            _switch("resnet110", False, 2, 100.0),  # never compiled: no sentence
+        ],
+    }  # fmt: skip
+    gains = speed.compile_gains(r)
+    assert gains == pytest.approx({"resnet20": 0.10, "resnet56": -0.25})
+    assert speed.compile_sentence(r).endswith("resnet20 +10%, resnet56 -25%.")
+    folder = tmp_path / "figures" / "bench"
+    assert speed.switches_markdown(folder).startswith("Not measured yet")
+    folder.mkdir(parents=True)
+    (folder / "switches-some.json").write_text(json.dumps(r))
+    md = speed.switches_markdown(folder)
+    assert md.startswith("**Some CPU** (`figures/bench/switches-some.json`)")
+    assert "| resnet56 | auto (bf16) | auto (on) | inductor | 2 | 300.0 | 1.0 s, 8 |" in md
+    assert "commit abc1234" in md

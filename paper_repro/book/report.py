@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from paper_repro.book import evidence, findings, gpu, scale_map
+from paper_repro.book import evidence, findings, gpu, scale_map, speed
 from paper_repro.book.tables import markdown_table, report_path
 from paper_repro.classification.config import PROFILES
 from paper_repro.experiments.chapters import REPORTED, TITLES
@@ -17,7 +17,8 @@ SCALE_MAP = "scale-map"  # the block that says where each effect appeared (chapt
 PROFILES_BLOCK = "profiles"  # the appendix's block that lists the profiles, read from the config
 LONGEST = "longest"  # the README block that leads: every claim at its longest committed schedule
 GPU_BLOCK = "gpu"  # the appendix's block of the GPU measurements (figures/gpu-evidence/)
-SHARED_BLOCKS = (LONGEST, SCALE_MAP, PROFILES_BLOCK, GPU_BLOCK)  # generated blocks of no one profile
+SWITCHES_BLOCK = "switches"  # the appendix's block of the speed switches (figures/bench/switches-*.json)
+SHARED_BLOCKS = (LONGEST, SCALE_MAP, PROFILES_BLOCK, GPU_BLOCK, SWITCHES_BLOCK)  # generated blocks of no one profile
 USING = "book/08_using.md"  # the book's appendix page: it holds the generated blocks the README does not
 
 
@@ -206,6 +207,8 @@ def block_markdown(name: str) -> str:
         return findings.profiles_markdown()
     if name == GPU_BLOCK:
         return gpu.readme_markdown()
+    if name == SWITCHES_BLOCK:
+        return speed.switches_markdown()
     return summary_markdown(name)
 
 

@@ -460,30 +460,6 @@ def bench_switches(
     }
 
 
-def switches_table(r: dict) -> str:
-    """``bench_switches``' result as one Markdown table with its provenance line."""
-    lines = [
-        f"{r['dataset']} data, batch {r['batch_size']}, {r['device']} ({r['hardware']}), torch {r['torch']}, "
-        f"commit {r['commit']}; images/s over the timed iterations, the warm-up iterations (and "
-        "torch.compile's compilation) excluded and reported in their own column",
-        "",
-        "| net | precision | channels_last | torch.compile | threads | images/s | warm-up (s, iterations) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for x in r["rows"]:
-        prec = x["precision"] if x["precision"] != "auto" else f"auto ({x['resolved_precision']})"
-        cl = (
-            x["channels_last"]
-            if x["channels_last"] != "auto"
-            else f"auto ({'on' if x['resolved_channels_last'] else 'off'})"
-        )
-        lines.append(
-            f"| {x['net']} | {prec} | {cl} | {'inductor' if x['compile'] else 'no'} | {x['threads']} | "
-            f"{x['images_per_sec']:.1f} | {x['warmup_s']:.1f} s, {x['warmup_iterations']} |"
-        )
-    return "\n".join(lines)
-
-
 def bench(
     model: str = "resnet20",
     batch_size: int = 128,
