@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
         ({"seeds": []}, "seeds must be a non-empty list of different integers >= 0, such as [0, 1, 2], got []"),
         ({"seeds": [0, -1]}, "seeds must be a non-empty list"),
         ({"seeds": [1, 1]}, "seeds must be a non-empty list"),
+        ({"lengths": 300}, "lengths must be a non-empty list of different positive integers (schedule lengths"),
+        ({"lengths": [300, 0]}, "lengths must be a non-empty list"),
+        ({"lengths": [300, 300]}, "lengths must be a non-empty list"),
+        ({"lengths": [150.0]}, "lengths must be a non-empty list"),
     ],
 )
 def test_a_bad_value_names_the_parameter_and_what_is_allowed(values, line):
@@ -66,12 +70,12 @@ class _Fake:
         self.config = cfg
 
 
-def _papermill(tmp_path, **params):
+def _papermill(tmp_path, chapter="02_degradation", **params):
     import jupytext  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
     import papermill  # noqa: PLC0415 - optional: the [test] extra, needed by this test only
     from papermill.exceptions import PapermillExecutionError  # noqa: PLC0415
 
-    nb = jupytext.read(ROOT / "book" / "02_degradation.py")
+    nb = jupytext.read(ROOT / "book" / f"{chapter}.py")
     nb.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
     out = tmp_path / "out.ipynb"
     try:
@@ -115,3 +119,29 @@ def test_a_bad_net_stops_the_chapter_with_one_line_and_writes_nothing(project):
     assert err.strip().splitlines()[-1].startswith("ParameterError: nets: unknown net 'resnet7'; allowed:")
     assert "Traceback" not in err
     assert sorted(os.listdir(project)) == ["data", "out.ipynb"]  # no runs/, no figures/
+
+
+@pytest.mark.slow
+def test_the_readers_scale_map_trains_its_points_into_its_own_file_and_draws_them(project):
+    err, nb = _papermill(
+        project, "07_scale_map", profile="smoke", lengths=[4, 8], nets=["plain20", "resnet20"], seeds=[0]
+    )
+    assert err is None, err
+    mine = [json.loads(line) for line in (project / "runs/scale-map/records-smoke.jsonl").read_text().splitlines()]
+    assert sorted((r["net"], r["iterations"], r["seed"]) for r in mine) == [
+        ("plain20", 4, 0), ("plain20", 8, 0), ("resnet20", 4, 0), ("resnet20", 8, 0)
+    ]  # fmt: skip
+    assert not (project / "figures").exists()  # the committed map (none here) is never written
+    cell = next(c for c in nb["cells"] if "reader_map(" in "".join(c["source"]))
+    text = json.dumps(cell["outputs"])
+    assert "scale-map [4/4] resnet20 seed 0, 8 iterations" in text
+    assert "ResNets respond less than plain nets (20)" in text and "4/8 iterations \\u00b7 seeds 0" in text
+    assert any("application/vnd.plotly.v1+json" in o.get("data", {}) for o in cell["outputs"]), "the map is drawn"
+
+
+@pytest.mark.slow
+def test_a_bad_length_stops_the_scale_map_with_one_line_and_writes_nothing(project):
+    err, _ = _papermill(project, "07_scale_map", profile="smoke", lengths=[300, -1])
+    assert err is not None and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("ParameterError: lengths must be a non-empty list")
+    assert sorted(os.listdir(project)) == ["data", "out.ipynb"]

@@ -317,3 +317,64 @@ def fig7_shipped(responses: dict, metas: list[dict], records: list[dict], profil
         ]
     )
     show_figure(plots.layer_responses(responses, label), "fig7_shipped", profile.name, responses, prov)
+
+
+# --------------------------------------------------------------------------- chapter 7: the scale map
+def map_answer(records: list[dict]) -> dict:
+    """Where each claim of the map first held, and what its longest schedule with 3 seeds per net
+    says, in numbers, with where the records were measured. Returns the claims' points (per claim,
+    one judged point per schedule length)."""
+    from paper_repro.book import scale_map as sm  # noqa: PLC0415
+    from paper_repro.runs import records as rec  # noqa: PLC0415
+
+    points = sm.claim_points(records, sm.MAP_CLAIMS + sm.RESPONSE_CLAIMS)
+    if not records:
+        _display("No scale-map points yet: `python -m paper_repro scale-map` measures them.")
+        return points
+    _display("\n\n".join(sm.summary_sentences(points)))
+    _display(f"Measured with {rec.label(rec.provenance(rec.latest(records)))}.")
+    return points
+
+
+def scale_map(records: list[dict], points: dict, profile: Profile, keep: bool = True) -> None:
+    """The map, explorable (every net's errors and responses, and each claim's difference with its
+    95% interval, against the schedule length); the static panels of every claim are saved beside
+    their data as ``figures/<profile>/scale_map`` for the README and for print where ``keep``."""
+    if not records:
+        return
+    from IPython.display import display  # noqa: PLC0415 - optional: only inside a notebook kernel
+
+    from paper_repro.book import explore, plots  # noqa: PLC0415 - matplotlib and plotly, only when drawn
+    from paper_repro.runs import records as rec  # noqa: PLC0415
+
+    if keep:
+        prov = rec.provenance(rec.latest(records))
+        save_figure(plots.scale_map(points, rec.label(prov)), "scale_map", profile.name, points, prov)
+    display(explore.scale_map(records))
+
+
+def map_tables(records: list[dict], points: dict) -> None:
+    """Each claim's verdict at each length (difference and 95% interval), then each net's final test
+    and training errors at each length (mean ± std over its seeds)."""
+    from paper_repro.book import scale_map as sm  # noqa: PLC0415
+
+    if not records:
+        return
+    rows, columns = sm.verdict_rows(points)
+    _display(
+        markdown_table(rows, columns) + "\n\nEach cell: the verdict, the difference of the means (a − b) and its 95% "
+        "Welch interval; errors in percentage points, responses in std units. The rule: " + claims.RULE + "."
+    )
+    quantities = (("final_eval_error", "Final test error (%)"), ("final_train_error", "Final training error (%)"))
+    for quantity, what in quantities:
+        rows, columns = sm.net_rows(records, quantity)
+        _display(f"**{what}**\n\n" + markdown_table(rows, columns))
+
+
+def precision_control(records: list[dict]) -> None:
+    """The depth claims in the map's precision beside the control's (fp32), and whether the verdict
+    changes, in one sentence (or how far the control has got)."""
+    from paper_repro.book import scale_map as sm  # noqa: PLC0415
+
+    rows, columns = sm.precision_rows(records)
+    _display((markdown_table(rows, columns) + "\n\n" if rows else "") + sm.precision_sentence(records))

@@ -18,9 +18,9 @@ def switches_table(r: dict) -> str:
     lines = [
         f"{r['dataset']} data, batch {r['batch_size']}, {r['device']} ({r['hardware']}), torch {r['torch']}, "
         f"commit {r['commit']}; images/s over the timed iterations, the warm-up iterations (and "
-        "torch.compile's compilation) excluded and reported in their own column",
+        "torch.compile's compilation) excluded and reported in their own column (compile: torch.compile)",
         "",
-        "| net | precision | channels_last | torch.compile | threads | images/s | warm-up (s, iterations) |",
+        "| net | precision | channels_last | compile | threads | images/s | warm-up |",
         "|---|---|---|---|---|---|---|",
     ]
     for x in r["rows"]:
@@ -32,7 +32,7 @@ def switches_table(r: dict) -> str:
         )
         lines.append(
             f"| {x['net']} | {prec} | {cl} | {'inductor' if x['compile'] else 'no'} | {x['threads']} | "
-            f"{x['images_per_sec']:.1f} | {x['warmup_s']:.1f} s, {x['warmup_iterations']} |"
+            f"{x['images_per_sec']:.1f} | {x['warmup_s']:.1f} s, {x['warmup_iterations']} it. |"
         )
     return "\n".join(lines)
 

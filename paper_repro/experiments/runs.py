@@ -43,17 +43,26 @@ _NOT_TAKEN = object()  # a parameter the chapter does not declare
 
 
 def setup(
-    profile: str, nets=_NOT_TAKEN, iterations=_NOT_TAKEN, seeds=_NOT_TAKEN, choices: tuple | None = None, **folders: str
+    profile: str,
+    nets=_NOT_TAKEN,
+    iterations=_NOT_TAKEN,
+    seeds=_NOT_TAKEN,
+    choices: tuple | None = None,
+    lengths=_NOT_TAKEN,
+    **folders: str,
 ) -> Profile:
     """A chapter's first call: check its parameters (``profile``, the reader's experiment ``nets``,
-    ``iterations`` and ``seeds`` where the chapter declares them, and any data folders it declares,
+    ``iterations`` and ``seeds``, or ``lengths`` (the scale map's), where the chapter declares them, and any
+    data folders it declares,
     passed by name; None / "" = not given; ``choices``: the nets allowed where they are not the
     CIFAR-style nets) with one clear line for a bad one, make sure the
     profile's data set is on disk, and return the profile. Nothing is trained or written before
     every parameter passed."""
 
     experiment = {
-        k: v for k, v in (("nets", nets), ("iterations", iterations), ("seeds", seeds)) if v is not _NOT_TAKEN
+        k: v
+        for k, v in (("nets", nets), ("iterations", iterations), ("seeds", seeds), ("lengths", lengths))
+        if v is not _NOT_TAKEN
     }
     check({"profile": profile, **experiment, **folders}, {"profile": tuple(PROFILES)})
     check_experiment(**experiment, choices=choices)
@@ -69,10 +78,13 @@ def setup(
 NETS_ALLOWED = "plainN or resnetN with N = 6n+2: 20, 32, 44, 56, 110, 1202, ... (§4.2)"
 
 
-def check_experiment(nets=None, iterations=None, seeds=None, choices: tuple[str, ...] | None = None) -> None:
+def check_experiment(
+    nets=None, iterations=None, seeds=None, choices: tuple[str, ...] | None = None, lengths=None
+) -> None:
     """The reader's experiment, checked: ``nets`` a non-empty list of CIFAR-style net names,
-    ``iterations`` a positive integer, ``seeds`` a non-empty list of integers >= 0 (each None =
-    the profile's plan). A bad value raises ParameterError naming the parameter and what is allowed."""
+    ``iterations`` a positive integer, ``seeds`` a non-empty list of integers >= 0, ``lengths`` (the
+    scale map's schedule lengths) a non-empty list of positive integers (each None = the profile's
+    plan). A bad value raises ParameterError naming the parameter and what is allowed."""
     allowed = ", ".join(choices) if choices else NETS_ALLOWED
     if nets is not None:
         if isinstance(nets, str) or not isinstance(nets, list | tuple) or not nets:
@@ -96,6 +108,13 @@ def check_experiment(nets=None, iterations=None, seeds=None, choices: tuple[str,
         if not ok or len(set(seeds)) < len(seeds):
             raise ParameterError(
                 f"seeds must be a non-empty list of different integers >= 0, such as [0, 1, 2], got {seeds!r}"
+            )
+    if lengths is not None:
+        ok = isinstance(lengths, list | tuple) and lengths and all(type(n) is int and n >= 1 for n in lengths)
+        if not ok or len(set(lengths)) < len(lengths):
+            raise ParameterError(
+                "lengths must be a non-empty list of different positive integers (schedule lengths in "
+                f"iterations, such as [300, 600, 1200]), got {lengths!r}"
             )
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from paper_repro.classification.config import get_profile
 from paper_repro.classification.train import load_model
-from paper_repro.experiments.runs import trained_net
+from paper_repro.experiments import live
+from paper_repro.experiments.runs import DATA, RUNS, check_experiment, trained_net
 from paper_repro.models.measure import bn_gammas, layer_responses
 from paper_repro.paper import classification as paper
 from paper_repro.runs import records, store
@@ -141,6 +142,26 @@ def extend(
             f"({how})"
         )
     return new
+
+
+def reader_records(profile: str) -> Path:
+    """Where chapter 7 keeps the points a reader adds: their own file in the project's run store,
+    one per profile, never the committed map."""
+    return RUNS / "scale-map" / f"records-{profile}.jsonl"
+
+
+def reader_map(profile, nets=None, lengths=None, seeds=None) -> list[dict]:
+    """Chapter 7's reader's experiment: with ``lengths`` (schedule lengths), train or read back
+    ``nets`` (default: the map's four) x ``seeds`` (default 0, 1, 2) at each length with the profile's
+    recipe, append each new point to :func:`reader_records`, and return every point that file holds;
+    with ``lengths`` None, nothing (the committed map only)."""
+    check_experiment(nets, seeds=seeds, lengths=lengths)
+    if lengths is None:
+        return []
+    path = reader_records(profile.name)
+    with live.session():  # a bar per run and its curves, redrawn as they train, in JupyterLab only
+        extend(profile.name, nets or NETS, lengths, seeds or (0, 1, 2), (str(RUNS), str(DATA)), path)
+    return records.read(path)
 
 
 def export_weights(result, rec: dict, folder: Path = WEIGHTS) -> Path:

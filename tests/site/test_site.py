@@ -30,7 +30,7 @@ PAGES = [
     "07_scale_map.html",
     "08_using.html",
 ]
-FIGURE_PAGES = {"02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html"}
+FIGURE_PAGES = {"02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html", "07_scale_map.html"}
 MATH_PAGES = {"intro.html", "01_residual.html"}
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:home|work|tmp|usr|root|opt|var|private|Users)/[\w.\-/]+")
 MIN_FIGURE_SCALE = 0.6  # a figure drawn below 60% of its pixel width has labels too small to read
@@ -213,7 +213,7 @@ def test_machinery_is_hidden_and_prose_holds_no_python_values(pages, page):
 
 
 PLUMBING = re.compile(r"\b(provenance\w*|save_rows|save_figure|show_figure|write_report_rows|save_\w+_figure)\b")
-CODE_PAGES = ("02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html")
+CODE_PAGES = ("02_degradation.html", "03_depth.html", "04_responses.html", "05_detection.html", "07_scale_map.html")
 
 
 @pytest.mark.parametrize("page", CODE_PAGES)
