@@ -15,10 +15,6 @@
 # number. Nothing is typed by hand: each measured number comes from a run in the run store and is
 # labelled with the **profile**, data set, iterations, seeds, commit and hardware that produced it.
 #
-# The profiles (the table under the next cell is read from `classification/config.py`) change
-# the *scale* (data and number of iterations), never the *recipe*: SGD with
-# momentum 0.9, weight decay $10^{-4}$, batch 128, lr 0.1 divided by 10 at 50% and 75% of the
-# iterations (32k and 48k of 64k in the paper), the 0.01 warm-up for ResNet-110/1202.
 # Fashion-MNIST is not CIFAR-10: on the small profiles compare *directions* of effects with the
 # paper, not error values.
 
@@ -35,9 +31,6 @@ from paper_repro.paper import claims
 
 P = ex.setup(profile)
 
-# %% tags=["remove-input"]
-display(Markdown(findings.profiles_markdown()))
-
 # %% [markdown]
 # ## The claims of §4, and what this build shows
 #
@@ -52,6 +45,17 @@ display(Markdown(findings.profiles_markdown()))
 # %% tags=["remove-input"]
 display(Markdown(scoreboard_markdown(P.name)))
 display(Markdown(f"**The verdict rule.** For every claim, {claims.RULE}. " + findings.scale_note(P)))
+
+# %% [markdown]
+# ## The profiles
+#
+# A profile (the table is read from `classification/config.py`) changes the *scale* (data and
+# number of iterations), never the *recipe*: SGD with momentum 0.9, weight decay $10^{-4}$, batch
+# 128, lr 0.1 divided by 10 at 50% and 75% of the iterations (32k and 48k of 64k in the paper), the
+# 0.01 warm-up for ResNet-110/1202.
+
+# %% tags=["remove-input"]
+display(Markdown(findings.profiles_markdown()))
 
 # %% [markdown]
 # Detection (chapter 5) is the one place where the small profiles cannot keep the paper's recipe:
