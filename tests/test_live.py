@@ -178,12 +178,19 @@ def test_a_live_session_leaves_the_final_curve_and_no_bar(tmp_path, data_root):
     assert any("test error" in b["text/plain"] and "seed 1" in b["text/plain"] for b in bars)
     frames = [b for b in nb.history if "image/png" in b]
     assert len(frames) == session.frames == 3 + 3 + 1  # one per row, then the final one
-    # what stays: the two bars emptied, one curve, its frame the final one with both runs
-    assert nb.outputs[0] == live.EMPTY and nb.outputs[2] == live.EMPTY
-    (curve,) = [o for o in nb.outputs if "image/png" in o]
+    # what stays: one bar output above the curve, which both runs used in turn (so the second run's bar
+    # does not appear below the first run's printed line), emptied; one curve, its final frame with both runs
+    assert len(nb.outputs) == 2 and nb.outputs[0] == live.EMPTY
+    curve = nb.outputs[1]
     assert curve["text/plain"] == "<training curves of 2 run(s), final>"
     assert base64.b64decode(curve["image/png"]).startswith(b"\x89PNG")
-    assert len(nb.outputs) == 3
+
+
+def test_the_curves_legend_names_each_runs_length_where_the_lengths_differ():
+    same = [{"desc": "resnet20 seed 0", "total": 60}, {"desc": "plain20 seed 0", "total": 60}]
+    assert live.run_labels(same) == ["resnet20 seed 0", "plain20 seed 0"]
+    both = [{"desc": "plain20 seed 0", "total": 60}, {"desc": "plain20 seed 0", "total": 120}]
+    assert live.run_labels(both) == ["plain20 seed 0, 60 it.", "plain20 seed 0, 120 it."]
 
 
 # --------------------------------------------------------------------------- a real kernel

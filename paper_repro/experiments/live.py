@@ -8,9 +8,11 @@ Jupyter Book and nbval execute them without it), unless ``PAPER_REPRO_LIVE`` say
 live in any kernel, 0: never; ``reproduce`` sets 0 for its papermill runs) or ``reproduce`` relays
 the kernel's bars to its terminal (``PAPER_REPRO_PROGRESS``). Elsewhere nothing is displayed.
 
-What a saved notebook keeps: each bar is a display that is updated in place and, when its run
-stops, replaced by nothing (an empty output); the curve is one display per :func:`session`, every
-frame a complete PNG, and its last frame, drawn when the session ends, says "final". No widgets,
+What a saved notebook keeps: the bar is one display per :func:`session`, above the curve, that
+every run of the session updates in place (so it does not move down the page below the lines the
+finished runs printed) and that is replaced by nothing (an empty output) when a run stops; the curve
+is one display per session, every frame a complete PNG, and its last frame, drawn when the session
+ends, says "final". No widgets,
 no JavaScript. The chapters' training calls (``experiments.runs``) open a session themselves.
 """
 
@@ -73,6 +75,13 @@ def _clock(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
 
 
+def run_labels(runs: list[dict]) -> list[str]:
+    """The curve's legend: each run's net and seed, and its length where the session's runs differ in
+    length (the scale map trains the same net and seed at several)."""
+    lengths = len({run["total"] for run in runs}) > 1
+    return [f"{run['desc']}, {run['total']} it." if lengths else run["desc"] for run in runs]
+
+
 def _series(rows: list[dict]) -> tuple[str, list[tuple[str, str, float]]]:
     """The y axis and the (key, style, line width) pairs a run's rows are drawn with: training error
     dashed and test error bold (%) for a classifier, the training loss for a detector."""
@@ -82,14 +91,16 @@ def _series(rows: list[dict]) -> tuple[str, list[tuple[str, str, float]]]:
 
 
 class Live(Watcher):
-    """The displays of one session: a bar for the run training now, one curve for every run the
-    session trained. ``display`` is IPython's (``display(bundle, raw=True, display_id=True)``
-    returns a handle with ``update``); ``min_interval`` seconds between two redraws of a bar."""
+    """The displays of one session: a bar for the run training now (one display, reused by each run),
+    one curve for every run the session trained. ``display`` is IPython's (``display(bundle,
+    raw=True, display_id=True)`` returns a handle with ``update``); ``min_interval`` seconds between
+    two redraws of a bar."""
 
     def __init__(self, keep_curve: bool = True, min_interval: float = 0.5, display=None):
         self.keep_curve, self.min_interval, self._display = keep_curve, min_interval, display
         self.runs: list[dict] = []  # per run: desc, total, rows, and while it trains its bar's state
-        self.bar = self.curve = None
+        self.bar = self.curve = None  # the bar while a run trains; the curve
+        self._bar_area = None  # the bar's display, created by the first run and reused by the next ones
         self.frames = 0  # curve frames drawn (each a whole PNG)
         self.closed = False
 
@@ -104,7 +115,11 @@ class Live(Watcher):
     def begin(self, desc: str, total: int, initial: int, rows: list[dict]) -> None:
         self.runs.append({"desc": desc, "total": total, "initial": initial, "done": initial, "rows": list(rows)})
         self.t0 = self.last = time.monotonic()
-        self.bar = self._show(self._bar())
+        if self._bar_area is None:
+            self._bar_area = self._show(self._bar())
+        else:
+            self._bar_area.update(self._bar(), raw=True)
+        self.bar = self._bar_area
         if rows:
             self._draw()
 
@@ -183,14 +198,14 @@ class Live(Watcher):
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
         handles, ylabel = [], ""
-        for i, run in enumerate(self.runs):
+        for i, (run, label) in enumerate(zip(self.runs, run_labels(self.runs), strict=True)):
             rows, color = [r for r in run["rows"] if "iteration" in r], f"C{i % 10}"
             ylabel, series = _series(rows)
             for key, style, width in series:
                 pts = [(r["iteration"], r[key]) for r in rows if r.get(key) is not None]
                 scale = 100 if ylabel.startswith("error") else 1
                 ax.plot([p[0] for p in pts], [scale * p[1] for p in pts], style, color=color, lw=width, marker=".")
-            handles.append(Line2D([], [], color=color, lw=2.4, label=run["desc"]))
+            handles.append(Line2D([], [], color=color, lw=2.4, label=label))
         if ylabel.startswith("error"):
             handles += [
                 Line2D([], [], color="0.4", ls="--", lw=1.2, label="training error"),
