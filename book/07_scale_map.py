@@ -86,6 +86,11 @@ chapter.map_tables(records, points)
 # schedule's. The control trains ResNet-20 and ResNet-56 with the same recipe in fp32, at 2,400
 # iterations with seeds 0 to 2 (`scale-map --precision fp32`). Its records carry `precision: fp32`
 # and their own config hash, and never join the map's seeds.
+#
+# The question is judged by the rule every claim follows. The precision changes a depth result only
+# where the change of its difference, bf16 minus fp32, is beyond seed noise: its 95% interval (Welch's,
+# over the four groups of seeds) excludes 0. Two verdict labels can differ while that change is
+# within noise, when the two intervals fall on either side of 0; the sentence below names such a case.
 
 # %%
 chapter.precision_control(records)

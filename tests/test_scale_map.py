@@ -182,11 +182,47 @@ def test_a_control_in_another_precision_stands_beside_the_map_and_never_joins_it
     assert (p["n_a"], p["n_b"], p["label"]) == (3, 3, claims.REVERSED)
     rows, _ = sm.precision_rows(bf16 + fp32)
     (train,) = [r for r in rows if r["claim"].startswith("Deeper ResNets train better")]
-    assert train["changes"] == "—" and train["control"].startswith("fp32: 2 of 3 seeds")
+    assert train["change"] == "—" and train["control"].startswith("fp32: 2 of 3 seeds")
     assert "being measured" in sm.precision_sentence(bf16 + fp32)
     fp32 += [dict(bf16[2], precision="fp32", config_hash="x"), dict(bf16[5], precision="fp32", config_hash="y")]
-    rows, _ = sm.precision_rows(bf16 + fp32)
-    assert {r["changes"] for r in rows} == {"no"}
-    assert sm.precision_sentence(bf16 + fp32).startswith("At 2400 iterations the precision does not change")
+    rows, _ = sm.precision_rows(bf16 + fp32)  # the same values in both precisions: no change
+    assert all(r["_change"]["diff"] == 0 and not r["_change"]["beyond_noise"] for r in rows)
+    assert all(r["change"].endswith("within seed noise") for r in rows)
+    assert sm.precision_sentence(bf16 + fp32).startswith("The precision does not change the depth results")
     flipped = [dict(r, final_train_error=0.05 - 0.02 * (r["net"] == "resnet56") + 0.001 * r["seed"]) for r in fp32]
-    assert "the precision changes Deeper ResNets train better" in sm.precision_sentence(bf16 + flipped)
+    text = sm.precision_sentence(bf16 + flipped)  # ResNet-56 - ResNet-20: +2 pt in bf16, -2 pt in fp32, tiny spread
+    assert text.startswith("The precision changes the depth results beyond seed noise")
+    assert "Deeper ResNets train better (2400 iterations) +4.00 pt" in text
+
+
+def test_a_verdict_label_that_flips_between_precisions_within_seed_noise_is_no_change():
+    """The control's question is judged by the project's one rule: the change of the difference must
+    be beyond seed noise; a label that differs only because two close intervals fall on either side of
+    0 is named, not counted as a change."""
+    r20, r56_bf16, r56_fp32 = [0.050, 0.052, 0.048], [0.058, 0.060, 0.056], [0.054, 0.058, 0.050]
+    records = [
+        dict(rec(net, s, 2400, v, 0.1), precision=precision, config_hash=f"{net}{s}{precision}")
+        for precision, r56 in (("bf16", r56_bf16), ("fp32", r56_fp32))
+        for net, values in (("resnet20", r20), ("resnet56", r56))
+        for s, v in enumerate(values)
+    ]
+    rows, _ = sm.precision_rows(records, ("deeper_resnet_train",))
+    (row,) = rows
+    assert (row["_map"]["label"], row["_control"]["label"]) == (claims.REVERSED, claims.NOT_SHOWN)
+    change = row["_change"]
+    assert change["diff"] == pytest.approx(0.004) and change["low"] < 0 < change["high"]
+    text = sm.precision_sentence(records, ("deeper_resnet_train",))
+    assert text.startswith("The precision does not change the depth results beyond seed noise")
+    assert "One verdict differs: Deeper ResNets train better reads **reversed** in bf16" in text
+    assert "keep bf16" in text
+
+
+def test_the_change_between_precisions_is_welchs_interval_over_four_groups():
+    a, b = [0.11, 0.12, 0.105], [0.09, 0.095, 0.091]
+    first = claims.verdict(a, b, -1)
+    constant = claims.verdict([0.1] * 3, [0.1] * 3, -1)
+    # against a condition with no spread, the change's interval is the first difference's own Welch interval
+    change = claims.interaction(first, constant)
+    assert (change["low"], change["high"]) == pytest.approx((first["low"], first["high"]))
+    assert change["beyond_noise"]
+    assert claims.interaction(first, claims.verdict([0.1] * 2, [0.1] * 2, -1)) is None  # 2 seeds: no verdict

@@ -186,8 +186,11 @@ PRECISION_CLAIMS = ("deeper_resnet_train", "deeper_resnet_56")  # ResNet-56 − 
 
 def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dict], list[tuple[str, str]]]:
     """The control: each depth claim at every length measured in another precision than the map's
-    own, its verdict and difference in each precision side by side. Returns (rows, columns) for
-    ``tables.markdown_table``; no rows while no control is measured."""
+    own, its verdict and difference in each precision side by side, and how much the difference
+    changes between them (map − control, with its 95% interval: :func:`claims.interaction`). Returns
+    (rows, columns) for ``tables.markdown_table``; no rows while no control is measured. Each row also
+    keeps the judged points (``_map``, ``_control``) and the change (``_change``, None until both
+    precisions have 3 seeds per net)."""
     main = rec.main_precision(records)
     others = sorted({r.get("precision") for r in records} - {main}, key=str)
     ours = claim_points(records, keys, main)
@@ -197,18 +200,27 @@ def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dic
         for key in keys:
             for p in theirs[key]:
                 same = [q for q in ours[key] if (q["iterations"], q["dataset"]) == (p["iterations"], p["dataset"])]
-                judged = same and min(p["n_a"], p["n_b"], same[0]["n_a"], same[0]["n_b"]) >= claims.MIN_SEEDS
+                change = claims.interaction(same[0], p) if same else None
+                _, scale, digits = claims.units(p["quantity"])
                 rows.append(
                     {
                         "claim": f"{claims.BY_KEY[key].title}: {net_name(p['a'])} − {net_name(p['b'])}",
                         "iterations": p["iterations"],
                         main: _cell(same[0]) if same else "not measured",
                         "control": f"{other}: {_cell(p)}",
-                        "changes": ("no" if same[0]["label"] == p["label"] else "yes") if judged else "—",
+                        "change": "—"
+                        if change is None
+                        else _interval_text(change, scale, digits)
+                        + (": **beyond seed noise**" if change["beyond_noise"] else ": within seed noise"),
+                        "_title": claims.BY_KEY[key].title,
+                        "_map": same[0] if same else None,
+                        "_control": p,
+                        "_change": change,
+                        "_precisions": (main, other),
                     }
                 )
     columns = [("claim", "claim: a − b"), ("iterations", "iterations"), (main, f"{main} (the map)")]
-    return rows, columns + [("control", "control"), ("changes", "verdict changes?")]
+    return rows, columns + [("control", "control"), ("change", "map − control [95% interval]")]
 
 
 def _cell(p: dict) -> str:
@@ -219,12 +231,25 @@ def _cell(p: dict) -> str:
     return f"**{verdict}** {claims.difference_text(p, ' pt')} (n={n})"
 
 
+def _interval_text(j: dict, scale: float, digits: int) -> str:
+    return (
+        f"{claims.signed(scale * j['diff'], digits)} pt "
+        f"[{claims.signed(scale * j['low'], digits)}, {claims.signed(scale * j['high'], digits)}]"
+    )
+
+
+def _label(p: dict) -> str:
+    return "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
+
+
 def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
-    """Whether the arithmetic's precision changes the depth verdicts, in one sentence from the
-    control's records, or how far the control has got."""
+    """Whether the arithmetic's precision changes the depth results, from the control's records: by
+    the project's one rule, only where the change of a claim's difference between the precisions is
+    beyond seed noise (its 95% interval excludes 0). Verdict labels that differ between the precisions
+    while that change is within noise are named, with their intervals. Or how far the control has got."""
     rows, _ = precision_rows(records, keys)
     main = rec.main_precision(records)
-    done = [r for r in rows if r["changes"] in ("yes", "no")]
+    done = [r for r in rows if r["_change"] is not None]
     if not done:
         n = sum(r.get("precision") != main for r in records)
         return (
@@ -232,15 +257,32 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
             f"map's {main} so far, {claims.MIN_SEEDS} seeds of each net needed): "
             "`python -m paper_repro scale-map --nets resnet20 resnet56 --iterations 2400 --precision fp32`."
         )
-    changed = [r for r in done if r["changes"] == "yes"]
-    where = ", ".join(sorted({str(r["iterations"]) for r in done}))
-    if not changed:
+    other = done[0]["_precisions"][1]
+    changes = "; ".join(f"{r['_title']} ({r['iterations']} iterations) {r['change'].split(':')[0]}" for r in done)
+    changed = [r for r in done if r["_change"]["beyond_noise"]]
+    if changed:
         return (
-            f"At {where} iterations the precision does not change the depth verdicts: each claim gets the same "
-            f"verdict in both, so the {main} map's depth results are not an artefact of its arithmetic."
+            f"The precision changes the depth results beyond seed noise. Each claim's difference in {main} minus "
+            f"the same in {other}: {changes}. "
+            + ", ".join(r["_title"] for r in changed)
+            + f": beyond seed noise. The depth verdicts at the paper's length are then to be measured in {other}."
         )
-    return (
-        f"At {where} iterations the precision changes "
-        + "; ".join(f"{r['claim']} ({r['iterations']} iterations)" for r in changed)
-        + ": the depth verdicts at the paper's length are then to be measured in the control's precision."
+    widest = max(r["_change"]["high"] - r["_change"]["diff"] for r in done)
+    _, scale, digits = claims.units(done[0]["_control"]["quantity"])
+    text = (
+        f"The precision does not change the depth results beyond seed noise. Each claim's difference in {main} "
+        f"minus the same in {other}: {changes}; each interval contains 0. The runs at the paper's length "
+        f"therefore keep {main}. The control is small: with {claims.MIN_SEEDS} seeds per net, a change of up to "
+        f"about {scale * widest:.{digits - 1}f} points either way would go unseen."
     )
+    for r in (r for r in done if r["_map"]["label"] != r["_control"]["label"]):
+        m, c = r["_map"], r["_control"]
+        side = lambda j: "contains 0" if j["low"] <= 0 <= j["high"] else "excludes 0"
+        text += (
+            f" One verdict differs: {r['_title']} reads **{_label(m)}** in {main}, whose interval "
+            f"{_interval_text(m, scale, digits).split(' pt ')[1]} {side(m)}, and **{_label(c)}** in {other}, whose "
+            f"interval {_interval_text(c, scale, digits).split(' pt ')[1]} {side(c)}; the two differences, "
+            f"{claims.signed(scale * m['diff'], digits)} and {claims.signed(scale * c['diff'], digits)} points, "
+            "are within seed noise of each other."
+        )
+    return text

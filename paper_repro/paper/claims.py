@@ -246,6 +246,26 @@ def _welch_interval(a: list[float], b: list[float], level: float) -> tuple[float
     return low, high
 
 
+def interaction(first: dict, second: dict, level: float = LEVEL) -> dict | None:
+    """How much a difference of means changes between two conditions (the map's precision and the
+    control's): ``(a - b)`` of ``first`` minus ``(a - b)`` of ``second`` (each a :func:`verdict`), with
+    its ``level`` interval: Welch's t interval over the four groups (the standard error from each
+    group's variance over its n, the degrees of freedom by Welch-Satterthwaite). ``beyond_noise`` when
+    the interval excludes 0. None where a group has fewer than :data:`MIN_SEEDS` seeds."""
+    groups = [(j[f"std_{k}"], j[f"n_{k}"]) for j in (first, second) for k in ("a", "b")]
+    if any(std is None or n < MIN_SEEDS for std, n in groups):
+        return None
+    v = [std**2 / n for std, n in groups]
+    diff = first["diff"] - second["diff"]
+    if sum(v) == 0:
+        low = high = diff
+    else:
+        df = sum(v) ** 2 / sum(x**2 / (n - 1) for x, (_, n) in zip(v, groups, strict=True))
+        half = float(stats.t.ppf((1 + level) / 2, df)) * math.sqrt(sum(v))
+        low, high = diff - half, diff + half
+    return {"diff": diff, "low": low, "high": high, "level": level, "beyond_noise": low > 0 or high < 0}
+
+
 def units(quantity: str) -> tuple[str, float, int]:
     """(unit, scale, digits) of a difference in ``quantity``: error rates in percentage points with
     2 decimals; response stds as they are, with 3."""
