@@ -226,3 +226,19 @@ def test_the_change_between_precisions_is_welchs_interval_over_four_groups():
     assert (change["low"], change["high"]) == pytest.approx((first["low"], first["high"]))
     assert change["beyond_noise"]
     assert claims.interaction(first, claims.verdict([0.1] * 2, [0.1] * 2, -1)) is None  # 2 seeds: no verdict
+
+
+def test_a_point_recorded_from_uncommitted_code_is_measured_again_and_the_old_line_stays(tmp_path):
+    path = tmp_path / "records.jsonl"
+    dirty, clean = (extension.point_configs("smoke", ["resnet20"], [2], [s])[0] for s in (0, 1))
+    old = [
+        dict(rec("resnet20", 0, 2, 0.5, 0.5), config_hash=dirty.hash(), commit="2a22cc1+dirty"),
+        dict(rec("resnet20", 1, 2, 0.5, 0.5), config_hash=clean.hash(), commit="abc1234"),
+    ]
+    for r in old:
+        records.append(path, r)
+    new = extension.extend("smoke", ["resnet20"], [2], [0, 1], (str(tmp_path / "runs"), "data"), path)
+    assert [(r["seed"], r["config_hash"]) for r in new] == [(0, dirty.hash())]  # only the dirty point, again
+    assert new[0]["commit"] == extension.git_commit()  # it names the code that measured it now
+    lines = records.read(path)
+    assert lines[:2] == old and len(lines) == 3  # never edited: the new record stands beside the old one

@@ -95,10 +95,14 @@ class DirtyTree(ValueError):
     """A record would name a commit that does not hold the code that measured it."""
 
 
+def _uncheckable(commit: str) -> bool:
+    return commit.endswith("+dirty") or commit == "unknown"
+
+
 def check_committed(commit: str) -> None:
     """Refuse to measure a point for the committed map from uncommitted code: its record would say
     "<commit>+dirty", a tree nobody can check out again."""
-    if commit.endswith("+dirty") or commit == "unknown":
+    if _uncheckable(commit):
         raise DirtyTree(
             f"the package has uncommitted changes (commit {commit}); a scale-map record must name the "
             "commit that measured it: commit first, or run from a clean worktree (git worktree add)"
@@ -123,11 +127,15 @@ def extend(
     if Path(path).resolve() == RECORDS.resolve():
         check_committed(git_commit())
     n_images = get_profile(profile).response_images
-    have = {r["config_hash"] for r in records.read(path)}
+    # a record from uncommitted code ("<commit>+dirty") names no tree anyone can check out: its point is
+    # measured again, and the new record stands beside it (records are never edited; the newest counts)
+    have = {r["config_hash"] for r in records.read(path) if not _uncheckable(r.get("commit", "unknown"))}
     todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds, **(changes or {})) if cfg.hash() not in have]
     new = []
     for i, cfg in enumerate(todo, 1):
         r = train(cfg, out=out, data_root=data_root)
+        if Path(path).resolve() == RECORDS.resolve():
+            check_committed(r.summary["commit"])  # a run read back from the store may come from uncommitted code
         rec = record(r, fig7_statistics(r, n_images, data_root))
         if cfg.iterations >= paper.ITERATIONS:  # the paper's full length: the trained net ships with the book
             rec["weights"] = (
