@@ -228,8 +228,10 @@ def test_the_change_between_precisions_is_welchs_interval_over_four_groups():
     assert claims.interaction(first, claims.verdict([0.1] * 2, [0.1] * 2, -1)) is None  # 2 seeds: no verdict
 
 
-def test_a_point_recorded_from_uncommitted_code_is_measured_again_and_the_old_line_stays(tmp_path):
+def test_a_point_recorded_from_uncommitted_code_is_measured_again_and_the_old_line_stays(tmp_path, monkeypatch):
     path = tmp_path / "records.jsonl"
+    monkeypatch.setattr(extension, "RECORDS", path)  # the committed map, here a file of the test's own
+    monkeypatch.setattr(extension, "check_committed", lambda commit: None)  # the test's tree may be dirty
     dirty, clean = (extension.point_configs("smoke", ["resnet20"], [2], [s])[0] for s in (0, 1))
     old = [
         dict(rec("resnet20", 0, 2, 0.5, 0.5), config_hash=dirty.hash(), commit="2a22cc1+dirty"),
@@ -242,3 +244,11 @@ def test_a_point_recorded_from_uncommitted_code_is_measured_again_and_the_old_li
     assert new[0]["commit"] == extension.git_commit()  # it names the code that measured it now
     lines = records.read(path)
     assert lines[:2] == old and len(lines) == 3  # never edited: the new record stands beside the old one
+
+
+def test_a_readers_own_file_counts_every_record_it_holds_even_from_uncommitted_code(tmp_path):
+    path = tmp_path / "records-smoke.jsonl"  # not the committed map
+    (cfg,) = extension.point_configs("smoke", ["resnet20"], [2], [0])
+    records.append(path, dict(rec("resnet20", 0, 2, 0.5, 0.5), config_hash=cfg.hash(), commit="abc1234+dirty"))
+    assert extension.extend("smoke", ["resnet20"], [2], [0], (str(tmp_path / "runs"), "data"), path) == []
+    assert not (tmp_path / "runs").exists() and len(records.read(path)) == 1  # nothing trained, nothing added

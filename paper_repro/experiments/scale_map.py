@@ -124,17 +124,20 @@ def extend(
     write to the committed map from uncommitted code."""
     out, data_root = folders
 
-    if Path(path).resolve() == RECORDS.resolve():
+    committed = Path(path).resolve() == RECORDS.resolve()
+    if committed:
         check_committed(git_commit())
     n_images = get_profile(profile).response_images
-    # a record from uncommitted code ("<commit>+dirty") names no tree anyone can check out: its point is
-    # measured again, and the new record stands beside it (records are never edited; the newest counts)
-    have = {r["config_hash"] for r in records.read(path) if not _uncheckable(r.get("commit", "unknown"))}
+    # in the committed map, a record from uncommitted code ("<commit>+dirty") names no tree anyone can check
+    # out: its point is measured again, and the new record stands beside it (never edited; the newest counts)
+    have = {
+        r["config_hash"] for r in records.read(path) if not (committed and _uncheckable(r.get("commit", "unknown")))
+    }
     todo = [cfg for cfg in point_configs(profile, nets, lengths, seeds, **(changes or {})) if cfg.hash() not in have]
     new = []
     for i, cfg in enumerate(todo, 1):
         r = train(cfg, out=out, data_root=data_root)
-        if Path(path).resolve() == RECORDS.resolve():
+        if committed:
             check_committed(r.summary["commit"])  # a run read back from the store may come from uncommitted code
         rec = record(r, fig7_statistics(r, n_images, data_root))
         if cfg.iterations >= paper.ITERATIONS:  # the paper's full length: the trained net ships with the book
