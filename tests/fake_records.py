@@ -1,4 +1,4 @@
-"""Synthetic scale-map records shared by the tests of the pages that read them (evidence.py,
+"""Synthetic scale-map records shared by the tests of the pages that read them (evidence.py, scale_map.py,
 explore.py): four nets, 3 seeds at 600 (no curves) and 1200 (curves and Fig. 7), seed 0 at 2400."""
 
 

@@ -3,28 +3,13 @@
 import json
 
 import pytest
+from fake_records import rec
 
 from paper_repro.book import plots
 from paper_repro.book import scale_map as sm
 from paper_repro.experiments import scale_map as extension
 from paper_repro.paper import claims
 from paper_repro.runs import records
-
-
-def rec(net, seed, n, train, test):
-    return {
-        "net": net,
-        "seed": seed,
-        "iterations": n,
-        "dataset": "fashion-mnist",
-        "final_train_error": train,
-        "final_eval_error": test,
-        "final_eval_images": 10000,
-        "commit": "abc1234",
-        "hardware": "test",
-        "config_hash": f"{net}-{seed}-{n}",
-    }
-
 
 RECORDS = (
     [rec("plain20", s, n, 0.20 + 0.001 * s, 0.2) for s in range(3) for n in (100, 300)]
