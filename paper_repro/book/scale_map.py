@@ -231,11 +231,12 @@ def _cell(p: dict) -> str:
     return f"**{verdict}** {claims.difference_text(p, ' pt')} (n={n})"
 
 
+def _bracket(j: dict, scale: float, digits: int) -> str:
+    return f"[{claims.signed(scale * j['low'], digits)}, {claims.signed(scale * j['high'], digits)}]"
+
+
 def _interval_text(j: dict, scale: float, digits: int) -> str:
-    return (
-        f"{claims.signed(scale * j['diff'], digits)} pt "
-        f"[{claims.signed(scale * j['low'], digits)}, {claims.signed(scale * j['high'], digits)}]"
-    )
+    return f"{claims.signed(scale * j['diff'], digits)} pt {_bracket(j, scale, digits)}"
 
 
 def _label(p: dict) -> str:
@@ -258,7 +259,10 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
             "`python -m paper_repro scale-map --nets resnet20 resnet56 --iterations 2400 --precision fp32`."
         )
     other = done[0]["_precisions"][1]
-    changes = "; ".join(f"{r['_title']} ({r['iterations']} iterations) {r['change'].split(':')[0]}" for r in done)
+    _, scale, digits = claims.units(done[0]["_control"]["quantity"])
+    changes = "; ".join(
+        f"{r['_title']} ({r['iterations']} iterations) {_interval_text(r['_change'], scale, digits)}" for r in done
+    )
     changed = [r for r in done if r["_change"]["beyond_noise"]]
     if changed:
         return (
@@ -268,7 +272,6 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
             + f": beyond seed noise. The depth verdicts at the paper's length are then to be measured in {other}."
         )
     widest = max(r["_change"]["high"] - r["_change"]["diff"] for r in done)
-    _, scale, digits = claims.units(done[0]["_control"]["quantity"])
     text = (
         f"The precision does not change the depth results beyond seed noise. Each claim's difference in {main} "
         f"minus the same in {other}: {changes}; each interval contains 0. The runs at the paper's length "
@@ -280,8 +283,8 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
         side = lambda j: "contains 0" if j["low"] <= 0 <= j["high"] else "excludes 0"
         text += (
             f" One verdict differs: {r['_title']} reads **{_label(m)}** in {main}, whose interval "
-            f"{_interval_text(m, scale, digits).split(' pt ')[1]} {side(m)}, and **{_label(c)}** in {other}, whose "
-            f"interval {_interval_text(c, scale, digits).split(' pt ')[1]} {side(c)}; the two differences, "
+            f"{_bracket(m, scale, digits)} {side(m)}, and **{_label(c)}** in {other}, whose "
+            f"interval {_bracket(c, scale, digits)} {side(c)}; the two differences, "
             f"{claims.signed(scale * m['diff'], digits)} and {claims.signed(scale * c['diff'], digits)} points, "
             "are within seed noise of each other."
         )
