@@ -35,6 +35,7 @@ import dataclasses
 import inspect
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -173,21 +174,41 @@ def device(s: str) -> str:
 def writable_folder(s: str) -> str:
     """A folder this process can write in, or can create (tried, then removed again: checking an
     argument writes nothing)."""
-    p = Path(s)
-    if p.exists():
-        if not p.is_dir() or not os.access(p, os.W_OK | os.X_OK):
-            raise argparse.ArgumentTypeError(f"{s}: not a writable folder; give a writable folder")
+    p, why = Path(s), None
+    for _ in range(100):  # other processes checking the same new path create and remove it meanwhile
+        try:
+            mode = p.stat().st_mode  # one look: a folder, something else, or nothing yet
+        except FileNotFoundError:
+            mode = None
+        except OSError as e:
+            raise argparse.ArgumentTypeError(
+                f"{s}: cannot look at this path ({e.strerror}); give a writable folder"
+            ) from None
+        if mode is not None:
+            if not stat.S_ISDIR(mode):
+                raise argparse.ArgumentTypeError(f"{s}: not a folder; give a writable folder")
+            if os.access(p, os.W_OK | os.X_OK):
+                return s
+            if p.is_dir():
+                raise argparse.ArgumentTypeError(f"{s}: not a writable folder; give a writable folder")
+            continue
+        created = [a for a in [p, *p.parents] if not a.exists()]
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except (FileNotFoundError, FileExistsError) as e:
+            why = e.strerror
+            continue  # made or removed by another check between this one's steps: look again
+        except OSError as e:
+            raise argparse.ArgumentTypeError(
+                f"{s}: cannot create this folder ({e.strerror}); give a writable folder"
+            ) from None
+        for a in created:  # deepest first; one that another process has begun to use stays
+            try:
+                a.rmdir()
+            except OSError:
+                break
         return s
-    created = [a for a in [p, *p.parents] if not a.exists()]
-    try:
-        p.mkdir(parents=True)
-    except OSError as e:
-        raise argparse.ArgumentTypeError(
-            f"{s}: cannot create this folder ({e.strerror}); give a writable folder"
-        ) from None
-    for a in created:  # deepest first
-        a.rmdir()
-    return s
+    raise argparse.ArgumentTypeError(f"{s}: cannot create this folder ({why}); give a writable folder")
 
 
 def existing_folder(s: str) -> str:

@@ -2,8 +2,11 @@
 what is allowed, exit code 2, and nothing printed or written before it; help describes every command
 and option, with its default; each flag is declared once."""
 
+import argparse
 import ast
 import inspect
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,7 @@ from paper_repro import cli as cli_module
 from paper_repro.classification.config import RUN_FLAGS, RunConfig
 from paper_repro.cli import writable_folder
 from paper_repro.runs import datasets as data
+from paper_repro.runs.provenance import ROOT
 
 
 def one_error(stderr: str) -> str:
@@ -73,6 +77,30 @@ def test_a_new_run_store_folder_is_checked_without_being_left_behind(tmp_path):
 
     assert writable_folder(str(tmp_path / "new" / "runs")) == str(tmp_path / "new" / "runs")
     assert not (tmp_path / "new").exists()
+
+
+def test_runs_started_together_all_pass_the_check_of_their_shared_new_store(tmp_path):
+    # CI failure of stop 32: of runs checking one new store at once, one saw the folder that another
+    # check had just created, then found it gone, and was refused. 4 processes check 200 new paths,
+    # started together once all have imported (the old check failed here in each of 4 tries).
+    go = tmp_path / "go"
+    code = (
+        "import sys, time; from pathlib import Path; from paper_repro.cli import writable_folder as w\n"
+        "print('ready', flush=True)\n"
+        "while not Path(sys.argv[1]).exists(): time.sleep(0.001)\n"
+        "[w(a) for a in sys.argv[2:]]"
+    )
+    stores = [str(tmp_path / f"store{i}" / "runs") for i in range(200)]
+    run = [sys.executable, "-c", code, str(go), *stores]
+    procs = [
+        subprocess.Popen(run, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    assert [p.stdout.readline() for p in procs] == ["ready\n"] * 4
+    go.touch()
+    assert [(p.wait(timeout=120), p.stderr.read()) for p in procs] == [(0, "")] * 4
+    (tmp_path / "x").touch()
+    with pytest.raises(argparse.ArgumentTypeError, match="x: not a folder; give a writable folder"):
+        writable_folder(str(tmp_path / "x"))
 
 
 def test_help_lists_every_command_and_every_option_says_what_it_does(cli):

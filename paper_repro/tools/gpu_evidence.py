@@ -209,6 +209,7 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
     running, ended = [], []
     logs = Path(ctx.out) / "fullmap-logs"
     logs.mkdir(parents=True, exist_ok=True)
+    Path(ctx.runs).mkdir(parents=True, exist_ok=True)  # made once here, not raced for by the runs' own checks
 
     def start(net, seed):
         cmd = [sys.executable, "-m", "paper_repro", "scale-map", "--profile", "smoke" if quick else "cpu"]
