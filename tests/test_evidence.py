@@ -210,6 +210,31 @@ def test_the_readme_block_shows_the_longest_figures_and_the_report_draws_them_fr
     assert ev.save_longest_figures(OLD) == {} and ".png" not in ev.readme_markdown(OLD)
 
 
+def test_the_resnets_alone_are_drawn_at_their_longest_schedule_where_it_is_beyond_the_plain_nets(tmp_path, monkeypatch):
+    monkeypatch.setattr(figures, "FIGURES", tmp_path)
+    # ResNet-20/56 have 3 seeds at 2400 (seed 0 from NEW), the plain nets only seed 0 there
+    longer = [rec(n, s, 2400, 0.01, 0.1, curves=True) for n in ("resnet20", "resnet56") for s in (1, 2)]
+    assert [x[0] for x in ev.longest_figures(OLD + NEW)] == ["fig6_longest", "fig7_longest"]
+    assert [x[0] for x in ev.longest_figures(OLD + NEW + longer)] == [
+        "fig6_longest",
+        "fig6_resnets_longest",
+        "fig7_longest",
+    ]
+    saved = ev.save_longest_figures(OLD + NEW + longer)
+    data = json.loads(saved["fig6_resnets_longest"].with_suffix(".json").read_text())
+    assert data["provenance"]["iterations"] == [2400] and sorted(data["data"]) == ["resnet20", "resnet56"]
+    md = ev.readme_markdown(OLD + NEW + longer)
+    assert (
+        "Fig. 6, the ResNets alone at their longest schedule, training error dashed, test error bold, 2400 iterations"
+        in md
+    )
+    assert "(figures/scale-map/fig6_resnets_longest.png)" in md
+    # the curves' test images are named where they are not the final errors' (1000 against 10000)
+    s = ev.longest(OLD + NEW + longer, ("resnet20", "resnet56"), ("curves",))
+    fig, _ = ev.fig6_figure(s)
+    assert any(t.get_text().endswith("· test curves on 1000 test images") for t in fig.texts)
+
+
 def test_fig6_adds_this_builds_runs_as_thin_series_on_the_committed_evidence():
     s = ev.longest(OLD + NEW, NETS, ("curves",))
     mine = {"plain20": {"iteration": [5, 10], "train_error": [0.5, 0.4], "eval_error": [0.55, 0.45]}}
