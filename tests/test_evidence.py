@@ -6,8 +6,8 @@ import json
 import pytest
 from fake_records import NETS, NEW, OLD, rec
 
+from paper_repro.book import chapter, figures, plots, report, tables
 from paper_repro.book import evidence as ev
-from paper_repro.book import figures, plots, report, tables
 from paper_repro.book import scale_map as sm
 from paper_repro.book.source import source_markdown
 from paper_repro.classification.train import WarmupRule, learning_rate
@@ -130,6 +130,27 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     at_64k = [rec(n, s, 64000, 0.01, 0.05) for n in NETS for s in range(3)]
     rows, columns, _ = ev.fashion_table(OLD + at_64k)
     assert columns[-1] == ("ours", "this project, 64000 iterations") and not any("full" in r for r in rows)
+
+
+def test_chapter_3_draws_the_resnets_at_the_paper_length_with_every_seed_measured_so_far(monkeypatch):
+    assert ev.paper_length_resnets(OLD + NEW) is None
+    full = [
+        rec("resnet56", 0, 64000, 0.01, 0.06, curves=True),
+        rec("resnet20", 1, 64000, 0.02, 0.05, curves=True),
+        rec("resnet20", 0, 64000, 0.02, 0.05),  # no curves: not drawn
+        rec("plain20", 0, 64000, 0.03, 0.07, curves=True),  # a plain net: not in the ResNets' panel
+    ]
+    s = ev.paper_length_resnets(OLD + NEW + full)
+    assert s.iterations == 64000 and {n: [r["seed"] for r in rs] for n, rs in s.by_net.items()} == {
+        "resnet20": [1],
+        "resnet56": [0],
+    }
+    shown = []
+    monkeypatch.setattr(chapter, "_display", shown.append)
+    monkeypatch.setattr(chapter, "_show", lambda fig: shown.append([ax.get_title() for ax in fig.axes]))
+    chapter.fashion_depth(OLD + NEW + full)
+    assert shown[-2].startswith("**Fig. 6, the ResNets at the paper's length** (64000 iterations)")
+    assert shown[-1] == ["ResNet-20/56"]
 
 
 def test_the_scoreboard_shows_this_build_and_the_longest_schedule(tmp_path, monkeypatch):

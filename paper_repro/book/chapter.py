@@ -29,13 +29,18 @@ def _figure(fig, name: str, profile: Profile, data, provenance: dict, keep: bool
     if keep:
         show_figure(fig, name, profile.name, data, provenance)
     else:
-        import io  # noqa: PLC0415
+        _show(fig)
 
-        from IPython.display import Image, display  # noqa: PLC0415 - optional: only inside a notebook kernel
 
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=110, bbox_inches="tight")  # as save_figure draws it
-        display(Image(data=png.getvalue()))
+def _show(fig) -> None:
+    """Display ``fig`` as :func:`figures.save_figure` draws it, writing no file."""
+    import io  # noqa: PLC0415
+
+    from IPython.display import Image, display  # noqa: PLC0415 - optional: only inside a notebook kernel
+
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
+    display(Image(data=png.getvalue()))
 
 
 def label_of(profile: Profile, results) -> str:
@@ -205,6 +210,13 @@ def fashion_depth(records: list[dict]) -> None:
     its runs at the paper's full length."""
     table, columns, note = ev.fashion_table(records)
     _display(markdown_table(table, columns) + "\n\n" + note + "\n\n" + ev.full_length_comparison(records, label=False))
+    full = ev.paper_length_resnets(records)
+    if full is not None:
+        _display(
+            f"**Fig. 6, the ResNets at the paper's length** ({full.iterations} iterations): every seed "
+            "measured so far, their mean, and where there are several, their spread."
+        )
+        _show(ev.fig6_figure(full)[0])
 
 
 def warmup(runs: list) -> None:

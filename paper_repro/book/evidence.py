@@ -278,6 +278,16 @@ def at_paper_schedule(records: list[dict], dataset: str = "fashion-mnist") -> Sc
     return rec.at(records, paper.ITERATIONS, dataset)
 
 
+def paper_length_resnets(records: list[dict]) -> Schedule | None:
+    """The ResNets' runs at the paper's full length that carry curves, however many seeds each has
+    so far (chapter 3 draws them as Fig. 6's ResNet panel); None where there is none."""
+    full = at_paper_schedule(records)
+    nets = {n: rs for n, rs in (full.by_net.items() if full else ()) if n.startswith("resnet")}
+    nets = {n: [r for r in rs if "curves" in r] for n, rs in nets.items()}
+    nets = {n: rs for n, rs in sorted(nets.items(), key=lambda kv: net_order(kv[0])) if rs}
+    return Schedule(full.iterations, full.dataset, nets) if nets else None
+
+
 def _errors_cell(rs: list[dict]) -> str:
     """Final test error (%): "7.34 (n=1)", or mean ± std over the seeds "7.34 ± 0.12 (n=3)"."""
     errs = [100 * r["final_eval_error"] for r in rs]
