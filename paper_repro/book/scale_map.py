@@ -120,7 +120,7 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
 
 def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[str, str]]]:
     """The scale map as a table: one row per claim, one column per schedule length measured (on
-    the first data set), each cell the verdict, the difference and its 95% interval on three lines
+    the first data set), each cell the verdict, the difference and its 95% interval's two ends on four lines
     (joined by ``<br>``, which MyST, JupyterLab and GitHub render), or how many seeds there are so far.
     Returns (rows, columns) for ``tables.markdown_table``."""
     lengths = sorted({p["iterations"] for pts in points.values() for p in pts})
@@ -133,12 +133,13 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         for p in pts:
             n = min(p["n_a"], p["n_b"])
             if n < claims.MIN_SEEDS:
-                row[str(p["iterations"])] = f"{n} of {claims.MIN_SEEDS} seeds"
+                row[str(p["iterations"])] = f"{n} of {claims.MIN_SEEDS}<br>seeds"
                 continue
             verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
-            # one line each for the verdict, the difference and its interval: a column per length
-            # stays narrow enough for the page however many lengths the records hold
-            lines = [f"**{verdict}**", *claims.difference_text(p).split(" ", 1)]
+            # one line each for the verdict, the difference and each end of its interval: a column
+            # per length stays narrow enough for the page up to the paper's 64000 (8 lengths)
+            diff, interval = claims.difference_text(p).split(" ", 1)
+            lines = [f"**{verdict}**", diff, *interval.replace(", ", ",\n").splitlines()]
             row[str(p["iterations"])] = "<br>".join(lines)
         rows.append(row)
     columns = [("claim", "claim (paper): a − b")] + [(str(n), f"{n} it.") for n in lengths]
