@@ -1,6 +1,8 @@
 """book.py (reproduce): the failing notebook and cell are named; a chapter gets only the parameters
 it declares."""
 
+import re
+
 import pytest
 import yaml
 
@@ -64,3 +66,17 @@ def test_reproduce_regenerates_the_appendix_blocks_before_it_builds_the_book(tmp
     page.write_text("# A\n\nno blocks\n")
     assert b.reproduce("cpu") == 1 and len(seen) == 1
     assert "no generated block to update" in capsys.readouterr().err
+
+
+def test_every_section_the_stylesheet_names_is_a_heading_of_a_chapter():
+    # paper_repro.css styles chapter 7's wide tables by their sections' ids, which Sphinx makes from
+    # the headings: a renamed heading silently dropped the style once (the 9600 column then overflowed)
+    css = (ROOT / "book" / "_static" / "paper_repro.css").read_text()
+    named = set(re.findall(r"#([a-z0-9-]+)", css))
+    headings = {
+        re.sub(r"[^a-z0-9]+", "-", line.lstrip("# ").lower()).strip("-")
+        for chapter in (ROOT / "book").glob("*.py")
+        for line in chapter.read_text().splitlines()
+        if re.match(r"# #{1,4} ", line)
+    }
+    assert named and named <= headings, sorted(named - headings)
