@@ -99,7 +99,9 @@ def pages(site, browser):
 INSPECT = r"""
 const minScale = arguments[0];
 const article = document.querySelector('article.bd-article') || document.querySelector('main') || document.body;
-const column = article.getBoundingClientRect().width;
+// the content column: the article less its padding (a table wider than it scrolls in its container)
+const column = article.clientWidth - parseFloat(getComputedStyle(article).paddingLeft) -
+  parseFloat(getComputedStyle(article).paddingRight);
 // shown to a reader: laid out, not inside a closed <details> (Jupyter Book's hide-cell toggles)
 const visible = el => !el.closest('details:not([open])') &&
   (el.checkVisibility ? el.checkVisibility({contentVisibilityAuto: true, opacityProperty: true, visibilityProperty: true})
