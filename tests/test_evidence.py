@@ -250,6 +250,11 @@ def test_the_resnets_alone_are_drawn_at_their_longest_schedule_where_it_is_beyon
         in md
     )
     assert "(figures/scale-map/fig6_resnets_longest.png)" in md
+    # records that no longer call for it (here: the plain nets catch up): its files go, no stale figure stays
+    plain = [rec(n, s, 2400, 0.01, 0.1, curves=True, fig7=0.4) for n in ("plain20", "plain56") for s in (1, 2)]
+    again = ev.save_longest_figures(OLD + NEW + longer + plain)
+    assert "fig6_resnets_longest" not in again and again["fig6_longest"].exists()
+    assert not list((tmp_path / "scale-map").glob("fig6_resnets_longest.*"))
     # the curves' test images are named where they are not the final errors' (1000 against 10000)
     s = ev.longest(OLD + NEW + longer, ("resnet20", "resnet56"), ("curves",))
     fig, _ = ev.fig6_figure(s)

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from paper_repro.book import plots
+from paper_repro.book import figures, plots
 from paper_repro.book.figures import save_figure
 from paper_repro.book.tables import markdown_table
 from paper_repro.classification.config import RunConfig
@@ -191,54 +193,72 @@ def fig7_figure(s: Schedule):
     return plots.layer_responses(f7["responses"], label, f7["bands"], spread=SPREAD), f7
 
 
-LONGEST_FIGURES = {  # name in figures/scale-map/ -> (nets, what the records must carry, how it is drawn, what it shows)
-    "fig6_longest": (
+class LongestFigure(NamedTuple):
+    """One figure of the README's first block, drawn at the longest schedule of ``nets`` whose
+    records carry ``need``; where ``beyond`` names another such figure, only at a schedule longer
+    than that figure's (one figure per length, not the same runs twice)."""
+
+    nets: tuple[str, ...]
+    need: tuple[str, ...]
+    draw: Callable
+    what: str
+    beyond: str | None = None
+
+
+LONGEST_FIGURES = {  # name in figures/scale-map/ -> how it is chosen and drawn
+    "fig6_longest": LongestFigure(
         FIG6_NETS,
         ("curves",),
         fig6_figure,
         "Fig. 6: plain nets (left) and ResNets (right), training error dashed, test error bold",
     ),
-    "fig6_resnets_longest": (
+    # the depth claims are judged where ResNet-20/56 have 3 seeds, beyond the plain nets' runs
+    "fig6_resnets_longest": LongestFigure(
         ("resnet20", "resnet56"),
         ("curves",),
         fig6_figure,
         "Fig. 6, the ResNets alone at their longest schedule, training error dashed, test error bold",
+        beyond="fig6_longest",
     ),
-    "fig7_longest": (FIG7_NETS, ("fig7",), fig7_figure, "Fig. 7: standard deviation of every 3x3 layer's response"),
+    "fig7_longest": LongestFigure(
+        FIG7_NETS, ("fig7",), fig7_figure, "Fig. 7: standard deviation of every 3x3 layer's response"
+    ),
 }
 
 
-def longest_figures(records: list[dict]) -> list[tuple[str, Schedule, object, str]]:
-    """(name, schedule, draw, what) of each figure of :data:`LONGEST_FIGURES` that some schedule
-    qualifies for. The ResNets alone are drawn only where their longest schedule is longer than the
-    one of all four nets: the depth claims are judged there, beyond the plain nets' runs."""
-    out, at = [], {}
-    for name, (nets, need, draw, what) in LONGEST_FIGURES.items():
-        s = at[name] = longest(records, nets, need)
-        if s is None or (
-            name == "fig6_resnets_longest" and at["fig6_longest"] and s.iterations <= at["fig6_longest"].iterations
-        ):
-            continue
-        out.append((name, s, draw, what))
+def longest_figures(records: list[dict]) -> list[tuple[str, Schedule, LongestFigure]]:
+    """(name, schedule, figure) of each figure of :data:`LONGEST_FIGURES` that some schedule of
+    ``records`` qualifies for, in the table's order."""
+    at = {name: longest(records, f.nets, f.need) for name, f in LONGEST_FIGURES.items()}
+    out = []
+    for name, f in LONGEST_FIGURES.items():
+        s, other = at[name], at.get(f.beyond)
+        if s is not None and (other is None or s.iterations > other.iterations):
+            out.append((name, s, f))
     return out
 
 
 def save_longest_figures(records: list[dict] | None = None) -> dict[str, Path]:
     """The figures of :func:`longest_figures`, drawn from the records alone into
-    ``figures/scale-map/`` (PNG and JSON with the data and provenance), for the README's first block."""
+    ``figures/scale-map/`` (PNG and JSON with the data and provenance), for the README's first block.
+    A figure of :data:`LONGEST_FIGURES` that the records no longer call for is removed, so that no
+    stale file stands beside the block."""
     records = rec.read() if records is None else records
     out = {}
-    for name, s, draw, _ in longest_figures(records):
-        fig, data = draw(s)
+    for name, s, f in longest_figures(records):
+        fig, data = f.draw(s)
         out[name] = save_figure(fig, name, "scale-map", data, s.provenance())
+    for name in LONGEST_FIGURES.keys() - out.keys():
+        for suffix in (".png", ".json"):
+            (figures.FIGURES / "scale-map" / f"{name}{suffix}").unlink(missing_ok=True)
     return out
 
 
 def figures_markdown(records: list[dict]) -> str:
     """The README's links to the figures of :func:`save_longest_figures`, with what each shows."""
     return "\n\n".join(
-        f"![{what}, {s.iterations} iterations, mean of the seeds](figures/scale-map/{name}.png)"
-        for name, s, _, what in longest_figures(records)
+        f"![{f.what}, {s.iterations} iterations, mean of the seeds](figures/scale-map/{name}.png)"
+        for name, s, f in longest_figures(records)
     )
 
 
