@@ -123,6 +123,9 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert "against their 300 epochs" in text and ev.full_length_comparison(OLD + NEW) == ""
     assert "zhunzhong07/Random-Erasing (README) reports the best test accuracy over epochs" in text
     assert "64000 iterations · seeds 0 · 2 runs" in text  # the provenance of the full-length runs
+    # each published number with its runs; the differences of the schedules and the provenance said once
+    assert "zhunzhong07/Random-Erasing (README)'s 4.39% (runs not stated)" in text
+    assert text.count("The published runs are longer") == 1 and text.count("64000 iterations · seeds 0") == 1
     assert f"At the paper's full length (64000 iterations; chapter 3): {text}" in ev.readme_markdown(OLD + NEW + full)
     assert "At the paper's full length" not in ev.readme_markdown(OLD + NEW)
     assert ev.full_length_comparison(OLD + NEW + full, label=False).endswith("this project the final test error.")

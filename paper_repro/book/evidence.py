@@ -316,40 +316,46 @@ def _errors_cell(rs: list[dict]) -> str:
 
 def full_length_comparison(records: list[dict], label: bool = True) -> str:
     """Chapter 3's sentences on this project's Fashion-MNIST runs at the paper's 64,000 iterations
-    beside the published 300-epoch numbers, net by net, with the two ways the figures differ (the
-    published schedule is longer, and the README reports the best epoch), each with the runs'
-    provenance unless ``label`` is False (chapter 3 gives it under its table); "" while there is none."""
+    beside the published 300-epoch numbers: one sentence per net, then once the two ways the figures
+    differ (the published schedule is longer, and the README reports the best epoch) and, unless
+    ``label`` is False (chapter 3 gives it under its table), the runs' provenance; "" while there is none."""
     full = at_paper_schedule(records)
     if full is None:
         return ""
     batch = RunConfig.batch_size
-    out = []
+    out, cited = [], {}
     for net, rs in full.by_net.items():
         nums = [(src, src.get(net)) for src in published.FASHION_MNIST if src.get(net)]
         if not nums:
             continue
-        errs = [100 * r["final_eval_error"] for r in rs]
-        ours = statistics.fmean(errs)
-        epochs = {round(full.iterations * batch / r["train_images"]) for r in rs}
+        cited.update((src.key, src) for src, _ in nums)
+        ours = statistics.fmean(100 * r["final_eval_error"] for r in rs)
         versus = " and ".join(
-            f"{abs(ours - n.error):.2f} points {'above' if ours > n.error else 'below'} {src.cite()}'s {n.text()}%"
+            f"{abs(ours - n.error):.2f} points {'above' if ours > n.error else 'below'} {src.cite()}'s "
+            f"{n.text()}% ({published.runs_text(src, n)})"
             for src, n in nums
         )
-        theirs = sorted({src.epochs for src, _ in nums if src.epochs})
         out.append(
-            f"{net_name(net)} at the paper's length tests at "
-            f"{_errors_cell(rs).replace(' (', '% (', 1)}: {versus}. The published runs are longer: "
-            f"{full.iterations} iterations of batch {batch} are {'/'.join(map(str, sorted(epochs)))} epochs of the "
-            f"{'/'.join(str(n) for n in sorted({r['train_images'] for r in rs}))} training images, against their "
-            f"{'/'.join(map(str, theirs))} epochs"
-            + "".join(
-                f"; and {src.cite()} reports the best test accuracy over epochs, this project the final test error"
-                for src, _ in nums
-                if "best test accuracy over epochs" in src.statistic
-            )
-            + (f" ({full.label()})." if label else ".")
+            f"{net_name(net)} at the paper's length tests at {_errors_cell(rs).replace(' (', '% (', 1)}: {versus}."
         )
-    return "\n\n".join(out)
+    if not out:
+        return ""
+    runs = [r for rs in full.by_net.values() for r in rs]
+    epochs = sorted({round(full.iterations * batch / r["train_images"]) for r in runs})
+    theirs = sorted({src.epochs for src in cited.values() if src.epochs})
+    out.append(
+        f"The published runs are longer: {full.iterations} iterations of batch {batch} are "
+        f"{'/'.join(map(str, epochs))} epochs of the "
+        f"{'/'.join(str(n) for n in sorted({r['train_images'] for r in runs}))} training images, against their "
+        f"{'/'.join(map(str, theirs))} epochs"
+        + "".join(
+            f"; and {src.cite()} reports the best test accuracy over epochs, this project the final test error"
+            for src in cited.values()
+            if "best test accuracy over epochs" in src.statistic
+        )
+        + (f" ({full.label()})." if label else ".")
+    )
+    return " ".join(out)
 
 
 def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]], str]:
