@@ -202,11 +202,22 @@ def test_collect_brings_a_gpu_calls_files_home_and_refuses_a_quick_one(tmp_path)
     (out / "memory.json").write_text(json.dumps(_stamp("memory", quick=False)))
     (out / "fullmap.json").write_text(json.dumps(_stamp("fullmap", quick=False)))
     (out / "schedule" / "summary.json").write_text("{}")
-    (out / "records.jsonl").write_text("".join(json.dumps({"config_hash": h, "net": "resnet20"}) + "\n" for h in "ab"))
-    records.write_text(json.dumps({"config_hash": "a"}) + "\n")  # already in the scale map: not appended again
+    point = {"net": "resnet20", "seed": 0, "iterations": 64000, "commit": "abc1234"}
+    a, b = (
+        point | {"config_hash": "a"},
+        point | {"config_hash": "b", "weights": "weights/resnet20-s0-64000.safetensors"},
+    )
+    (out / "records.jsonl").write_text(json.dumps(a) + "\n" + json.dumps(b) + "\n")
+    records.write_text(json.dumps(a) + "\n")  # already in the scale map: not appended again
+    with pytest.raises(ValueError, match="its weights .* are missing"):  # checked before anything is written
+        gpu_evidence.collect(out, into, records)
+    assert not into.exists() and len(records.read_text().splitlines()) == 1
+    (out / "weights").mkdir()
+    (out / "weights" / "resnet20-s0-64000.safetensors").write_bytes(b"net")
     assert gpu_evidence.collect(out, into, records) == {"steps": ["memory"], "records": 1}
     assert sorted(p.name for p in into.iterdir()) == ["memory.json", "schedule"]
     assert [json.loads(x)["config_hash"] for x in records.read_text().splitlines()] == ["a", "b"]
+    assert (tmp_path / "weights" / "resnet20-s0-64000.safetensors").read_bytes() == b"net"  # beside the records
     assert gpu_evidence.collect(out, into, records)["records"] == 0  # a second collect adds nothing
     (out / "memory.json").write_text(json.dumps(_stamp("memory", quick=True)))
     with pytest.raises(ValueError, match="--quick"):
@@ -219,21 +230,47 @@ def test_the_device_call_script_packs_its_results_for_out(tmp_path):
     # what a GPU session runs through the device tool, tried on the CPU with one step
     out, work = tmp_path / "OUT", tmp_path / "tree"
     out.mkdir()
-    work.mkdir()
-    env = dict(os.environ, OUT=str(out), DEVICE="cpu", QUICK="1", PAPER_REPRO_COMMIT="abc1234", PYTHONPATH=str(ROOT))
+    (work / "evidence" / "weights").mkdir(parents=True)
+    # two full-length nets already measured, 20 MiB in all, as random bytes do not compress: they come
+    # back in parts under the 16 MiB a file may have, and outside evidence.tgz
+    for name in ("resnet56-s0-64000", "resnet110-s0-64000"):
+        (work / "evidence" / "weights" / f"{name}.safetensors").write_bytes(os.urandom(10 << 20))
+    env = dict(os.environ, DEVICE="cpu", QUICK="1", PAPER_REPRO_COMMIT="abc1234", PYTHONPATH=str(ROOT))
     env["PATH"] = f"{Path(sys.executable).parent}:{env['PATH']}"  # its python3 is this one
-    r = subprocess.run(
-        ["bash", str(ROOT / "paper_repro" / "tools" / "gpu_session.sh"), "memory"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+
+    def session(out):  # $OUT: an empty folder, as the device tool gives it
+        out.mkdir(exist_ok=True)
+        r = subprocess.run(
+            ["bash", str(ROOT / "paper_repro" / "tools" / "gpu_session.sh"), "memory"],
+            cwd=work,
+            env=env | {"OUT": str(out)},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+
+    session(out)
+    names = ["evidence.tgz", "log.txt", "runs.tgz", "weights.tgz.0", "weights.tgz.1"]
+    assert sorted(p.name for p in out.iterdir()) == names
+    assert all((out / n).stat().st_size <= 15 << 20 for n in names) and sum((out / n).stat().st_size for n in names) < (
+        60 << 20
     )
-    assert r.returncode == 0, r.stdout + r.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["evidence.tgz", "log.txt", "runs.tgz"]
     assert "gpu_evidence exit code: 0" in (out / "log.txt").read_text()
+    (tmp_path / "weights.tgz").write_bytes((out / "weights.tgz.0").read_bytes() + (out / "weights.tgz.1").read_bytes())
+    with tarfile.open(tmp_path / "weights.tgz") as t:  # cat weights.tgz.* | tar xzf -
+        assert sorted(t.getnames())[-2:] == [
+            "evidence/weights/resnet110-s0-64000.safetensors",
+            "evidence/weights/resnet56-s0-64000.safetensors",
+        ]
     with tarfile.open(out / "evidence.tgz") as t:
         assert "evidence/memory.json" in t.getnames()
+        assert not any("weights" in n for n in t.getnames())
         memory = json.load(t.extractfile("evidence/memory.json"))
     assert memory["quick"] is True and memory["images_per_sec"] > 0
+    # checkpoints too large to come back beside the nets stay on the machine, and the log says so
+    (work / "gpu-runs" / "cifar").mkdir(parents=True)
+    (work / "gpu-runs" / "cifar" / "checkpoint.pt").write_bytes(os.urandom(17 << 20))
+    session(out := tmp_path / "OUT2")
+    assert "runs.tgz" not in [p.name for p in out.iterdir()] and (out / "weights.tgz.1").exists()
+    assert "runs.tgz left out" in (out / "log.txt").read_text()

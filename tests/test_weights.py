@@ -167,3 +167,56 @@ def test_fig7_of_the_shipped_nets_is_their_records_in_seconds(data_root):
         fig7 = _record_of(weights.metadata(weights.find_shipped(net)))["fig7"]
         assert fig7["images"] == 1000
         assert got[net] == pytest.approx(fig7["response_std"], rel=1e-6), net
+
+
+def test_land_brings_new_records_home_with_their_weights_and_a_point_measured_again_is_a_new_record(tmp_path):
+    src, home = tmp_path / "worktree" / "records.jsonl", tmp_path / "main" / "records.jsonl"
+
+    def measured(seed, commit, hardware, blob):
+        r = {"net": "resnet56", "seed": seed, "iterations": 64000, "config_hash": f"h{seed}", "commit": commit}
+        r |= {"hardware": hardware, "weights": f"weights/resnet56-s{seed}-64000.safetensors"}
+        path = src.parent / r["weights"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(blob)
+        return r
+
+    old = {"net": "resnet20", "seed": 0, "iterations": 600, "config_hash": "x", "commit": "abc1234"}
+    records.append(home, old)
+    records.append(src, old)  # the worktree's copy of the map: already home, not appended again
+    cpu = measured(0, "a568b1e", "AMD EPYC, 2 threads", b"cpu-net")
+    records.append(src, cpu)
+    assert extension.land(src, home) == [cpu]
+    assert records.read(home) == [old, cpu]
+    assert (home.parent / cpu["weights"]).read_bytes() == b"cpu-net"
+    assert extension.land(src, home) == []  # a second landing adds nothing
+
+    # the same point (config hash) measured again elsewhere: a new record, its net beside the first one
+    gpu = measured(0, "f00dfee", "NVIDIA H200", b"gpu-net")
+    src.unlink()
+    records.append(src, gpu)
+    assert [r["hardware"] for r in extension.land(src, home)] == ["NVIDIA H200"]
+    landed = records.read(home)[-1]
+    assert (
+        landed["config_hash"] == cpu["config_hash"]
+        and landed["weights"] == "weights/resnet56-s0-64000-f00dfee.safetensors"
+    )
+    assert (home.parent / landed["weights"]).read_bytes() == b"gpu-net"
+    assert (home.parent / cpu["weights"]).read_bytes() == b"cpu-net"  # the first net stays as it was
+
+
+def test_land_refuses_uncommitted_code_or_missing_weights_in_one_line_and_writes_nothing(tmp_path):
+    src, home = tmp_path / "w" / "records.jsonl", tmp_path / "m" / "records.jsonl"
+    ok = {"net": "resnet20", "seed": 1, "iterations": 64000, "config_hash": "a", "commit": "abc1234"}
+    dirty = {"net": "resnet20", "seed": 2, "iterations": 600, "config_hash": "b", "commit": "abc1234+dirty"}
+    for r in (ok, dirty):
+        records.append(src, r)
+    with pytest.raises(ValueError, match=r"resnet20 seed 2, 600 iterations: measured by uncommitted code"):
+        extension.land(src, home)
+    assert not home.exists()
+    src.unlink()
+    records.append(src, ok | {"weights": "weights/resnet20-s1-64000.safetensors"})
+    with pytest.raises(ValueError, match=r"resnet20 seed 1, 64000 iterations: its weights .* are missing"):
+        extension.land(src, home)
+    assert not home.exists() and not (home.parent / "weights").exists()
+    with pytest.raises(ValueError, match="no records file"):
+        extension.land(tmp_path / "none.jsonl", home)

@@ -5,10 +5,12 @@ profile's recipe and only the iterations changed, and turn each finished run int
 ``python -m paper_repro scale-map`` calls :func:`extend`; the book's pages only read the records.
 ``scale-map --export-weights`` calls :func:`export_stored`: the trained nets of points already
 recorded, read from the run store (nothing trains), as the safetensors files that ship with the book.
+:func:`land` brings records measured elsewhere (a long-run worktree, a GPU call) into the committed map.
 """
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from paper_repro.classification.config import get_profile
@@ -152,6 +154,46 @@ def extend(
             f"{100 * rec['final_train_error']:.2f}%, test error {100 * rec['final_eval_error']:.2f}% "
             f"({how})"
         )
+    return new
+
+
+def land(source: Path, path: Path = RECORDS) -> list[dict]:
+    """Bring the records measured elsewhere home: append to ``path`` every record of the records
+    file ``source`` (a long-run worktree's map, a GPU call's ``records.jsonl``) that ``path`` does not
+    hold yet, and copy the weights file each names (``weights/<file>`` beside ``source``) into the
+    ``weights`` folder beside ``path``. A record is new unless the very same record is there: a point
+    measured again with other code or hardware is a new record, never a duplicate. Where a weights
+    file of that name already holds another run (the same point measured before), the new one lands
+    as ``<name>-<commit>.safetensors`` and its record names that file. Everything is checked first
+    (ValueError, one line, nothing written): a record from uncommitted code, or a weights file its
+    record names but ``source``'s folder lacks. Returns the records appended."""
+    source, path = Path(source), Path(path)
+    if not source.is_file():
+        raise ValueError(f"{source}: no records file")
+    have = records.read(path)
+    new = [r for r in records.read(source) if r not in have]
+    copies = []
+    for r in new:
+        point = f"{r['net']} seed {r['seed']}, {r['iterations']} iterations"
+        if _uncheckable(r.get("commit", "unknown")):
+            raise ValueError(f"{point}: measured by uncommitted code (commit {r.get('commit', 'unknown')}); not landed")
+        if not r.get("weights"):
+            continue
+        src, dst = source.parent / r["weights"], path.parent / r["weights"]
+        if not src.is_file():
+            raise ValueError(f"{point}: its weights {src} are missing; bring them beside {source} first")
+        if dst.exists() and dst.read_bytes() != src.read_bytes():
+            dst = dst.with_name(f"{dst.stem}-{r['commit']}{dst.suffix}")
+            if dst.exists() and dst.read_bytes() != src.read_bytes():
+                raise ValueError(f"{point}: {dst} exists and holds another run; move it away first")
+        copies.append((r, src, dst))
+    for r, src, dst in copies:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+        r["weights"] = dst.relative_to(path.parent).as_posix()
+    for r in new:
+        records.append(path, r)
     return new
 
 

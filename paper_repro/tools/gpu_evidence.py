@@ -19,7 +19,8 @@ cut short by its time limit still brings back the steps it finished:
             summary and metrics copied to ``<out>/schedule/``
   fullmap   full-length scale-map points: ``python -m paper_repro scale-map --iterations 64000`` for
             ResNet-20/56/110 and plain-20/56, seeds 0-2, ``--processes`` at a time on the one GPU,
-            their records appended to ``<out>/records.jsonl`` (append them to the committed map)
+            their records appended to ``<out>/records.jsonl`` and their nets to ``<out>/weights/``
+            (the curves on all 10,000 test images every 400 iterations, as the CPU's long runs)
 
 The last two are ordinary runs of the run store (``--runs``, default ``runs/``): a call cut short
 by ``--deadline`` (seconds from the start; no step or run starts after it, and running ones are
@@ -52,13 +53,16 @@ from paper_repro.book.gpu import GPU_EVIDENCE
 from paper_repro.classification.bench import bench, engine_images_per_sec
 from paper_repro.classification.config import RunConfig
 from paper_repro.classification.train import fit
+from paper_repro.experiments.scale_map import land
 from paper_repro.paper import classification as paper
 from paper_repro.runs.provenance import ROOT, git_commit, hardware
 from paper_repro.runs.records import RECORDS
-from paper_repro.runs.store import append_jsonl, read_jsonl
 
 STEPS = ("cuda", "bench", "memory", "packing", "schedule", "fullmap")
 FULLMAP_NETS = ("resnet20", "resnet56", "resnet110", "plain20", "plain56")
+# the curves of the long runs on this machine's CPUs (issue 29): all 10,000 test images every 400
+# iterations, so that a GPU record is the same point (config hash) measured again, on other hardware
+FULLMAP_CURVES = ("--eval-images", "10000", "--eval-interval", "400")
 
 
 def _stamp(device: str, quick: bool) -> dict:
@@ -215,6 +219,7 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
         cmd = [sys.executable, "-m", "paper_repro", "scale-map", "--profile", "smoke" if quick else "cpu"]
         cmd += ["--models", net, "--seeds", str(seed), "--iterations", str(n), "--out", str(ctx.runs)]
         cmd += ["--data-root", str(ctx.data_root), "--records", str(records)]
+        cmd += [] if quick else list(FULLMAP_CURVES)
         log = logs / f"{net}-seed{seed}.log"  # appended on each call: a failure's reason comes back in $OUT
         with open(log, "a") as f:
             return net, seed, subprocess.Popen(cmd, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT, text=True)
@@ -246,25 +251,22 @@ def step_fullmap(device: str, quick: bool, ctx) -> dict:
 def collect(folder: Path, into: Path, records: Path) -> dict:
     """Bring a GPU call's files home: the measured step files (and the schedule run's folder) into
     ``into`` (``figures/gpu-evidence/``, where book/08_using.md's GPU block is generated from), and the new
-    lines of the fullmap's ``records.jsonl`` appended to ``records`` (the scale map; a config already
-    there is skipped). A ``--quick`` call's files are refused: they measure nothing."""
+    records of the fullmap's ``records.jsonl`` with their weights landed in ``records`` (the scale map;
+    :func:`paper_repro.experiments.scale_map.land`: a record already there is skipped, a point measured
+    again on the GPU is a new record). A ``--quick`` call's files are refused: they measure nothing."""
     folder, into = Path(folder), Path(into)
     steps = [n for n in STEPS if (folder / f"{n}.json").exists()]
     if not steps:
         raise ValueError(f"{folder}: no step files of gpu_evidence here (expected one of {', '.join(STEPS)}.json)")
     if any(json.loads((folder / f"{n}.json").read_text()).get("quick") for n in steps):
         raise ValueError(f"{folder}: written by a --quick call, which checks the script and measures nothing")
+    new = land(folder / "records.jsonl", records) if (folder / "records.jsonl").exists() else []
     into.mkdir(parents=True, exist_ok=True)
     measured = [n for n in steps if n != "fullmap"]  # fullmap's records go to the scale map instead
     for n in measured:
         shutil.copy(folder / f"{n}.json", into / f"{n}.json")
     if (folder / "schedule").is_dir():
         shutil.copytree(folder / "schedule", into / "schedule", dirs_exist_ok=True)
-    have = {r["config_hash"] for r in read_jsonl(records)} if Path(records).exists() else set()
-    lines = read_jsonl(folder / "records.jsonl") if (folder / "records.jsonl").exists() else []
-    new = [r for r in lines if r["config_hash"] not in have]
-    for r in new:
-        append_jsonl(Path(records), r)
     return {"steps": measured, "records": len(new)}
 
 

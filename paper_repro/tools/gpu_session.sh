@@ -6,8 +6,9 @@
 #   PAPER_REPRO_COMMIT=<the commit of this tree> bash paper_repro/tools/gpu_session.sh [STEP ...]
 # STEPs default to cuda bench memory packing schedule (fullmap too, where time allows). Measuring
 # stops at DEADLINE seconds (default 480; a running train is killed there and resumes from its
-# checkpoint in gpu-runs/ on the next call); then $OUT gets evidence.tgz (the step files), runs.tgz
-# (gpu-runs/) and log.txt. DEVICE=cpu QUICK=1 tries the script here. Back here: tar xzf evidence.tgz,
+# checkpoint in gpu-runs/ on the next call); then $OUT gets evidence.tgz (the step files and records),
+# weights.tgz.0, .1, ... (the full-length nets, in parts), runs.tgz (gpu-runs/, where it fits) and log.txt.
+# DEVICE=cpu QUICK=1 tries the script here. Back here: tar xzf evidence.tgz && cat weights.tgz.* | tar xzf -,
 # then python -m paper_repro.tools.gpu_evidence --collect evidence && python -m paper_repro report --readme README.md
 # && python -m paper_repro report --readme book/08_using.md  (the README's claim table; the appendix's GPU block)
 set -uo pipefail
@@ -24,6 +25,19 @@ steps=("$@")
   echo "gpu_evidence exit code: $?"
 } 2>&1 | tee "$OUT/log.txt"
 mkdir -p gpu-runs evidence
-tar czf "$OUT/evidence.tgz" evidence  # the measurements: small, they always come back
-tar czf "$OUT/runs.tgz" gpu-runs      # checkpoints to carry into the next call (left out if over 16 MiB)
+# $OUT brings back at most 8 files of 16 MiB, 64 MiB in all. The measurements and records are small and
+# always come back; the full-length nets (evidence/weights, a few MiB each) in parts of 15 MiB; the run
+# store's checkpoints (to resume a stopped run in the next call) only where they fit beside them.
+tar czf "$OUT/evidence.tgz" --exclude=evidence/weights evidence
+if [ -d evidence/weights ]; then
+  tar czf - evidence/weights | split -b 15M -d -a 1 - "$OUT/weights.tgz."
+fi
+tar czf gpu-runs.tgz gpu-runs
+used=$(cat "$OUT"/evidence.tgz "$OUT"/weights.tgz.* 2>/dev/null | wc -c)
+size=$(wc -c < gpu-runs.tgz)
+if [ "$size" -le $((16 << 20)) ] && [ $((used + size)) -le $((60 << 20)) ]; then
+  mv gpu-runs.tgz "$OUT/runs.tgz"
+else
+  echo "runs.tgz left out: $size bytes, beside $used bytes of measurements and nets" | tee -a "$OUT/log.txt"
+fi
 ls -la "$OUT"
