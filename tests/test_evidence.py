@@ -274,3 +274,86 @@ def test_fig6_adds_this_builds_runs_as_thin_series_on_the_committed_evidence():
     assert any("thin dotted: this build" in t.get_text() for t in fig.texts)
     fig, shown = ev.fig6_figure(None, mine, "this build")  # no committed schedule: the build alone, one panel
     assert list(shown) == ["plain20"] and len(fig.axes) == 1
+
+
+# --------------------------------------------------------------------------- when ResNet-56 overtakes ResNet-20
+def curved(net, seed, n, train_errors, interval):
+    """A record whose training curve is ``train_errors``, one point per ``interval`` iterations."""
+    r = rec(net, seed, n, train_errors[-1], 0.1)
+    iters = list(range(interval, interval * len(train_errors) + 1, interval))
+    r["curves"] = {"eval_images": 1000, "iteration": iters, "lr": [0.1] * len(iters), "train_error": train_errors}
+    r["curves"]["eval_error"] = [0.1] * len(iters)
+    return r
+
+
+def test_training_windows_average_the_points_of_each_window_and_skip_an_incomplete_one():
+    r = curved("resnet20", 0, 80, [0.4, 0.2, 0.3, 0.1, 0.5, 0.3, 0.2, 0.0], 10)
+    assert ev.training_windows(r, 20) == pytest.approx({20: 0.3, 40: 0.2, 60: 0.4, 80: 0.1})
+    r["curves"]["iteration"][4] = 55  # the window (40, 60] misses its point at 50
+    assert set(ev.training_windows(r, 20)) == {20, 40, 80}
+
+
+def test_overtake_says_when_the_deeper_net_first_trains_better_and_from_when_it_stays_ahead():
+    # 3200 iterations: windows of 3200 // 160 = 20 iterations, a multiple of both intervals (10 and 20)
+    r20 = curved("resnet20", 0, 3200, [0.30] * 320, 10)
+    r56 = curved("resnet56", 0, 3200, [0.40] * 40 + [0.25] + [0.35] * 60 + [0.20] * 59, 20)  # 160 points
+    other = curved("resnet56", 1, 3200, [0.0] * 160, 20)  # ResNet-20 has no seed 1: not compared
+    (row,) = ev.overtake_rows([r20, r56, other])
+    assert row["seeds"] == [0] and row["window"] == 20 and row["iterations"] == 3200
+    assert row["first"] == 820 and row["from"] == 2040  # 41st window below, then from the 102nd on
+    assert row["closest"][1] == pytest.approx(-10.0) and row["end"] == pytest.approx(-10.0)
+    text = ev.overtake_sentence([row])
+    assert text.startswith(
+        "ResNet-56's training error first falls below ResNet-20's in the runs of 3200 iterations (seed 0): "
+        "at iteration 820 and stays below from iteration 2040 (training error averaged over the seeds both "
+        "nets have and over windows of 1/160 of each schedule, Fashion-MNIST)."
+    )
+    assert "Measured with scale map · Fashion-MNIST · 3200 iterations · seeds 0 · 2 runs" in text
+    cells = ev.overtake_table([row])[0]
+    assert cells == {
+        "iterations": 3200,
+        "seeds": "0",
+        "window": 20,
+        "first": 820,
+        "from": 2040,
+        "closest": "-10.00 pt (2040)",
+        "end": "-10.00 pt",
+    }
+    # ahead once, behind at the end: it does not stay below
+    behind = curved("resnet56", 0, 3200, [0.40] * 40 + [0.25] + [0.35] * 119, 20)
+    (row,) = ev.overtake_rows([r20, behind])
+    assert row["first"] == 820 and row["from"] is None
+    assert "at iteration 820, but does not stay below (+5.00 points at the end)" in ev.overtake_sentence([row])
+
+
+def test_overtake_says_in_numbers_that_the_deeper_net_never_trains_better():
+    rows = ev.overtake_rows(
+        [curved("resnet20", s, n, [0.2] * 160, n // 160) for s in (0, 1) for n in (1600, 3200)]
+        + [curved("resnet56", s, 1600, [0.3] * 159 + [0.25], 10) for s in (0, 1)]
+        + [curved("resnet56", s, 3200, [0.22] * 100 + [0.21] + [0.23] * 59, 20) for s in (0, 1)]
+    )
+    assert [(r["iterations"], r["first"], r["from"]) for r in rows] == [(1600, None, None), (3200, None, None)]
+    text = ev.overtake_sentence(rows)
+    assert text.startswith(
+        "ResNet-56's training error never falls below ResNet-20's at any point of any schedule measured so far "
+        "(from 1600 to 3200 iterations;"
+    )
+    assert "the closest it comes is +1.00 points, at iteration 2020 of 3200 (seeds 0, 1)." in text
+    assert ev.overtake_table(rows)[0]["first"] == "never" and ev.overtake_table(rows)[1]["end"] == "+3.00 pt"
+    assert f"During training (chapter 3): {text}" in ev.readme_markdown(OLD + rows[0]["records"] + rows[1]["records"])
+    assert ev.overtake_rows(OLD) == [] and ev.overtake_sentence([]) == ""
+
+
+def test_chapter_3_says_when_resnet56_overtakes_resnet20_with_the_table_and_its_provenance(monkeypatch):
+    shown = []
+    monkeypatch.setattr(chapter, "_display", shown.append)
+    assert chapter.depth_overtake(OLD) == []
+    assert shown == ["No committed schedule has training curves of ResNet-20 and ResNet-56 with a common seed yet."]
+    shown.clear()
+    rows = chapter.depth_overtake(
+        [curved(n, 0, 1600, [e] * 160, 10) for n, e in (("resnet20", 0.2), ("resnet56", 0.3))]
+    )
+    assert len(rows) == 1 and shown[0].startswith("ResNet-56's training error never falls below")
+    assert "Measured with" not in shown[0]  # the provenance follows the table, once
+    assert "| schedule (iterations) | seeds | window (iterations) | first below at |" in shown[1]
+    assert shown[2].startswith("Differences in points, ResNet-56 minus ResNet-20. Measured with scale map")

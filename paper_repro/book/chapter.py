@@ -219,6 +219,20 @@ def fashion_depth(records: list[dict]) -> None:
         _show(ev.fig6_figure(full)[0])
 
 
+def depth_overtake(records: list[dict]) -> list[dict]:
+    """Where ResNet-56's training error first falls below ResNet-20's during training, at every
+    committed schedule with curves of both, or that it never does (a sentence and a table); returns
+    the rows (:func:`evidence.overtake_rows`)."""
+    rows = ev.overtake_rows(records)
+    if not rows:
+        _display("No committed schedule has training curves of ResNet-20 and ResNet-56 with a common seed yet.")
+        return rows
+    _display(ev.overtake_sentence(rows, label=False))
+    _display(markdown_table(ev.overtake_table(rows), ev.OVERTAKE_COLUMNS))
+    _display(f"Differences in points, ResNet-56 minus ResNet-20. Measured with {ev.overtake_label(rows)}.")
+    return rows
+
+
 def warmup(runs: list) -> None:
     """When each ResNet-110 run's 0.01 warm-up ended (§4.2: about 400 iterations in the paper)."""
     _display(findings.warmup_sentences(runs))

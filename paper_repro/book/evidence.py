@@ -27,7 +27,17 @@ from paper_repro.classification.config import RunConfig
 from paper_repro.paper import claims, published
 from paper_repro.paper import classification as paper
 from paper_repro.runs import records as rec
-from paper_repro.runs.records import NETS, Schedule, latest, longest, mean_std_of, needs, net_name, net_order
+from paper_repro.runs.records import (
+    NETS,
+    Schedule,
+    dataset_name,
+    latest,
+    longest,
+    mean_std_of,
+    needs,
+    net_name,
+    net_order,
+)
 
 FIG6_NETS = NETS  # plain-20/56 left, ResNet-20/56 right
 FIG7_NETS = NETS
@@ -123,6 +133,151 @@ def fig6_curves(s: Schedule) -> dict[str, dict]:
             "eval_images": sorted({r["curves"]["eval_images"] for r in rs}),
         }
     return out
+
+
+# --------------------------------------------------------------------------- when depth starts to pay
+OVERTAKE_WINDOWS = 160  # windows per schedule: 400 iterations at the paper's 64,000
+
+
+def _interval(r: dict) -> int:
+    """A record's evaluation interval: its curves' first point is the end of the first interval."""
+    return r["curves"]["iteration"][0]
+
+
+def training_windows(r: dict, window: int) -> dict[int, float]:
+    """A record's training error over consecutive windows of ``window`` iterations (a multiple of its
+    evaluation interval), keyed by each window's last iteration. Each curve point is already the mean
+    over its interval's batches, so a window is the mean of the points it holds; a window missing a
+    point is left out."""
+    c, k = r["curves"], _interval(r)
+    at = dict(zip(c["iteration"], c["train_error"]))
+    out = {}
+    for end in range(window, c["iteration"][-1] + 1, window):
+        points = [at.get(i) for i in range(end - window + k, end + 1, k)]
+        if None not in points:
+            out[end] = statistics.fmean(points)
+    return out
+
+
+def overtake(s: Schedule, deeper: str, shallower: str) -> dict | None:
+    """When ``deeper``'s training error falls below ``shallower``'s during the runs of schedule ``s``:
+    both nets' curves averaged over the seeds both have, and over windows of 1/:data:`OVERTAKE_WINDOWS`
+    of the schedule (rounded down to a multiple of every curve's evaluation interval, so that one
+    net's short interval is not compared with the other's long one). ``first``: the first window
+    where it is below; ``from``: the window from which it stays below to the end (None: never);
+    ``closest``: (iteration, difference in points) where deeper minus shallower is lowest; ``end``:
+    the difference in the last window; ``records``: the runs compared. None where the two nets share
+    no seed with curves."""
+    a, b = ({r["seed"]: r for r in s.by_net.get(net, []) if "curves" in r} for net in (deeper, shallower))
+    seeds = sorted(a.keys() & b.keys())
+    if not seeds:
+        return None
+    runs = [x[k] for k in seeds for x in (a, b)]
+    step = math.lcm(*map(_interval, runs))
+    window = step * max(1, s.iterations // OVERTAKE_WINDOWS // step)
+    wa, wb = ([training_windows(x[k], window) for k in seeds] for x in (a, b))
+    ends = sorted(set.intersection(*(set(w) for w in wa + wb)))
+    if not ends:
+        return None
+    diff = [100 * (statistics.fmean(w[e] for w in wa) - statistics.fmean(w[e] for w in wb)) for e in ends]
+    below = [e for e, d in zip(ends, diff) if d < 0]
+    stays = None
+    for e, d in zip(reversed(ends), reversed(diff)):
+        if d >= 0:
+            break
+        stays = e
+    low = min(range(len(diff)), key=diff.__getitem__)
+    return {
+        "iterations": s.iterations,
+        "dataset": s.dataset,
+        "deeper": deeper,
+        "shallower": shallower,
+        "seeds": seeds,
+        "window": window,
+        "first": below[0] if below else None,
+        "from": stays,
+        "closest": (ends[low], diff[low]),
+        "end": diff[-1],
+        "records": runs,
+    }
+
+
+def overtake_rows(records: list[dict], deeper: str = "resnet56", shallower: str = "resnet20") -> list[dict]:
+    """:func:`overtake` at every committed schedule (one data set each) where both nets have curves
+    of a common seed, shortest first."""
+    per = rec.groups(records, ("curves",))
+    found = (overtake(Schedule(n, ds, dict(nets)), deeper, shallower) for (n, ds), nets in sorted(per.items()))
+    return [o for o in found if o is not None]
+
+
+def _seeds_text(seeds: list[int]) -> str:
+    return f"seed{'s' * (len(seeds) > 1)} {', '.join(map(str, seeds))}"
+
+
+def overtake_label(rows: list[dict]) -> str:
+    """The provenance of the runs behind :func:`overtake_rows`, in one label."""
+    return rec.label(rec.provenance([r for row in rows for r in row["records"]]))
+
+
+def overtake_sentence(rows: list[dict], label: bool = True) -> str:
+    """Where the deeper net first trains better than the shallower one, or that it never does, in
+    numbers, from :func:`overtake_rows`, with the runs' provenance unless ``label`` is False; ""
+    where there is no row."""
+    if not rows:
+        return ""
+    prov = f" Measured with {overtake_label(rows)}." if label else ""
+    d, s = net_name(rows[0]["deeper"]), net_name(rows[0]["shallower"])
+    how = (
+        f"training error averaged over the seeds both nets have and over windows of 1/{OVERTAKE_WINDOWS} "
+        f"of each schedule, {dataset_name(rows[0]['dataset'])}"
+    )
+    first = next((r for r in rows if r["first"] is not None), None)
+    if first is None:
+        best = min(rows, key=lambda r: r["closest"][1])
+        at, gap = best["closest"]
+        lengths = sorted({r["iterations"] for r in rows})
+        span = f"from {lengths[0]} to {lengths[-1]} iterations" if len(lengths) > 1 else f"of {lengths[0]} iterations"
+        return (
+            f"{d}'s training error never falls below {s}'s at any point of any schedule measured so far "
+            f"({span}; {how}): the closest it comes is {gap:+.2f} points, at iteration {at} of "
+            f"{best['iterations']} ({_seeds_text(best['seeds'])})." + prov
+        )
+    stays = (
+        f" and stays below from iteration {first['from']}"
+        if first["from"] is not None
+        else f", but does not stay below ({first['end']:+.2f} points at the end)"
+    )
+    return (
+        f"{d}'s training error first falls below {s}'s in the runs of {first['iterations']} iterations "
+        f"({_seeds_text(first['seeds'])}): at iteration {first['first']}{stays} ({how})." + prov
+    )
+
+
+OVERTAKE_COLUMNS = [
+    ("iterations", "schedule (iterations)"),
+    ("seeds", "seeds"),
+    ("window", "window (iterations)"),
+    ("first", "first below at"),
+    ("from", "below from"),
+    ("closest", "lowest difference (at)"),
+    ("end", "difference at the end"),
+]
+
+
+def overtake_table(rows: list[dict]) -> list[dict]:
+    """:func:`overtake_rows` as table cells (:data:`OVERTAKE_COLUMNS`): differences in points."""
+    return [
+        {
+            "iterations": r["iterations"],
+            "seeds": ", ".join(map(str, r["seeds"])),
+            "window": r["window"],
+            "first": r["first"] if r["first"] is not None else "never",
+            "from": r["from"] if r["from"] is not None else "never",
+            "closest": f"{r['closest'][1]:+.2f} pt ({r['closest'][0]})",
+            "end": f"{r['end']:+.2f} pt",
+        }
+        for r in rows
+    ]
 
 
 def fig6_panels(curves: dict[str, dict]) -> list[tuple[str, dict]]:
@@ -436,10 +591,12 @@ def readme_markdown(records: list[dict] | None = None) -> str:
     )
     figs = figures_markdown(records)
     full = full_length_comparison(records)
+    overtaken = overtake_sentence(overtake_rows(records))
     return (
         f"{table}\n\nMeasured with the `cpu` profile's recipe, only the iterations changed:\n"
         f"{schedules_note([j for _, j in judged])}\n\n"
         + (f"At the paper's full length ({paper.ITERATIONS} iterations; chapter 3): {full}\n\n" if full else "")
+        + (f"During training (chapter 3): {overtaken}\n\n" if overtaken else "")
         + "Generated from `figures/scale-map/records.jsonl` "
         "(`python -m paper_repro report --readme README.md`, which also draws the figures below from the "
         "records); verdicts by the one rule." + ("\n\n" + figs if figs else "")
