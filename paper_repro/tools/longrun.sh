@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The scale map's long CPU runs (issue 29: ResNet-20/56 at the paper's 64,000 iterations), from a
+# git worktree at a fixed commit, so that edits and tests in the main tree never change the code a
+# running job imports. Each point is one `scale-map` call; a stopped point resumes from its last
+# checkpoint (every 400 iterations) when the same call runs again, and a recorded point is skipped.
+#   paper_repro/tools/longrun.sh start [COMMIT]  the worktree ../longrun at COMMIT (default HEAD; kept
+#                                                where it exists), then the queue in the background
+#   paper_repro/tools/longrun.sh status          the log's last lines and each unfinished run's iteration
+#   paper_repro/tools/longrun.sh land            the finished points' records and nets into this tree's
+#                                                figures/scale-map (experiments.scale_map.land), then the
+#                                                README block; commit them at once
+# Run from the main tree, after `make data` (its .venv and data/ serve the worktree too).
+set -euo pipefail
+main=$(git rev-parse --show-toplevel)
+tree=${LONGRUN_TREE:-$main/../longrun}
+log=${LONGRUN_LOG:-$main/../longrun.log}
+py=${LONGRUN_PYTHON:-$main/.venv/bin/python}
+# In the issue's order, so that any partial result is a matched pair; then ResNet-20 seed 0 again,
+# with the same curves (all 10,000 test images every 400 iterations) and its net saved; then the
+# plain nets, so that Fig. 6 can be drawn whole at the paper's length (issue 29, item 7).
+QUEUE=("resnet56 0" "resnet20 1" "resnet56 1" "resnet20 2" "resnet56 2" "resnet20 0"
+  "plain20 0" "plain56 0" "plain20 1" "plain56 1" "plain20 2" "plain56 2")
+
+queue() {
+  cd "$tree"
+  for point in "${QUEUE[@]}"; do
+    set -- $point
+    echo "=== $(date -u +%FT%TZ) $1 seed $2, 64000 iterations"
+    PYTHONPATH=$tree "$py" -m paper_repro scale-map --profile cpu --out "$tree/runs" --data-root "$main/data" \
+      --models "$1" --seeds "$2" --iterations 64000 --eval-images 10000 --eval-interval 400 ||
+      echo "=== exit code $? ($1 seed $2)"
+  done
+  echo "=== $(date -u +%FT%TZ) queue done"
+}
+
+case "${1:-}" in
+  start)
+    [ -d "$tree" ] || git -C "$main" worktree add --detach "$tree" "${2:-HEAD}"
+    git -C "$tree" diff --quiet || { echo "$tree has uncommitted changes: its records would be refused" >&2; exit 2; }
+    # the queue runs from a copy of its own text, never from this file, which may change meanwhile
+    setsid nohup bash -c "$(declare -p QUEUE tree main py); $(declare -f queue); queue" >>"$log" 2>&1 </dev/null &
+    echo "started at $(git -C "$tree" rev-parse --short HEAD) in $tree; log: $log"
+    ;;
+  status)
+    tail -n 3 "$log"
+    for m in "$tree"/runs/cifar/*/metrics.jsonl; do
+      [ -e "$m" ] && [ ! -e "$(dirname "$m")/summary.json" ] && echo "$(dirname "$m"): $(tail -n 1 "$m" | grep -o '"iteration": [0-9]*')"
+    done
+    ;;
+  land)
+    cd "$main"
+    "$py" -c "from paper_repro.experiments.scale_map import land; [print(r['net'], r['seed'], r['iterations']) for r in land('$tree/figures/scale-map/records.jsonl')]"
+    "$py" -m paper_repro report --profile cpu --readme README.md
+    ;;
+  *)
+    sed -n '2,12p' "$0" >&2
+    exit 2
+    ;;
+esac
