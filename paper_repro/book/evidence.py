@@ -260,7 +260,7 @@ OVERTAKE_COLUMNS = [
     ("first", "first below at"),
     ("from", "below from"),
     ("closest", "lowest difference (at)"),
-    ("end", "difference at the end"),
+    ("end", "difference in the last window"),
 ]
 
 
