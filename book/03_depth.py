@@ -87,10 +87,12 @@ chapter.fashion_depth(records)
 # better. The verdicts compare final errors only; the curves also say when, during training, the
 # deeper net first gets ahead. At every committed schedule where both nets have curves of the same
 # seeds: ResNet-56's training error minus ResNet-20's, averaged over those seeds and over windows
-# of 1/160 of the schedule (400 iterations at the paper's 64,000).
+# of 1/160 of the schedule (400 iterations at the paper's 64,000). Then the same for the runs this
+# chapter trained above, where they include both nets: set `nets = ["resnet20", "resnet56"]` and a
+# longer `iterations` to ask it of your own runs.
 
 # %%
-overtake = chapter.depth_overtake(records)
+overtake = chapter.depth_overtake(records, by_model, P)
 
 # %% [markdown]
 # ## The verdicts

@@ -10,8 +10,10 @@ from paper_repro.book import chapter, figures, plots, report, tables
 from paper_repro.book import evidence as ev
 from paper_repro.book import scale_map as sm
 from paper_repro.book.source import source_markdown
+from paper_repro.classification.config import PROFILES, RunConfig
 from paper_repro.classification.train import WarmupRule, learning_rate
 from paper_repro.paper import claims, published
+from paper_repro.runs.run import Result
 
 
 def test_the_longest_schedule_needs_three_seeds_of_every_net_and_what_the_figure_needs():
@@ -304,9 +306,9 @@ def test_overtake_says_when_the_deeper_net_first_trains_better_and_from_when_it_
     assert row["closest"][1] == pytest.approx(-10.0) and row["end"] == pytest.approx(-10.0)
     text = ev.overtake_sentence([row])
     assert text.startswith(
-        "ResNet-56's training error first falls below ResNet-20's in the runs of 3200 iterations (seed 0): "
-        "at iteration 820 and stays below from iteration 2040 (training error averaged over the seeds both "
-        "nets have and over windows of 1/160 of each schedule, Fashion-MNIST)."
+        "ResNet-56's training error first falls below ResNet-20's in the runs of 3200 iterations (seed 0; "
+        "Fashion-MNIST; training error averaged over the seeds both nets have, in windows of 20 iterations): "
+        "at iteration 820 and stays below from iteration 2040."
     )
     assert "Measured with scale map · Fashion-MNIST · 3200 iterations · seeds 0 · 2 runs" in text
     cells = ev.overtake_table([row])[0]
@@ -336,7 +338,8 @@ def test_overtake_says_in_numbers_that_the_deeper_net_never_trains_better():
     text = ev.overtake_sentence(rows)
     assert text.startswith(
         "ResNet-56's training error never falls below ResNet-20's at any point of any schedule measured so far "
-        "(from 1600 to 3200 iterations;"
+        "(from 1600 to 3200 iterations; Fashion-MNIST; training error averaged over the seeds both nets have, "
+        "in windows of 10 to 20 iterations)"
     )
     assert "the closest it comes is +1.00 points, at iteration 2020 of 3200 (seeds 0, 1)." in text
     assert ev.overtake_table(rows)[0]["first"] == "never" and ev.overtake_table(rows)[1]["end"] == "+3.00 pt"
@@ -357,3 +360,30 @@ def test_chapter_3_says_when_resnet56_overtakes_resnet20_with_the_table_and_its_
     assert "Measured with" not in shown[0]  # the provenance follows the table, once
     assert "| schedule (iterations) | seeds | window (iterations) | first below at |" in shown[1]
     assert shown[2].startswith("Differences in points, ResNet-56 minus ResNet-20. Measured with scale map")
+
+
+def test_chapter_3_asks_the_same_of_this_builds_runs_where_they_hold_both_nets(monkeypatch):
+    summary = {"dataset": "fashion-mnist", "train_images": 60000, "eval_images": 1000, "eval_split": "test"}
+    summary |= {"iterations_done": 200, "commit": "beef123", "hardware": "test cpu", "precision": "bf16"}
+
+    def run(net, errors):  # ten evaluations, every 20 iterations
+        rows = [{"iteration": 20 * (i + 1), "train_error": e, "eval_error": 0.1} for i, e in enumerate(errors)]
+        cfg = RunConfig(model=net, seed=0, iterations=200, dataset="fashion-mnist")
+        return Result(None, cfg, {**summary, "seed": 0}, rows)
+
+    by_model = {"resnet20": [run("resnet20", [0.3] * 10)], "resnet56": [run("resnet56", [0.4] * 6 + [0.2] * 4)]}
+    shown = []
+    monkeypatch.setattr(chapter, "_display", shown.append)
+    chapter.depth_overtake(OLD, by_model, PROFILES["cpu"])
+    assert shown[-1].startswith(
+        "In this build's runs: ResNet-56's training error first falls below ResNet-20's in the runs of 200 "
+        "iterations (seed 0; Fashion-MNIST; training error averaged over the seeds both nets have, in windows "
+        "of 20 iterations): at iteration 140 and stays below from iteration 140."
+    )
+    assert shown[-1].endswith(
+        "This build: profile cpu · Fashion-MNIST (60000 training, 1000 test images) · "
+        "200 iterations · seed 0 · bf16 · commit beef123 · test cpu."
+    )
+    shown.clear()
+    chapter.depth_overtake(OLD, {"resnet20": by_model["resnet20"]}, PROFILES["cpu"])  # one net: nothing to compare
+    assert not any(s.startswith("In this build's runs") for s in shown)

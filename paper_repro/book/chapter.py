@@ -219,17 +219,26 @@ def fashion_depth(records: list[dict]) -> None:
         _show(ev.fig6_figure(full)[0])
 
 
-def depth_overtake(records: list[dict]) -> list[dict]:
+def depth_overtake(records: list[dict], by_model: dict | None = None, profile: Profile | None = None) -> list[dict]:
     """Where ResNet-56's training error first falls below ResNet-20's during training, at every
-    committed schedule with curves of both, or that it never does (a sentence and a table); returns
-    the rows (:func:`evidence.overtake_rows`)."""
+    committed schedule with curves of both, or that it never does (a sentence and a table), then
+    the same for this build's (or the reader's) runs in ``by_model`` ({net: [Result]}) where it has
+    both nets; returns the committed rows (:func:`evidence.overtake_rows`)."""
     rows = ev.overtake_rows(records)
-    if not rows:
+    if rows:
+        _display(ev.overtake_sentence(rows, label=False))
+        _display(markdown_table(ev.overtake_table(rows), ev.OVERTAKE_COLUMNS))
+        _display(f"Differences in points, ResNet-56 minus ResNet-20. Measured with {ev.overtake_label(rows)}.")
+    else:
         _display("No committed schedule has training curves of ResNet-20 and ResNet-56 with a common seed yet.")
-        return rows
-    _display(ev.overtake_sentence(rows, label=False))
-    _display(markdown_table(ev.overtake_table(rows), ev.OVERTAKE_COLUMNS))
-    _display(f"Differences in points, ResNet-56 minus ResNet-20. Measured with {ev.overtake_label(rows)}.")
+    mine = {net: (by_model or {}).get(net, []) for net in ("resnet56", "resnet20")}
+    if all(mine.values()) and profile is not None:
+        results = [r for rs in mine.values() for r in rs]
+        own = ev.overtake_rows([findings.curve_record(r) for r in results])
+        label = findings.provenance_label(findings.provenance_of(profile, results))
+        if own:
+            sentence = ev.overtake_sentence(own, label=False, where="these runs")
+            _display(f"In this build's runs: {sentence} This build: {label}.")
     return rows
 
 

@@ -219,26 +219,27 @@ def overtake_label(rows: list[dict]) -> str:
     return rec.label(rec.provenance([r for row in rows for r in row["records"]]))
 
 
-def overtake_sentence(rows: list[dict], label: bool = True) -> str:
+def overtake_sentence(rows: list[dict], label: bool = True, where: str = "any schedule measured so far") -> str:
     """Where the deeper net first trains better than the shallower one, or that it never does, in
     numbers, from :func:`overtake_rows`, with the runs' provenance unless ``label`` is False; ""
-    where there is no row."""
+    where there is no row. ``where``: what "never at any point of" covers."""
     if not rows:
         return ""
     prov = f" Measured with {overtake_label(rows)}." if label else ""
     d, s = net_name(rows[0]["deeper"]), net_name(rows[0]["shallower"])
-    how = (
-        f"training error averaged over the seeds both nets have and over windows of 1/{OVERTAKE_WINDOWS} "
-        f"of each schedule, {dataset_name(rows[0]['dataset'])}"
-    )
     first = next((r for r in rows if r["first"] is not None), None)
+    windows = sorted({r["window"] for r in ([first] if first else rows)})
+    how = (
+        f"{dataset_name(rows[0]['dataset'])}; training error averaged over the seeds both nets have, in windows "
+        f"of {windows[0] if len(windows) == 1 else f'{windows[0]} to {windows[-1]}'} iterations"
+    )
     if first is None:
         best = min(rows, key=lambda r: r["closest"][1])
         at, gap = best["closest"]
         lengths = sorted({r["iterations"] for r in rows})
         span = f"from {lengths[0]} to {lengths[-1]} iterations" if len(lengths) > 1 else f"of {lengths[0]} iterations"
         return (
-            f"{d}'s training error never falls below {s}'s at any point of any schedule measured so far "
+            f"{d}'s training error never falls below {s}'s at any point of {where} "
             f"({span}; {how}): the closest it comes is {gap:+.2f} points, at iteration {at} of "
             f"{best['iterations']} ({_seeds_text(best['seeds'])})." + prov
         )
@@ -249,7 +250,7 @@ def overtake_sentence(rows: list[dict], label: bool = True) -> str:
     )
     return (
         f"{d}'s training error first falls below {s}'s in the runs of {first['iterations']} iterations "
-        f"({_seeds_text(first['seeds'])}): at iteration {first['first']}{stays} ({how})." + prov
+        f"({_seeds_text(first['seeds'])}; {how}): at iteration {first['first']}{stays}." + prov
     )
 
 

@@ -26,6 +26,13 @@ def curve(result: Result) -> dict:
     }
 
 
+def curve_record(result: Result) -> dict:
+    """A finished run as the few fields of a scale-map record that its curves are read by (net, seed,
+    schedule, data set, curves), so that this build's runs go through the same functions."""
+    c = result.config
+    return {"net": c.model, "seed": c.seed, "iterations": c.iterations, "dataset": c.dataset, "curves": curve(result)}
+
+
 def provenance_of(profile: Profile, results) -> dict:
     rs = list(results.values()) if isinstance(results, dict) else list(results)
     s = rs[0].summary
