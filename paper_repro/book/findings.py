@@ -28,9 +28,16 @@ def curve(result: Result) -> dict:
 
 def curve_record(result: Result) -> dict:
     """A finished run as the few fields of a scale-map record that its curves are read by (net, seed,
-    schedule, data set, curves), so that this build's runs go through the same functions."""
+    schedule, data set, precision, curves), so that this build's runs go through the same functions."""
     c = result.config
-    return {"net": c.model, "seed": c.seed, "iterations": c.iterations, "dataset": c.dataset, "curves": curve(result)}
+    return {
+        "net": c.model,
+        "seed": c.seed,
+        "iterations": c.iterations,
+        "dataset": c.dataset,
+        "precision": result.summary.get("precision"),
+        "curves": curve(result),
+    }
 
 
 def provenance_of(profile: Profile, results) -> dict:
