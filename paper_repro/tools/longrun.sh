@@ -23,6 +23,9 @@ QUEUE=("resnet56 0" "resnet20 1" "resnet56 1" "resnet20 2" "resnet56 2" "resnet2
 
 queue() {
   cd "$tree"
+  # the queue is a session of its own (setsid): its autogroup at nice 19 too, so that the machine's
+  # other sessions (tests, builds) come first; `scale-map` only does this where it leads the session
+  echo 19 >/proc/self/autogroup 2>/dev/null || true
   for point in "${QUEUE[@]}"; do
     set -- $point
     echo "=== $(date -u +%FT%TZ) $1 seed $2, 64000 iterations"
