@@ -118,7 +118,11 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert by_net["ResNet-110"]["full"] == "5.00 (n=1)" and by_net["plain-56"]["full"] == "not run yet"
     assert "64000 iterations · seeds 0 · 2 runs" in note and "f00d123" in note
     text = ev.full_length_comparison(OLD + NEW + full)
-    assert text.startswith("ResNet-20 at the paper's length tests at 6.12% (n=1): 1.73 points above ")
+    assert text.startswith(
+        "No verdict at this length until each net has 3 seeds; so far, seed by seed: *Deeper ResNets test better "
+        "(110 vs 20)* (test error): ResNet-110 5.00% against ResNet-20's 6.12%, a difference of -1.12 points (seed 0). "
+        "ResNet-20 at the paper's length tests at 6.12% (n=1): 1.73 points above "
+    )
     assert "1.30 points above zhunzhong07/Random-Erasing (issue #10)'s 4.82" in text
     assert "ResNet-110 at the paper's length tests at 5.00% (n=1): 0.60 points above" in text
     assert "64000 iterations of batch 128 are 137 epochs of the 60000 training images" in text
@@ -135,6 +139,35 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     at_64k = [rec(n, s, 64000, 0.01, 0.05) for n in NETS for s in range(3)]
     rows, columns, _ = ev.fashion_table(OLD + at_64k)
     assert columns[-1] == ("ours", "this project, 64000 iterations") and not any("full" in r for r in rows)
+
+
+def test_the_claims_whose_nets_reached_the_paper_length_are_given_seed_by_seed_until_they_can_be_judged():
+    full = [
+        rec("resnet20", 0, 64000, 0.0084, 0.0540, fig7=0.5),
+        rec("resnet56", 0, 64000, 0.0061, 0.0571, fig7=0.4),
+        rec("resnet56", 1, 64000, 0.0051, 0.0560),  # ResNet-20 has no seed 1 yet: not compared
+    ]
+    text = ev.paper_length_claims(OLD + NEW + full)
+    assert text.startswith("No verdict at this length until each net has 3 seeds; so far, seed by seed: ")
+    assert (
+        "*Deeper ResNets train better* (training error): ResNet-56 0.61% against ResNet-20's 0.84%, "
+        "a difference of -0.23 points (seed 0)" in text
+    )
+    assert "*Deeper ResNets test better (56 vs 20)* (test error): ResNet-56 5.71% against ResNet-20's 5.40%, " in text
+    assert "*Deeper ResNets respond less* (mean layer response std): ResNet-56 0.400 against ResNet-20's 0.500" in text
+    assert "plain" not in text  # no plain net at 64k: its claims are not named
+    # it leads the full-length paragraph of the README and chapter 3
+    assert ev.full_length_comparison(OLD + NEW + full).startswith(text + " ResNet-20 at the paper's length tests at")
+    # two matched seeds: the mean of each net and every seed's difference
+    both = full + [rec("resnet20", 1, 64000, 0.0070, 0.0550)]
+    assert "ResNet-56 mean 0.56% against ResNet-20's 0.77%, a difference of -0.23, -0.19 points (seeds 0, 1)" in (
+        ev.paper_length_claims(OLD + NEW + both)
+    )
+    # three seeds of both: the claims are judged at 64000 (the table), not repeated seed by seed
+    three = [rec(n, s, 64000, 0.01, 0.05) for n in ("resnet20", "resnet56") for s in range(3)]
+    assert ev.judge_longest("deeper_resnet_train", OLD + NEW + three)["schedule"].iterations == 64000
+    assert "Deeper ResNets train better" not in ev.paper_length_claims(OLD + NEW + three)
+    assert ev.paper_length_claims(OLD + NEW) == ""
 
 
 def test_chapter_3_draws_the_resnets_at_the_paper_length_with_every_seed_measured_so_far(monkeypatch):
@@ -321,6 +354,10 @@ def test_overtake_says_when_the_deeper_net_first_trains_better_and_from_when_it_
         "closest": "-10.00 pt (2040)",
         "end": "-10.00 pt",
     }
+    # a shorter schedule where it never does is said after it
+    short = [curved(n, 0, 1600, [e] * 160, 10) for n, e in (("resnet20", 0.2), ("resnet56", 0.3))]
+    text = ev.overtake_sentence(ev.overtake_rows([r20, r56, *short]))
+    assert "at iteration 820 and stays below from iteration 2040. In the runs of 1600 iterations it never does." in text
     # ahead once, behind at the end: it does not stay below
     behind = curved("resnet56", 0, 3200, [0.40] * 40 + [0.25] + [0.35] * 119, 20)
     (row,) = ev.overtake_rows([r20, behind])
