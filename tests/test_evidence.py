@@ -119,12 +119,12 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert "64000 iterations · seeds 0 · 2 runs" in note and "f00d123" in note
     text = ev.full_length_comparison(OLD + NEW + full)
     assert text.startswith(
-        "No verdict at this length until each net has 3 seeds; so far, seed by seed: *Deeper ResNets test better "
-        "(110 vs 20)* (test error): ResNet-110 5.00% against ResNet-20's 6.12%, a difference of -1.12 points (seed 0). "
-        "ResNet-20 at the paper's length tests at 6.12% (n=1): 1.73 points above "
+        "No verdict at this length until each net has 3 seeds; so far, seed by seed:\n- *Deeper ResNets test better "
+        "(110 vs 20)* (test error): ResNet-110 5.00% against ResNet-20's 6.12%, a difference of -1.12 points (seed 0)."
+        "\n\nTest error beside the published Fashion-MNIST runs:\n- ResNet-20 tests at 6.12% (n=1): 1.73 points above "
     )
     assert "1.30 points above zhunzhong07/Random-Erasing (issue #10)'s 4.82" in text
-    assert "ResNet-110 at the paper's length tests at 5.00% (n=1): 0.60 points above" in text
+    assert "\n- ResNet-110 tests at 5.00% (n=1): 0.60 points above" in text
     assert "64000 iterations of batch 128 are 137 epochs of the 60000 training images" in text
     assert "against their 300 epochs" in text and ev.full_length_comparison(OLD + NEW) == ""
     assert "zhunzhong07/Random-Erasing (README) reports the best test accuracy over epochs" in text
@@ -132,7 +132,9 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     # each published number with its runs; the differences of the schedules and the provenance said once
     assert "zhunzhong07/Random-Erasing (README)'s 4.39% (runs not stated)" in text
     assert text.count("The published runs are longer") == 1 and text.count("64000 iterations · seeds 0") == 1
-    assert f"At the paper's full length (64000 iterations; chapter 3): {text}" in ev.readme_markdown(OLD + NEW + full)
+    assert f"**At the paper's full length** (64000 iterations; chapter 3). {text}" in ev.readme_markdown(
+        OLD + NEW + full
+    )
     assert "At the paper's full length" not in ev.readme_markdown(OLD + NEW)
     assert ev.full_length_comparison(OLD + NEW + full, label=False).endswith("this project the final test error.")
     # three seeds of every net at 64k: the longest schedule is the paper's, one column says it
@@ -148,7 +150,7 @@ def test_the_claims_whose_nets_reached_the_paper_length_are_given_seed_by_seed_u
         rec("resnet56", 1, 64000, 0.0051, 0.0560),  # ResNet-20 has no seed 1 yet: not compared
     ]
     text = ev.paper_length_claims(OLD + NEW + full)
-    assert text.startswith("No verdict at this length until each net has 3 seeds; so far, seed by seed: ")
+    assert text.startswith("No verdict at this length until each net has 3 seeds; so far, seed by seed:\n- ")
     assert (
         "*Deeper ResNets train better* (training error): ResNet-56 0.61% against ResNet-20's 0.84%, "
         "a difference of -0.23 points (seed 0)" in text
@@ -157,7 +159,7 @@ def test_the_claims_whose_nets_reached_the_paper_length_are_given_seed_by_seed_u
     assert "*Deeper ResNets respond less* (mean layer response std): ResNet-56 0.400 against ResNet-20's 0.500" in text
     assert "plain" not in text  # no plain net at 64k: its claims are not named
     # it leads the full-length paragraph of the README and chapter 3
-    assert ev.full_length_comparison(OLD + NEW + full).startswith(text + " ResNet-20 at the paper's length tests at")
+    assert ev.full_length_comparison(OLD + NEW + full).startswith(text + "\n\nTest error beside the published")
     # two matched seeds: the mean of each net and every seed's difference
     both = full + [rec("resnet20", 1, 64000, 0.0070, 0.0550)]
     assert "ResNet-56 mean 0.56% against ResNet-20's 0.77%, a difference of -0.23, -0.19 points (seeds 0, 1)" in (
@@ -380,7 +382,9 @@ def test_overtake_says_in_numbers_that_the_deeper_net_never_trains_better():
     )
     assert "the closest it comes is +1.00 points, at iteration 2020 of 3200 (seeds 0, 1)." in text
     assert ev.overtake_table(rows)[0]["first"] == "never" and ev.overtake_table(rows)[1]["end"] == "+3.00 pt"
-    assert f"During training (chapter 3): {text}" in ev.readme_markdown(OLD + rows[0]["records"] + rows[1]["records"])
+    assert f"**During training** (chapter 3): {text}" in ev.readme_markdown(
+        OLD + rows[0]["records"] + rows[1]["records"]
+    )
     assert ev.overtake_rows(OLD) == [] and ev.overtake_sentence([]) == ""
 
 

@@ -519,16 +519,15 @@ def paper_length_claims(records: list[dict]) -> str:
     if not parts:
         return ""
     return (
-        f"No verdict at this length until each net has {claims.MIN_SEEDS} seeds; so far, seed by seed: "
-        + "; ".join(parts)
-        + "."
+        f"No verdict at this length until each net has {claims.MIN_SEEDS} seeds; so far, seed by seed:\n"
+        + "\n".join(f"- {p}." for p in parts)
     )
 
 
 def full_length_comparison(records: list[dict], label: bool = True) -> str:
-    """Chapter 3's sentences on this project's Fashion-MNIST runs at the paper's 64,000 iterations:
-    the claims not yet judged there, seed by seed (:func:`paper_length_claims`), then the published
-    300-epoch numbers beside them, one sentence per net, then once the two ways the figures
+    """Chapter 3's paragraphs (markdown) on this project's Fashion-MNIST runs at the paper's 64,000
+    iterations: the claims not yet judged there, seed by seed (:func:`paper_length_claims`), then
+    the published 300-epoch numbers beside them, a bullet per net, then once the two ways the figures
     differ (the published schedule is longer, and the README reports the best epoch) and, unless
     ``label`` is False (chapter 3 gives it under its table), the runs' provenance; "" while there is none."""
     full = at_paper_schedule(records)
@@ -547,16 +546,14 @@ def full_length_comparison(records: list[dict], label: bool = True) -> str:
             f"{n.text()}% ({published.runs_text(src, n)})"
             for src, n in nums
         )
-        out.append(
-            f"{net_name(net)} at the paper's length tests at {_errors_cell(rs).replace(' (', '% (', 1)}: {versus}."
-        )
+        out.append(f"- {net_name(net)} tests at {_errors_cell(rs).replace(' (', '% (', 1)}: {versus}.")
     pending = paper_length_claims(records)
     if not out:
         return pending
     runs = [r for rs in full.by_net.values() for r in rs]
     epochs = sorted({round(full.iterations * batch / r["train_images"]) for r in runs})
     theirs = sorted({src.epochs for src in cited.values() if src.epochs})
-    out.append(
+    longer = (
         f"The published runs are longer: {full.iterations} iterations of batch {batch} are "
         f"{'/'.join(map(str, epochs))} epochs of the "
         f"{'/'.join(str(n) for n in sorted({r['train_images'] for r in runs}))} training images, against their "
@@ -568,7 +565,8 @@ def full_length_comparison(records: list[dict], label: bool = True) -> str:
         )
         + (f" ({full.label()})." if label else ".")
     )
-    return " ".join(([pending] if pending else []) + out)
+    versus = "Test error beside the published Fashion-MNIST runs:\n" + "\n".join(out)
+    return "\n\n".join(x for x in (pending, versus, longer) if x)
 
 
 def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]], str]:
@@ -653,8 +651,8 @@ def readme_markdown(records: list[dict] | None = None) -> str:
     return (
         f"{table}\n\nMeasured with the `cpu` profile's recipe, only the iterations changed:\n"
         f"{schedules_note([j for _, j in judged])}\n\n"
-        + (f"At the paper's full length ({paper.ITERATIONS} iterations; chapter 3): {full}\n\n" if full else "")
-        + (f"During training (chapter 3): {overtaken}\n\n" if overtaken else "")
+        + (f"**At the paper's full length** ({paper.ITERATIONS} iterations; chapter 3). {full}\n\n" if full else "")
+        + (f"**During training** (chapter 3): {overtaken}\n\n" if overtaken else "")
         + "Generated from `figures/scale-map/records.jsonl` "
         "(`python -m paper_repro report --readme README.md`, which also draws the figures below from the "
         "records); verdicts by the one rule." + ("\n\n" + figs if figs else "")
