@@ -39,7 +39,8 @@ queue() {
 case "${1:-}" in
   start)
     [ -d "$tree" ] || git -C "$main" worktree add --detach "$tree" "${2:-HEAD}"
-    git -C "$tree" diff --quiet || { echo "$tree has uncommitted changes: its records would be refused" >&2; exit 2; }
+    # the records the queue appends (figures/) are its own; changed code (paper_repro/) would make them "+dirty"
+    git -C "$tree" diff --quiet -- paper_repro || { echo "$tree/paper_repro has uncommitted changes: its records would be refused" >&2; exit 2; }
     # the queue runs from a copy of its own text, never from this file, which may change meanwhile
     setsid nohup bash -c "$(declare -p QUEUE tree main py); $(declare -f queue); queue" >>"$log" 2>&1 </dev/null &
     echo "started at $(git -C "$tree" rev-parse --short HEAD) in $tree; log: $log"
