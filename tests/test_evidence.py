@@ -391,6 +391,7 @@ def test_overtake_says_in_numbers_that_the_deeper_net_never_trains_better():
 def test_chapter_3_says_when_resnet56_overtakes_resnet20_with_the_table_and_its_provenance(monkeypatch):
     shown = []
     monkeypatch.setattr(chapter, "_display", shown.append)
+    monkeypatch.setattr(chapter, "_show", shown.append)
     assert chapter.depth_overtake(OLD) == []
     assert shown == ["No committed schedule has training curves of ResNet-20 and ResNet-56 with a common seed yet."]
     shown.clear()
@@ -401,6 +402,25 @@ def test_chapter_3_says_when_resnet56_overtakes_resnet20_with_the_table_and_its_
     assert "Measured with" not in shown[0]  # the provenance follows the table, once
     assert "| schedule (iterations) | seeds | window (iterations) | first below at |" in shown[1]
     assert shown[2].startswith("Differences in points, ResNet-56 minus ResNet-20. Measured with scale map")
+    assert len(shown[3].axes[0].lines) == 1 + 1 + 2  # the schedule's line, 0, the two lr drops
+
+
+def test_the_overtake_figure_draws_each_schedule_against_the_fraction_done_with_0_and_the_lr_drops():
+    rows = ev.overtake_rows(
+        [curved(n, 0, k, [e] * 160, k // 160) for n, e in (("resnet20", 0.2), ("resnet56", 0.3)) for k in (1600, 3200)]
+    )
+    ax = ev.overtake_figure(rows).axes[0]
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines)[:2] == ["1600 iterations (seed 0)", "3200 iterations (seed 0)"]
+    xs, ys = lines["3200 iterations (seed 0)"].get_data()
+    assert xs[0] == pytest.approx(20 / 3200) and xs[-1] == pytest.approx(1.0)  # windows of 20: fractions done
+    assert list(ys) == pytest.approx([10.0] * 160)  # 30% - 20%, in points
+    verticals = [line.get_xdata()[0] for line in ax.lines[2:] if line.get_xdata()[0] == line.get_xdata()[1]]
+    assert verticals == [0.5, 0.75]  # §4.2: lr ÷10 at 32k and 48k of 64k
+    assert (
+        ax.get_yscale() == "symlog"
+        and "Fashion-MNIST · 1600/3200 iterations" in ev.overtake_figure(rows).texts[0].get_text()
+    )
 
 
 def test_chapter_3_asks_the_same_of_this_builds_runs_where_they_hold_both_nets(monkeypatch):

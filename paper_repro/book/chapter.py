@@ -229,6 +229,7 @@ def depth_overtake(records: list[dict], by_model: dict | None = None, profile: P
         _display(ev.overtake_sentence(rows, label=False))
         _display(markdown_table(ev.overtake_table(rows), ev.OVERTAKE_COLUMNS))
         _display(f"Differences in points, ResNet-56 minus ResNet-20. Measured with {ev.overtake_label(rows)}.")
+        _show(ev.overtake_figure(rows))
     else:
         _display("No committed schedule has training curves of ResNet-20 and ResNet-56 with a common seed yet.")
     mine = {net: (by_model or {}).get(net, []) for net in ("resnet56", "resnet20")}

@@ -198,6 +198,8 @@ def overtake(s: Schedule, deeper: str, shallower: str) -> dict | None:
         "from": stays,
         "closest": (ends[low], diff[low]),
         "end": diff[-1],
+        "ends": ends,
+        "diff": diff,
         "records": runs,
     }
 
@@ -257,6 +259,25 @@ def overtake_sentence(rows: list[dict], label: bool = True, where: str = "any sc
     return (
         f"{d}'s training error first falls below {s}'s in the runs of {first['iterations']} iterations "
         f"({_seeds_text(first['seeds'])}; {how}): at iteration {first['first']}{stays}.{before}" + prov
+    )
+
+
+def overtake_figure(rows: list[dict]):
+    """:func:`overtake_rows` as a figure: at each schedule, the deeper net's training error minus the
+    shallower one's, window by window, against the fraction of the schedule done (every schedule
+    divides the lr by 10 at the same fractions, 1/2 and 3/4); below 0, the deeper net trains better."""
+    series = {
+        f"{r['iterations']} iterations ({_seeds_text(r['seeds'])})": (
+            [e / r["iterations"] for e in r["ends"]],
+            r["diff"],
+        )
+        for r in rows
+    }
+    return plots.difference_curves(
+        series,
+        f"{net_name(rows[0]['deeper'])} − {net_name(rows[0]['shallower'])}, training error (points)",
+        overtake_label(rows),
+        marks=[m / paper.ITERATIONS for m in RunConfig.milestones],  # §4.2: 32k and 48k of 64k
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from matplotlib import patches, ticker
+from matplotlib import colormaps, patches, ticker
 from matplotlib.figure import Figure
 
 from paper_repro.paper import claims
@@ -85,6 +85,34 @@ def training_curves(
             fontsize=8, title="dashed: training, bold: test" + (f"\n{spread}" if spread else ""), title_fontsize=7
         )
     footer(fig, label, 0.07)
+    return fig
+
+
+def difference_curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, label: str, marks=()):
+    """One difference against the fraction of training done, a line per series ({name: (fractions,
+    values)}), shorter schedules lighter; a line at 0 and dotted verticals at ``marks`` (the lr
+    drops). The y axis is linear within ±1 and logarithmic beyond (symlog), so that the first
+    iterations' large gaps and the last ones' fractions of a point both stay readable."""
+    fig, ax = _subplots(figsize=(8.0, 3.8))
+    n = len(series)
+    for i, (name, (xs, ys)) in enumerate(series.items()):
+        k = (n - 1 - i) / max(1, n - 1)  # 0 for the last (longest) schedule
+        ax.plot(xs, ys, "-", color=colormaps["viridis"](0.85 * k), lw=2.0 - 0.9 * k, label=name)
+    ax.axhline(0, color="#333333", lw=0.8)
+    for m in marks:
+        ax.axvline(m, color="#888888", lw=0.8, ls=":")
+    ax.set_yscale("symlog", linthresh=1.0)
+    ax.yaxis.set_major_locator(ticker.FixedLocator([-30, -10, -3, -1, -0.5, 0, 0.5, 1, 3, 10, 30]))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:+g}" if v else "0"))
+    ax.yaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_xlim(0, 1)
+    ax.set_title("below 0: the deeper net has the lower training error", fontsize=9)
+    ax.xaxis.set_major_formatter(ticker.PercentFormatter(1.0))
+    ax.set_xlabel("training done (dotted: lr ÷10)")
+    ax.set_ylabel(ylabel, fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title="schedule", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    footer(fig, label, 0.09)
     return fig
 
 
