@@ -48,7 +48,23 @@ case "${1:-}" in
   status)
     tail -n 3 "$log"
     for m in "$tree"/runs/cifar/*/metrics.jsonl; do
-      [ -e "$m" ] && [ ! -e "$(dirname "$m")/summary.json" ] && echo "$(dirname "$m"): $(tail -n 1 "$m" | grep -o '"iteration": [0-9]*')"
+      d=$(dirname "$m")
+      [ -e "$m" ] && [ ! -e "$d/summary.json" ] || continue
+      # the pace from the newest checkpoints' file times (one every 400 iterations; this machine's load included)
+      "$py" - "$d" <<'PY'
+import json, sys
+from pathlib import Path
+d = Path(sys.argv[1])
+it = json.loads((d / "metrics.jsonl").read_text().splitlines()[-1])["iteration"]
+total = json.loads((d / "config.json").read_text()).get("iterations", 64000)
+ck = sorted(d.glob("checkpoint-*.pt"))[-2:]
+pace = ""
+if len(ck) == 2:
+    dt = ck[1].stat().st_mtime - ck[0].stat().st_mtime
+    n = int(ck[1].stem.split("-")[1]) - int(ck[0].stem.split("-")[1])
+    pace = f"; last {n} iterations in {dt:.0f} s, so about {(total - it) * dt / n / 3600:.1f} h to go at that pace"
+print(f"{d}: iteration {it} of {total}{pace}")
+PY
     done
     ;;
   land)
