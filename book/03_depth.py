@@ -87,7 +87,8 @@ chapter.fashion_depth(records)
 # better. The verdicts compare final errors only; the curves also say when, during training, the
 # deeper net first gets ahead. At every committed schedule where both nets have curves of the same
 # seeds: ResNet-56's training error minus ResNet-20's, averaged over those seeds and over windows
-# of 1/160 of the schedule (400 iterations at the paper's 64,000). Then the same for the runs this
+# of 1/160 of the schedule (400 iterations at the paper's 64,000); the figure draws that difference
+# against the fraction of training done, one line per schedule. Then the same for the runs this
 # chapter trained above, where they include both nets: set `nets = ["resnet20", "resnet56"]` and a
 # longer `iterations` to ask it of your own runs.
 
