@@ -43,7 +43,7 @@ book: data
 test: data browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check -q paper_repro tests
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=15
 	$(PY) -m paper_repro reproduce --profile smoke
 	$(PY) -m pytest -q --nbval-lax -p no:cacheprovider book/*.ipynb
 	$(PY) -m pytest -q -p no:cacheprovider tests/site --book-html _build/html
