@@ -6,9 +6,10 @@ import re
 
 import pytest
 
-from paper_repro.book import evidence, findings
+from paper_repro.book import evidence, findings, scale_map
 from paper_repro.book.report import (
     GPU_BLOCK,
+    LONG_RUNS_BLOCK,
     LONGEST,
     PROFILES_BLOCK,
     SWITCHES_BLOCK,
@@ -37,7 +38,7 @@ def test_every_generated_block_matches_what_the_committed_files_generate(path):
 
 def test_the_readme_keeps_the_longest_schedule_and_the_appendix_the_rest():
     assert block_names(README) == [LONGEST]
-    assert block_names(APPENDIX) == [PROFILES_BLOCK, GPU_BLOCK, "full", SWITCHES_BLOCK]
+    assert block_names(APPENDIX) == [PROFILES_BLOCK, GPU_BLOCK, "full", LONG_RUNS_BLOCK, SWITCHES_BLOCK]
 
 
 def test_readme_leads_with_the_longest_schedule_generated_from_the_committed_records():
@@ -47,6 +48,11 @@ def test_readme_leads_with_the_longest_schedule_generated_from_the_committed_rec
 def test_the_full_profile_numbers_are_generated_from_the_committed_figures():
     """The `full` profile's report rows stand in the appendix (the `cpu` ones are chapter 6's page)."""
     assert readme_block(APPENDIX, "full") == summary_markdown("full")
+
+
+def test_the_appendix_times_the_long_runs_from_the_committed_records():
+    assert readme_block(APPENDIX, LONG_RUNS_BLOCK) == scale_map.long_runs_markdown()
+    assert "| ResNet-20 | 0 | 64000 |" in readme_block(APPENDIX, LONG_RUNS_BLOCK)
 
 
 def test_the_appendix_profile_table_is_read_from_the_config():

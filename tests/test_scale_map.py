@@ -238,3 +238,21 @@ def test_a_readers_own_file_counts_every_record_it_holds_even_from_uncommitted_c
     records.append(path, dict(rec("resnet20", 0, 2, 0.5, 0.5), config_hash=cfg.hash(), commit="abc1234+dirty"))
     assert extension.extend("smoke", ["resnet20"], [2], [0], (str(tmp_path / "runs"), "data"), path) == []
     assert not (tmp_path / "runs").exists() and len(records.read(path)) == 1  # nothing trained, nothing added
+
+
+def test_the_appendix_times_each_long_run_from_its_record(tmp_path):
+    path = tmp_path / "records.jsonl"
+    assert sm.long_runs_markdown(path) == "No scale-map run of 9600 iterations or more yet."
+    short = {**rec("resnet20", 0, 4800, 0.1, 0.1), "wall_time_s": 600.0}
+    r56 = {**rec("resnet56", 0, 64000, 0.006, 0.057, commit="3b8ce7a"), "wall_time_s": 24096.0}
+    r20 = {**rec("resnet20", 1, 9600, 0.05, 0.06), "wall_time_s": 1800.0}
+    for r in (short, r56, r20):
+        records.append(path, r)
+    text = sm.long_runs_markdown(path)
+    lines = [line for line in text.splitlines() if line.startswith("| ResNet")]
+    # shortest schedule first; 64000 x 128 images in 24096 s: 340 images/s, 6.69 hours
+    assert lines == [
+        "| ResNet-20 | 1 | 9600 | 0.50 | 683 | bf16 | test cpu | abc1234 |",
+        "| ResNet-56 | 0 | 64000 | 6.69 | 340 | bf16 | test cpu | 3b8ce7a |",
+    ]
+    assert "4800" not in text and "stops while the test set is evaluated" in text

@@ -18,7 +18,15 @@ PROFILES_BLOCK = "profiles"  # the appendix's block that lists the profiles, rea
 LONGEST = "longest"  # the README block that leads: every claim at its longest committed schedule
 GPU_BLOCK = "gpu"  # the appendix's block of the GPU measurements (figures/gpu-evidence/)
 SWITCHES_BLOCK = "switches"  # the appendix's block of the speed switches (figures/bench/switches-*.json)
-SHARED_BLOCKS = (LONGEST, SCALE_MAP, PROFILES_BLOCK, GPU_BLOCK, SWITCHES_BLOCK)  # generated blocks of no one profile
+LONG_RUNS_BLOCK = "long-runs"  # the appendix's block of the scale map's long runs' training times
+SHARED_BLOCKS = (
+    LONGEST,
+    SCALE_MAP,
+    PROFILES_BLOCK,
+    GPU_BLOCK,
+    SWITCHES_BLOCK,
+    LONG_RUNS_BLOCK,
+)  # generated blocks of no one profile
 USING = "book/08_using.md"  # the book's appendix page: it holds the generated blocks the README does not
 
 
@@ -209,6 +217,8 @@ def block_markdown(name: str) -> str:
         return gpu.readme_markdown()
     if name == SWITCHES_BLOCK:
         return speed.switches_markdown()
+    if name == LONG_RUNS_BLOCK:
+        return scale_map.long_runs_markdown()
     return summary_markdown(name)
 
 

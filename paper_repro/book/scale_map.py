@@ -19,6 +19,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from paper_repro.book.tables import markdown_table
+from paper_repro.classification.config import RunConfig
 from paper_repro.paper import claims, published
 from paper_repro.runs import records as rec
 from paper_repro.runs.records import RECORDS, latest, mean_std_of, net_name, net_order
@@ -178,6 +179,53 @@ def readme_markdown(path: Path = RECORDS) -> str:
         "percentage points, responses in std units), or how many seeds are measured so far.\n\n"
         f"{lines}\n\nMeasured with {rec.label(rec.provenance(records))}. Generated from "
         "`figures/scale-map/records.jsonl`; the book's last chapter draws it."
+    )
+
+
+# --------------------------------------------------------------------------- the long runs' time
+LONG_RUNS = 9600  # the schedules the appendix times: from here on a point takes hours on 2 CPU cores
+
+
+def long_runs_markdown(path: Path = RECORDS, at_least: int = LONG_RUNS) -> str:
+    """The appendix's block: how long each of the map's runs of ``at_least`` iterations or more took
+    to train, as its record says (``wall_time_s``: the training clock, which stops while the test set
+    is evaluated and adds up over resumed sittings), with images per second, precision, hardware and
+    commit; or one sentence where there is none."""
+    batch = RunConfig.batch_size
+    runs = sorted(
+        (r for r in rec.read(path) if r["iterations"] >= at_least and r.get("wall_time_s")),
+        key=lambda r: (r["iterations"], net_order(r["net"]), r["seed"], r["commit"]),
+    )
+    if not runs:
+        return f"No scale-map run of {at_least} iterations or more yet."
+    rows = [
+        {
+            "net": net_name(r["net"]),
+            "seed": r["seed"],
+            "iterations": r["iterations"],
+            "hours": f"{r['wall_time_s'] / 3600:.2f}",
+            "speed": f"{r['iterations'] * batch / r['wall_time_s']:.0f}",
+            "precision": r.get("precision") or "?",
+            "hardware": r["hardware"],
+            "commit": r["commit"],
+        }
+        for r in runs
+    ]
+    columns = [
+        ("net", "net"),
+        ("seed", "seed"),
+        ("iterations", "iterations"),
+        ("hours", "training time (h)"),
+        ("speed", "images/s"),
+        ("precision", "precision"),
+        ("hardware", "hardware"),
+        ("commit", "commit"),
+    ]
+    return (
+        markdown_table(rows, columns) + f"\n\nThe training clock of each record (`wall_time_s`), batch {batch}: it "
+        "stops while the test set is evaluated, and adds up over the sittings a run was resumed in. The 2 cores "
+        "were shared with other work during some runs, so a slow row can be a busy machine rather than a slow "
+        "net. Generated from `figures/scale-map/records.jsonl`."
     )
 
 
