@@ -8,7 +8,7 @@
 #   paper_repro/tools/longrun.sh status          the log's last lines and each unfinished run's iteration
 #   paper_repro/tools/longrun.sh land            the finished points' records and nets into this tree's
 #                                                figures/scale-map (experiments.scale_map.land), then the
-#                                                README block; commit them at once
+#                                                README's and the appendix's blocks; commit them at once
 # Run from the main tree, after `make data` (its .venv and data/ serve the worktree too).
 set -euo pipefail
 main=$(git rev-parse --show-toplevel)
@@ -71,6 +71,7 @@ PY
     cd "$main"
     "$py" -c "from paper_repro.experiments.scale_map import land; [print(r['net'], r['seed'], r['iterations']) for r in land('$tree/figures/scale-map/records.jsonl')]"
     "$py" -m paper_repro report --profile cpu --readme README.md
+    "$py" -m paper_repro report --profile cpu --readme book/08_using.md  # the long runs' times
     ;;
   *)
     sed -n '2,12p' "$0" >&2
