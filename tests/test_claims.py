@@ -61,7 +61,7 @@ def test_every_claim_names_a_chapter_two_nets_and_a_direction():
     assert len({c.key for c in claims.CLAIMS}) == len(claims.CLAIMS)
     for c in claims.CLAIMS:
         assert c.direction in (1, -1) and c.a != c.b and c.chapter[:2].isdigit()
-        assert c.quantity in findings.QUANTITY_NAMES
+        assert c.quantity in claims.QUANTITY_NAMES
 
 
 # ---------------------------------------------------------------- findings and rows built on it
@@ -108,7 +108,7 @@ def test_a_claim_row_carries_the_verdict_and_reads_as_difference_interval_and_n(
     j = claims.judge("responses_depth", [0.8, 0.81, 0.82], [1.0, 1.01, 1.02])
     row = findings.claim_row(j, PROFILES["cpu"], PROV, unit="std", scale=1.0)
     assert row["verdict"] == HOLDS and row["claim"] == "responses_depth" and row["n"] == 3
-    assert row["quantity"] == "ResNet-56 − ResNet-20 mean layer response (std)"
+    assert row["quantity"] == "ResNet-56 − ResNet-20 mean layer response std"
     assert measured_text(row).startswith("-0.200 [") and measured_text(row).endswith("(n=3)")
 
 

@@ -65,7 +65,7 @@ def test_the_response_claims_are_drawn_in_response_stds():
     points = sm.claim_points(records, keys=("responses_plain20",))
     fig = plots.scale_map(points, "label")
     (ax,) = [a for a in fig.axes if a.axison]
-    assert ax.get_ylabel() == "difference (std)" and "mean response std" in ax.get_title()
+    assert ax.get_ylabel() == "difference (std)" and "mean layer response std" in ax.get_title()
     (line,) = [ln for ln in ax.lines if len(ln.get_xdata()) == 1 and ln.get_marker() == "o"]
     assert abs(line.get_ydata()[0] - points["responses_plain20"][0]["diff"]) < 1e-12  # not scaled by 100
     assert points["responses_plain20"][0]["diff"] < 0 and points["responses_plain20"][0]["label"] == claims.HOLDS

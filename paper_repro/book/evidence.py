@@ -497,13 +497,6 @@ def _errors_cell(rs: list[dict]) -> str:
     return f"{mean_std_of(errs)} (n={len(errs)})"
 
 
-QUANTITY_NAMES = {
-    "final_train_error": "training error",
-    "final_eval_error": "test error",
-    "response": "mean layer response std",
-}
-
-
 def paper_length_claims(records: list[dict]) -> str:
     """The claims whose two nets have both run at the paper's full length on the same seeds, but not
     on the :data:`claims.MIN_SEEDS` seeds a verdict needs there yet: each difference a − b seed by
@@ -533,7 +526,7 @@ def paper_length_claims(records: list[dict]) -> str:
         )
         mean = "" if len(seeds) == 1 else "mean "
         parts.append(
-            f"*{c.title}* ({QUANTITY_NAMES[c.quantity]}): {net_name(c.a)} {mean}{va:.{digits}f}{pct} against "
+            f"*{c.title}* ({claims.QUANTITY_NAMES[c.quantity]}): {net_name(c.a)} {mean}{va:.{digits}f}{pct} against "
             f"{net_name(c.b)}'s {vb:.{digits}f}{pct}, a difference of {diffs}"
             f"{' ' + unit if unit else ''} ({_seeds_text(seeds)})"
         )

@@ -688,7 +688,7 @@ def _claim_view(key: str, pts: list[dict], label: str, frame: Frame) -> View:
         text=text,
         hovertemplate="%{x} iterations: %{text}<extra></extra>",
     )
-    what = {"response": "mean response std", "final_train_error": "training error"}.get(c.quantity, "test error")
+    what = claims.QUANTITY_NAMES[c.quantity]
     paper_side = dict(
         type="rect",
         xref="paper",

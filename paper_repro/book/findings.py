@@ -388,13 +388,6 @@ def cifar_report_rows(profile: Profile, rows: list[dict], prov: dict) -> list[di
 
 
 # --------------------------------------------------------------------------- claims and verdicts
-QUANTITY_NAMES = {
-    "final_train_error": "training error",
-    "final_eval_error": "test error",
-    "response": "mean layer response (std)",
-    "map50": "mAP@.5",
-    "top1": "top-1 error",
-}
 
 
 def judge_runs(key: str, by_model: dict, values: dict | None = None) -> dict:
@@ -417,7 +410,7 @@ def claim_sentence(j: dict, unit: str = "points", scale: float = 100.0) -> str:
     sign = ">" if j["direction"] > 0 else "<"
     return (
         f"**{j['title']}** ({j['source']}; paper: {net_name(j['a'])} − {net_name(j['b'])} "
-        f"{QUANTITY_NAMES[j['quantity']]} {sign} 0): {claims.describe(j, unit, scale)}."
+        f"{claims.QUANTITY_NAMES[j['quantity']]} {sign} 0): {claims.describe(j, unit, scale)}."
     )
 
 
@@ -433,7 +426,7 @@ def claim_row(
     """A report row for a judged claim: the measured difference, its interval, n and the verdict."""
     sign = ">" if j["direction"] > 0 else "<"
     row = report_row(
-        f"{net_name(j['a'])} − {net_name(j['b'])} {QUANTITY_NAMES[j['quantity']]}",
+        f"{net_name(j['a'])} − {net_name(j['b'])} {claims.QUANTITY_NAMES[j['quantity']]}",
         paper_value,
         scale * j["diff"],
         unit,

@@ -238,7 +238,7 @@ def scale_map(points: dict[str, list[dict]], label: str):
         ax.set_xticks(sorted(set(xs)))
         ax.set_xticklabels([str(x) for x in sorted(set(xs))])
         ax.set_xticks([], minor=True)
-        what = {"response": "mean response std", "final_train_error": "training error"}.get(c.quantity, "test error")
+        what = claims.QUANTITY_NAMES[c.quantity]
         ax.set_title(f"{c.title}\n{c.a} − {c.b}, {what}", fontsize=9)
         ax.set_xlabel("iterations", fontsize=9)
         ax.set_ylabel("difference (std)" if response else "difference (points)", fontsize=9)

@@ -266,6 +266,16 @@ def interaction(first: dict, second: dict, level: float = LEVEL) -> dict | None:
     return {"diff": diff, "low": low, "high": high, "level": level, "beyond_noise": low > 0 or high < 0}
 
 
+QUANTITY_NAMES = {
+    "final_train_error": "training error",
+    "final_eval_error": "test error",
+    "response": "mean layer response std",
+    "map50": "mAP@.5",
+    "top1": "top-1 error",
+}
+"""What each claim's ``quantity`` measures, in the words every page uses for it."""
+
+
 def units(quantity: str) -> tuple[str, float, int]:
     """(unit, scale, digits) of a difference in ``quantity``: error rates in percentage points with
     2 decimals; response stds as they are, with 3."""
