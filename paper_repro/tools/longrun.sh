@@ -50,19 +50,25 @@ case "${1:-}" in
     for m in "$tree"/runs/cifar/*/metrics.jsonl; do
       d=$(dirname "$m")
       [ -e "$m" ] && [ ! -e "$d/summary.json" ] || continue
-      # the pace from the newest checkpoints' file times (one every 400 iterations; this machine's load included)
-      "$py" - "$d" <<'PY'
-import json, sys
+      # the pace of this sitting: from the log's last start (and the iteration it resumed from) to the
+      # newest checkpoint's file time, this machine's load included; a stop between sittings does not count
+      "$py" - "$d" "$log" <<'PY'
+import datetime, json, re, sys
 from pathlib import Path
-d = Path(sys.argv[1])
+d, log = Path(sys.argv[1]), Path(sys.argv[2])
 it = json.loads((d / "metrics.jsonl").read_text().splitlines()[-1])["iteration"]
 total = json.loads((d / "config.json").read_text()).get("iterations", 64000)
-ck = sorted(d.glob("checkpoint-*.pt"))[-2:]
+ck = sorted(d.glob("checkpoint-*.pt"))[-1:]
+sitting = ("\n" + log.read_text()).split("\n=== ")[-1]
+start = re.match(r"(\S+Z) ", sitting)
+resumed = re.search(rf"resuming run \S*{d.name} from iteration (\d+)", sitting)
 pace = ""
-if len(ck) == 2:
-    dt = ck[1].stat().st_mtime - ck[0].stat().st_mtime
-    n = int(ck[1].stem.split("-")[1]) - int(ck[0].stem.split("-")[1])
-    pace = f"; last {n} iterations in {dt:.0f} s, so about {(total - it) * dt / n / 3600:.1f} h to go at that pace"
+if ck and start:
+    t0 = datetime.datetime.fromisoformat(start[1].replace("Z", "+00:00")).timestamp()
+    n = int(ck[0].stem.split("-")[1]) - (int(resumed[1]) if resumed else 0)
+    if n > 0:
+        dt = ck[0].stat().st_mtime - t0
+        pace = f"; {n} iterations in {dt / 60:.0f} min this sitting, so about {(total - it) * dt / n / 3600:.1f} h to go"
 print(f"{d}: iteration {it} of {total}{pace}")
 PY
     done
