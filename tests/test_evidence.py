@@ -307,7 +307,7 @@ def test_fig6_adds_this_builds_runs_as_thin_series_on_the_committed_evidence():
     fig, shown = ev.fig6_figure(s, mine, "this build")
     assert set(shown) == {*NETS, "plain20 (this build)"} and shown["plain20 (this build)"]["added"]
     left = fig.axes[0]
-    assert "plain20 (this build)" in [t.get_text() for t in left.get_legend().get_texts()]
+    assert "plain-20 (this build)" in [t.get_text() for t in left.get_legend().get_texts()]  # as the paper names it
     assert any("thin dotted: this build" in t.get_text() for t in fig.texts)
     fig, shown = ev.fig6_figure(None, mine, "this build")  # no committed schedule: the build alone, one panel
     assert list(shown) == ["plain20"] and len(fig.axes) == 1

@@ -6,6 +6,7 @@ from matplotlib import colormaps, patches, ticker
 from matplotlib.figure import Figure
 
 from paper_repro.paper import claims
+from paper_repro.runs.records import net_name
 
 # Figures are built with matplotlib.figure.Figure, not pyplot: no global state, no display needed
 # (they save anywhere), and a notebook shows the returned Figure exactly once.
@@ -63,7 +64,13 @@ def training_curves(
                 mfc="none",
             )
             ax.plot(
-                c["iteration"], [100 * e for e in c["eval_error"]], "-", color=color, lw=2.2 * lw, label=name, marker=m
+                c["iteration"],
+                [100 * e for e in c["eval_error"]],
+                "-",
+                color=color,
+                lw=2.2 * lw,
+                label=net_name(name),  # as the paper's legends write it: plain-20, ResNet-56 (this build)
+                marker=m,
             )
             for k, alpha in (("train", 0.10), ("eval", 0.22)):
                 if f"{k}_lo" in c:
@@ -177,10 +184,10 @@ def layer_responses(
         added = " (" in name  # "resnet20 (this build, 150 it.)": a series added on the committed evidence
         m = _marker(stds) or ("." if added else None)
         lw = 0.8 if added else 1.4
-        top.plot(idx, stds, style, color=color, label=name, lw=lw, marker=m)
+        top.plot(idx, stds, style, color=color, label=net_name(name), lw=lw, marker=m)
         if bands and name in bands:
             top.fill_between(idx, bands[name]["lo"], bands[name]["hi"], color=color, alpha=0.18, lw=0)
-        bottom.plot(idx, sorted(stds, reverse=True), style, color=color, label=name, lw=lw, marker=m)
+        bottom.plot(idx, sorted(stds, reverse=True), style, color=color, label=net_name(name), lw=lw, marker=m)
     top.set_title("Fig. 7: std of each 3×3 layer's response (after BN, before ReLU / addition)", fontsize=10)
     top.set_xlabel("layer index (original)")
     bottom.set_xlabel("layer index (sorted by magnitude)")
