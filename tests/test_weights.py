@@ -13,6 +13,7 @@ from paper_repro.experiments import scale_map as extension
 from paper_repro.experiments.shipped import final_error, shipped_responses
 from paper_repro.models import build_model
 from paper_repro.runs import records, weights
+from paper_repro.runs.provenance import hardware
 
 
 def test_a_saved_net_loads_in_one_call_and_computes_the_same_outputs(tmp_path):
@@ -151,11 +152,16 @@ def test_a_shipped_net_loads_by_its_name_in_one_call():
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_each_shipped_net_gives_its_records_test_error_on_the_10000_test_images(path, data_root):
-    """The run's final evaluation again, from the file alone: same images, padding and mean, fp32."""
+    """The run's final evaluation again, from the file alone: same images, padding and mean, in the
+    run's precision. Exact in fp32, and in bf16 on the CPU the run had; bf16 on another CPU rounds in
+    other kernels (AMX against AVX-512), so there a few of the 10,000 images may change sides."""
     rec = _record_of(weights.metadata(path))
     got = final_error(path, data_root)
     assert got["images"] == rec["final_eval_images"] == 10000
-    assert got["eval_error"] == rec["final_eval_error"]  # exact: fp32, the same loaders as the run's
+    if rec["precision"] == "fp32" or rec["hardware"] == hardware():
+        assert got["eval_error"] == rec["final_eval_error"]  # exact: the same loaders and arithmetic as the run's
+    else:
+        assert abs(got["eval_error"] - rec["final_eval_error"]) <= 10 / 10000, (rec["hardware"], hardware())
 
 
 @pytest.mark.slow
