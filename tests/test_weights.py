@@ -149,6 +149,18 @@ def test_a_shipped_net_loads_by_its_name_in_one_call():
         weights.load_trained("resnet20", seed=7)
 
 
+def test_the_nets_drawn_together_share_one_schedule_the_one_most_of_them_ship_at():
+    def m(net, it, prec="bf16", seed=0):
+        return {"net": net, "seed": seed, "iterations": it, "precision": prec}
+
+    short = [m(n, 2400, "fp32") for n in ("plain20", "plain56", "resnet20", "resnet56")]
+    long = [m("resnet56", 64000), m("resnet20", 64000, seed=1)]
+    assert weights.shipped_together(short + long) == short  # not ResNet-56 at 64k beside the rest at 2400
+    full = [m(n, 64000) for n in ("plain20", "plain56", "resnet20", "resnet56")]
+    assert weights.shipped_together(short + full) == full  # a tie: the longer
+    assert weights.shipped_together(short + full, seed=1) == [] and weights.shipped_together([]) == []
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.name for p in SHIPPED])
 def test_each_shipped_net_gives_its_records_test_error_on_the_10000_test_images(path, data_root):

@@ -61,13 +61,17 @@ def shipped_responses(
     data_root: str | os.PathLike = DATA,
     folder: Path = WEIGHTS,
     device: str = "cpu",
+    iterations: int | None = None,
+    precision: str | None = None,
 ) -> dict[str, list[float]]:
-    """Fig. 7 for each shipped net of ``nets`` (seed ``seed``, its longest schedule): the std of every
-    3x3 layer's response (after BN, before ReLU or the addition), in forward order, on the first
-    ``n_images`` images of its run's held-out loader (the ones ``scale_map.fig7_statistics`` and
-    ``runs.responses`` measure on; the cpu profile's ``response_images`` is 1000)."""
+    """Fig. 7 for each shipped net of ``nets`` (seed ``seed``, its longest schedule unless
+    ``iterations`` and ``precision`` say which): the std of every 3x3 layer's response (after BN,
+    before ReLU or the addition), in forward order, on the first ``n_images`` images of its run's
+    held-out loader (the ones ``scale_map.fig7_statistics`` and ``runs.responses`` measure on; the
+    cpu profile's ``response_images`` is 1000)."""
     out = {}
     for net in nets:
-        model, _, data, speed = shipped_net(find_shipped(net, seed, folder=folder), data_root, device)
+        path = find_shipped(net, seed, iterations, precision, folder=folder)
+        model, _, data, speed = shipped_net(path, data_root, device)
         out[net] = list(layer_responses(model, data.eval, speed.device, max_images=n_images).values())
     return out

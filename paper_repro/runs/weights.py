@@ -81,6 +81,20 @@ def shipped(folder: Path = WEIGHTS) -> list[dict]:
     return [{**metadata(p), "file": p} for p in sorted(Path(folder).glob("*.safetensors"))]
 
 
+def shipped_together(metas: list[dict], seed: int = 0) -> list[dict]:
+    """Of the shipped nets ``metas`` (:func:`shipped`), those of ``seed`` at the one schedule
+    (iterations and precision) that the most nets ship at, the longest where several tie: the nets a
+    figure may set side by side (a net trained 25 times longer is no peer)."""
+    groups: dict[tuple, list[dict]] = {}
+    for m in metas:
+        if m.get("seed") == seed:
+            groups.setdefault((m.get("iterations"), m.get("precision")), []).append(m)
+    if not groups:
+        return []
+    best = max(groups, key=lambda k: (len(groups[k]), k[0], k[1] == "fp32"))
+    return groups[best]
+
+
 def find_shipped(
     net: str, seed: int = 0, iterations: int | None = None, precision: str | None = None, folder: Path = WEIGHTS
 ) -> Path:
