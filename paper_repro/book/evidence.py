@@ -108,16 +108,33 @@ def _band(per_seed: list[list[float]]) -> tuple[list[float], list[float], list[f
 SPREAD = "shaded: min-max over the seeds"
 
 
+def fig6_step(s: Schedule) -> int:
+    """The evaluation interval Fig. 6 draws schedule ``s`` at: the coarsest of its runs' (the least
+    common multiple), so that a net evaluated every 25 iterations on 1,000 images is not drawn with
+    16 times the noise of one evaluated every 400 on all 10,000."""
+    return math.lcm(*(_interval(r) for r in s.records if "curves" in r))
+
+
 def fig6_curves(s: Schedule) -> dict[str, dict]:
     """Per net: the mean over seeds of the training and test error at each evaluation, with the
     seeds' min and max (``train_lo``/``train_hi``, ``eval_lo``/``eval_hi``), on the iterations every
-    seed evaluated."""
-    out = {}
+    seed evaluated. A run evaluated more often than :func:`fig6_step` is averaged over windows of
+    that step (its training error is then the mean over the window's batches, like the others')."""
+    out, step = {}, fig6_step(s)
     for net, rs in s.by_net.items():
-        common = sorted(set.intersection(*(set(r["curves"]["iteration"]) for r in rs)))
+        series = {
+            (id(r), k): (
+                dict(zip(r["curves"]["iteration"], r["curves"][k]))
+                if _interval(r) == step
+                else training_windows(r, step, k)
+            )
+            for r in rs
+            for k in ("train_error", "eval_error")
+        }
+        common = sorted(set.intersection(*(set(v) for v in series.values())))
 
-        def pick(r, k, common=frozenset(common)):
-            return [v for i, v in zip(r["curves"]["iteration"], r["curves"][k]) if i in common]
+        def pick(r, k, common=common, series=series):
+            return [series[id(r), k][i] for i in common]
 
         train, tlo, thi = _band([pick(r, "train_error") for r in rs])
         ev, elo, ehi = _band([pick(r, "eval_error") for r in rs])
@@ -144,13 +161,13 @@ def _interval(r: dict) -> int:
     return r["curves"]["iteration"][0]
 
 
-def training_windows(r: dict, window: int) -> dict[int, float]:
-    """A record's training error over consecutive windows of ``window`` iterations (a multiple of its
-    evaluation interval), keyed by each window's last iteration. Each curve point is already the mean
-    over its interval's batches, so a window is the mean of the points it holds; a window missing a
-    point is left out."""
+def training_windows(r: dict, window: int, key: str = "train_error") -> dict[int, float]:
+    """A record's training error (or its curve ``key``) over consecutive windows of ``window``
+    iterations (a multiple of its evaluation interval), keyed by each window's last iteration. Each
+    training point is already the mean over its interval's batches, so a window is the mean of the
+    points it holds; a window missing a point is left out."""
     c, k = r["curves"], _interval(r)
-    at = dict(zip(c["iteration"], c["train_error"]))
+    at = dict(zip(c["iteration"], c[key]))
     out = {}
     for end in range(window, c["iteration"][-1] + 1, window):
         points = [at.get(i) for i in range(end - window + k, end + 1, k)]
@@ -362,6 +379,13 @@ def fig6_figure(s: Schedule | None, added: dict[str, dict] | None = None, added_
         images = sorted({n for c in curves.values() for n in c["eval_images"]})
         if images != sorted({r["final_eval_images"] for r in s.records}):
             label += f" · test curves on {'/'.join(map(str, images))} test images"
+        if len(images) > 1:  # a curve on fewer images than another is a different test set: its legend says so
+            for net, c in curves.items():
+                if max(c["eval_images"]) < images[-1]:
+                    shown[net] = {**c, "legend": f"{net_name(net)}, test curve on {max(c['eval_images'])} images"}
+        step = fig6_step(s)
+        if any(_interval(r) != step for r in s.records if "curves" in r):
+            label += f" · runs evaluated more often averaged over windows of {step} iterations"
     if s is not None and added:
         label += f" · thin dotted: {added_label}"
     top = fig6_top(curves or shown)

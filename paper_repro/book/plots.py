@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 from matplotlib import colormaps, patches, ticker
 from matplotlib.figure import Figure
 
@@ -69,7 +71,7 @@ def training_curves(
                 "-",
                 color=color,
                 lw=2.2 * lw,
-                label=net_name(name),  # as the paper's legends write it: plain-20, ResNet-56 (this build)
+                label=c.get("legend", net_name(name)),  # as the paper's legends write it: plain-20, ResNet-56
                 marker=m,
             )
             for k, alpha in (("train", 0.10), ("eval", 0.22)):
@@ -124,9 +126,12 @@ def difference_curves(series: dict[str, tuple[list[float], list[float]]], ylabel
 
 
 def footer(fig, label: str, bottom: float) -> None:
-    """The provenance line under a figure, wrapped to the figure's width."""
+    """The provenance line under a figure, wrapped to the figure's width; the plots keep at least
+    ``bottom`` of the height free for it, more where it wraps to more lines than that holds."""
     fig.text(0.5, 0.005, label, ha="center", va="bottom", fontsize=7, color="#555555", wrap=True)
-    fig.tight_layout(rect=(0, bottom, 1, 1))
+    width, height = fig.get_size_inches() * 72  # points
+    lines = len(textwrap.wrap(label, max(20, int(width / (7 * 0.55)))))  # 7-point text, about 0.55 em a character
+    fig.tight_layout(rect=(0, max(bottom, (lines * 7 * 1.25 + 4) / height), 1, 1))
 
 
 def error_by_depth(rows: list[dict], label: str):
