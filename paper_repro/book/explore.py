@@ -314,7 +314,8 @@ def fig6(
             xs = _pick(c["iteration"], step)
             for kind, width, dash, alpha in (("train", 1.4, "dash", 0.10), ("eval", 2.6, "solid", 0.22)):
                 mean, lo, hi = (_pct(_pick(c[k], step)) for k in (f"{kind}_error", f"{kind}_lo", f"{kind}_hi"))
-                what = "test error" if kind == "eval" else "training error"
+                images = "/".join(map(str, c["eval_images"]))
+                what = f"test error on {images} test images" if kind == "eval" else "training error"
                 if n > 1:
                     v.traces.append((_band(xs, lo, hi, color, alpha, net), 1, col))
                 v.traces.append(
