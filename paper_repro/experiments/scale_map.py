@@ -197,6 +197,17 @@ def land(source: Path, path: Path = RECORDS) -> list[dict]:
     return new
 
 
+def describe(r: dict) -> str:
+    """One record in a line: "ResNet-56 seed 0, 64,000 iterations: 5.51% test error on 10000 images,
+    0.66% training error, 5.00 h of training (bf16, commit 3b8ce7a, AMD EPYC, 2 threads)"."""
+    return (
+        f"{records.net_name(r['net'])} seed {r['seed']}, {r['iterations']:,} iterations: "
+        f"{100 * r['final_eval_error']:.2f}% test error on {r['final_eval_images']} images, "
+        f"{100 * r['final_train_error']:.2f}% training error, {r['wall_time_s'] / 3600:.2f} h of training "
+        f"({r['precision']}, commit {r['commit']}, {r['hardware']})"
+    )
+
+
 def reader_records(profile: str) -> Path:
     """Where chapter 7 keeps the points a reader adds: their own file in the project's run store,
     one per profile, never the committed map."""

@@ -9,6 +9,10 @@
 #   paper_repro/tools/longrun.sh land            the finished points' records and nets into this tree's
 #                                                figures/scale-map (experiments.scale_map.land), then the
 #                                                README's and the appendix's blocks; commit them at once
+#   paper_repro/tools/longrun.sh watch           in the background: each time the queue records a point,
+#                                                `land`, the tests that read the records and the shipped
+#                                                nets, then a commit of the landed files alone (other
+#                                                changes in this tree are left as they are); log ../longrun-land.log
 # Run from the main tree, after `make data` (its .venv and data/ serve the worktree too).
 set -euo pipefail
 main=$(git rev-parse --show-toplevel)
@@ -75,12 +79,41 @@ PY
     ;;
   land)
     cd "$main"
-    "$py" -c "from paper_repro.experiments.scale_map import land; [print(r['net'], r['seed'], r['iterations']) for r in land('$tree/figures/scale-map/records.jsonl')]"
+    "$py" -c "from paper_repro.experiments.scale_map import describe, land; [print('landed:', describe(r)) for r in land('$tree/figures/scale-map/records.jsonl')]"
     "$py" -m paper_repro report --profile cpu --readme README.md
     "$py" -m paper_repro report --profile cpu --readme book/08_using.md  # the long runs' times
     ;;
+  watch)
+    land_log=${LONGRUN_LAND_LOG:-$main/../longrun-land.log}
+    landed=(figures/scale-map README.md book/08_using.md)
+    tests_log=$main/../longrun-land-tests.log
+    watch() {
+      cd "$main"
+      seen=$(wc -l <"$tree/figures/scale-map/records.jsonl")
+      while sleep 60; do
+        now=$(wc -l <"$tree/figures/scale-map/records.jsonl")
+        [ "$now" -gt "$seen" ] || continue
+        seen=$now
+        echo "=== $(date -u +%FT%TZ) a new record in $tree"
+        points=$("$script" land) || { echo "land failed"; continue; }
+        echo "$points"
+        [ -n "$(git status --porcelain -- "${landed[@]}")" ] || continue
+        if ! "$py" -m pytest -q -x -p no:cacheprovider tests/test_report.py tests/test_weights.py >"$tests_log" 2>&1; then
+          tail -n 20 "$tests_log"
+          echo "tests failed: landed, not committed"
+          continue
+        fi
+        tail -n 1 "$tests_log"
+        msg="Long runs landed (longrun.sh watch): $(grep '^landed: ' <<<"$points" | cut -c9- | paste -sd';' | sed 's/;/; /g'). Records, weights, README and appendix blocks"
+        git add -- "${landed[@]}" && git commit -q -m "$msg" -- "${landed[@]}" && git log --oneline -1
+      done
+    }
+    script=$(realpath "$0")
+    setsid nohup bash -c "$(declare -p tree main py landed script tests_log); $(declare -f watch); watch" >>"$land_log" 2>&1 </dev/null &
+    echo "watching $tree/figures/scale-map/records.jsonl; log: $land_log"
+    ;;
   *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,16p' "$0" >&2
     exit 2
     ;;
 esac
