@@ -331,25 +331,27 @@ def test_training_windows_average_the_points_of_each_window_and_skip_an_incomple
 
 
 def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_windows():
-    # ResNet-20 evaluated every 10 iterations (e.g. on 1,000 images), ResNet-56 every 40 (on 10,000)
-    r20 = curved("resnet20", 0, 160, [0.4, 0.2, 0.3, 0.1] * 4, 10)
-    r20["curves"]["eval_error"] = [0.5, 0.1, 0.2, 0.2] * 4
-    r56 = curved("resnet56", 0, 160, [0.3, 0.2, 0.1, 0.0], 40)
-    s = ev.paper_length_resnets([{**r, "iterations": 64000} for r in (r20, r56)])
-    assert ev.fig6_step(s) == 40
+    # at 64,000 iterations: ResNet-20 evaluated every 100 iterations (e.g. on 1,000 images), ResNet-56
+    # every 400 (on 10,000)
+    r20 = curved("resnet20", 0, 64000, [0.4, 0.2, 0.3, 0.1] * 160, 100)
+    r20["curves"]["eval_error"] = [0.5, 0.1, 0.2, 0.2] * 160
+    r56 = curved("resnet56", 0, 64000, [0.3, 0.2, 0.1, 0.0] * 40, 400)
+    s = ev.paper_length_resnets([r20, r56])
+    assert ev.fig6_step(s) == 400  # 64,000 / 160, a multiple of both intervals
+    assert ev.fig6_step(ev.paper_length_resnets([r20])) == 400  # alone too: 640 evaluations blur into a band
     curves = ev.fig6_curves(s)
-    assert curves["resnet20"]["iteration"] == curves["resnet56"]["iteration"] == [40, 80, 120, 160]
-    assert curves["resnet20"]["train_error"] == pytest.approx([0.25] * 4)  # the mean of each window's 4 points
-    assert curves["resnet20"]["eval_error"] == pytest.approx([0.25] * 4)
-    assert curves["resnet56"]["train_error"] == pytest.approx([0.3, 0.2, 0.1, 0.0])  # as it was measured
+    assert curves["resnet20"]["iteration"] == curves["resnet56"]["iteration"] == list(range(400, 64001, 400))
+    assert curves["resnet20"]["train_error"] == pytest.approx([0.25] * 160)  # the mean of each window's 4 points
+    assert curves["resnet20"]["eval_error"] == pytest.approx([0.25] * 160)
+    assert curves["resnet56"]["train_error"] == pytest.approx([0.3, 0.2, 0.1, 0.0] * 40)  # as it was measured
     fig, _ = ev.fig6_figure(s)
-    assert any("averaged over windows of 40 iterations" in t.get_text() for t in fig.texts)
+    assert any("averaged over windows of 400 iterations" in t.get_text() for t in fig.texts)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["ResNet-20", "ResNet-56"]
     r56["curves"]["eval_images"] = 10000  # a test set 10 times larger: the other curve's legend says it is not that
-    fig, _ = ev.fig6_figure(ev.paper_length_resnets([{**r, "iterations": 64000} for r in (r20, r56)]))
+    fig, _ = ev.fig6_figure(ev.paper_length_resnets([r20, r56]))
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["ResNet-20, test curve on 1000 images", "ResNet-56"]
-    same = ev.paper_length_resnets([{**r, "iterations": 64000} for r in (r56, {**r56, "net": "resnet20"})])
+    same = ev.paper_length_resnets([r56, {**r56, "net": "resnet20"}])
     assert not any("averaged" in t.get_text() for t in ev.fig6_figure(same)[0].texts)  # one interval: as measured
 
 
