@@ -112,8 +112,9 @@ def fig6_step(s: Schedule) -> int:
     """The window Fig. 6 draws schedule ``s`` at: 1/:data:`OVERTAKE_WINDOWS` of the schedule (400
     iterations at the paper's 64,000), as the overtake analysis reads it, rounded down to a multiple
     of every run's evaluation interval, and at least the coarsest of them. So a net evaluated every 25
-    iterations on 1,000 images is not drawn with 16 times the noise of one evaluated every 400 on all
-    10,000, and a 64k run's 2,560 evaluations do not blur into a band."""
+    iterations on 1,000 images is not drawn with 16 times the points, each about √10 times noisier
+    (a tenth of the images), beside one evaluated every 400 on all 10,000, and a 64k run's 2,560
+    evaluations do not blur into a band."""
     curved = [r for r in s.records if "curves" in r]
     step = math.lcm(*map(_interval, curved))
     span = min(r["curves"]["iteration"][-1] for r in curved)  # the schedule, where every curve reaches its end
