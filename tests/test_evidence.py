@@ -323,11 +323,11 @@ def curved(net, seed, n, train_errors, interval):
     return r
 
 
-def test_training_windows_average_the_points_of_each_window_and_skip_an_incomplete_one():
+def test_curve_windows_average_the_points_of_each_window_and_skip_an_incomplete_one():
     r = curved("resnet20", 0, 80, [0.4, 0.2, 0.3, 0.1, 0.5, 0.3, 0.2, 0.0], 10)
-    assert ev.training_windows(r, 20) == pytest.approx({20: 0.3, 40: 0.2, 60: 0.4, 80: 0.1})
+    assert ev.curve_windows(r, 20) == pytest.approx({20: 0.3, 40: 0.2, 60: 0.4, 80: 0.1})
     r["curves"]["iteration"][4] = 55  # the window (40, 60] misses its point at 50
-    assert set(ev.training_windows(r, 20)) == {20, 40, 80}
+    assert set(ev.curve_windows(r, 20)) == {20, 40, 80}
 
 
 def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_windows():

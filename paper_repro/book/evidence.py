@@ -128,22 +128,10 @@ def fig6_curves(s: Schedule) -> dict[str, dict]:
     that step (its training error is then the mean over the window's batches, like the others')."""
     out, step = {}, fig6_step(s)
     for net, rs in s.by_net.items():
-        series = {
-            (id(r), k): (
-                dict(zip(r["curves"]["iteration"], r["curves"][k]))
-                if _interval(r) == step
-                else training_windows(r, step, k)
-            )
-            for r in rs
-            for k in ("train_error", "eval_error")
-        }
-        common = sorted(set.intersection(*(set(v) for v in series.values())))
-
-        def pick(r, k, common=common, series=series):
-            return [series[id(r), k][i] for i in common]
-
-        train, tlo, thi = _band([pick(r, "train_error") for r in rs])
-        ev, elo, ehi = _band([pick(r, "eval_error") for r in rs])
+        train_w, eval_w = ([curve_windows(r, step, k) for r in rs] for k in ("train_error", "eval_error"))
+        common = sorted(set.intersection(*(set(w) for w in train_w + eval_w)))
+        train, tlo, thi = _band([[w[i] for i in common] for w in train_w])
+        ev, elo, ehi = _band([[w[i] for i in common] for w in eval_w])
         out[net] = {
             "iteration": common,
             "train_error": train,
@@ -167,7 +155,7 @@ def _interval(r: dict) -> int:
     return r["curves"]["iteration"][0]
 
 
-def training_windows(r: dict, window: int, key: str = "train_error") -> dict[int, float]:
+def curve_windows(r: dict, window: int, key: str = "train_error") -> dict[int, float]:
     """A record's training error (or its curve ``key``) over consecutive windows of ``window``
     iterations (a multiple of its evaluation interval), keyed by each window's last iteration. Each
     training point is already the mean over its interval's batches, so a window is the mean of the
@@ -198,7 +186,7 @@ def overtake(s: Schedule, deeper: str, shallower: str) -> dict | None:
     runs = [x[k] for k in seeds for x in (a, b)]
     step = math.lcm(*map(_interval, runs))
     window = step * max(1, s.iterations // OVERTAKE_WINDOWS // step)
-    wa, wb = ([training_windows(x[k], window) for k in seeds] for x in (a, b))
+    wa, wb = ([curve_windows(x[k], window) for k in seeds] for x in (a, b))
     ends = sorted(set.intersection(*(set(w) for w in wa + wb)))
     if not ends:
         return None
