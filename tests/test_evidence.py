@@ -203,6 +203,13 @@ def test_the_scoreboard_shows_this_build_and_the_longest_schedule(tmp_path, monk
     assert "longest committed schedule" in md and "1200 iterations (plain20, plain56, resnet20, resnet56)" in md
     assert "commit abc1234" in md and "test cpu" in md
     assert "No claim has 3 seeds" in report.scoreboard_markdown("smoke", [])
+    assert "paper's full length" not in md  # no run at 64000 yet
+    # a run of each ResNet at the paper's length: its seed-by-seed differences under the table, labelled
+    full = [rec("resnet20", 0, 64000, 0.0084, 0.0540), rec("resnet56", 0, 64000, 0.0061, 0.0571)]
+    md = report.scoreboard_markdown("smoke", OLD + NEW + full)
+    assert "\n\n**At the paper's full length** (64000 iterations, {doc}`chapter 3 <03_depth>`). No verdict" in md
+    assert "a difference of -0.23 points (seed 0)" in md
+    assert md.endswith("Measured with " + ev.at_paper_schedule(OLD + NEW + full).label() + ".")
 
 
 def test_the_readme_block_and_the_sentences_from_the_records():

@@ -166,11 +166,22 @@ def scoreboard_markdown(profile: str, records: list[dict] | None = None) -> str:
         ],
     )
     note = evidence.schedules_note([r["judged_longest"] for r in rows])
-    return table + (
-        "\n\nThe longest committed schedules (3 seeds per net, the `cpu` profile's recipe with only the "
-        f"iterations changed):\n\n{note}"
-        if note
-        else "\n\nNo claim has 3 seeds per net in the committed scale map yet."
+    records = read_records() if records is None else records
+    pending, full = evidence.paper_length_claims(records), evidence.at_paper_schedule(records)
+    return (
+        table
+        + (
+            "\n\nThe longest committed schedules (3 seeds per net, the `cpu` profile's recipe with only the "
+            f"iterations changed):\n\n{note}"
+            if note
+            else "\n\nNo claim has 3 seeds per net in the committed scale map yet."
+        )
+        + (
+            f"\n\n**At the paper's full length** ({full.iterations} iterations, {{doc}}`chapter 3 <03_depth>`). "
+            f"{pending}\n\nMeasured with {full.label()}."
+            if pending
+            else ""
+        )
     )
 
 
