@@ -358,8 +358,16 @@ def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_wi
     fig, _ = ev.fig6_figure(ev.paper_length_resnets([r20, r56]))
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["ResNet-20, test curve on 1000 images", "ResNet-56"]
+    # each net's final test error on all 10,000 images: a diamond past its curve's end, side by side
+    diamonds = [line.get_xydata().tolist() for line in fig.axes[0].lines if line.get_marker() == "D"]
+    assert diamonds == [
+        [[64000 * 1.03, 100 * r20["final_eval_error"]]],
+        [[64000 * 1.06, 100 * r56["final_eval_error"]]],
+    ]
+    assert any("◆ final test error on 10000 images" in t.get_text() for t in fig.texts)
     same = ev.paper_length_resnets([r56, {**r56, "net": "resnet20"}])
     assert not any("averaged" in t.get_text() for t in ev.fig6_figure(same)[0].texts)  # one interval: as measured
+    assert not any(line.get_marker() == "D" for line in ev.fig6_figure(same)[0].axes[0].lines)  # one test set: none
 
 
 def test_overtake_says_when_the_deeper_net_first_trains_better_and_from_when_it_stays_ahead():

@@ -373,10 +373,14 @@ def fig6_figure(s: Schedule | None, added: dict[str, dict] | None = None, added_
         images = sorted({n for c in curves.values() for n in c["eval_images"]})
         if images != sorted({r["final_eval_images"] for r in s.records}):
             label += f" · test curves on {'/'.join(map(str, images))} test images"
-        if len(images) > 1:  # a curve on fewer images than another is a different test set: its legend says so
-            for net, c in curves.items():
+        if len(images) > 1:  # a curve on fewer images than another is a different test set: its legend says so,
+            # and every net's final test error on all the images marks the end of its curve, where the two compare
+            for i, (net, c) in enumerate(curves.items()):  # side by side past the end, so that close ones both show
+                final = statistics.fmean(r["final_eval_error"] for r in s.by_net[net])
+                shown[net] = {**shown[net], "final_eval": (c["iteration"][-1] * (1 + 0.03 * (i + 1)), final)}
                 if max(c["eval_images"]) < images[-1]:
-                    shown[net] = {**c, "legend": f"{net_name(net)}, test curve on {max(c['eval_images'])} images"}
+                    shown[net]["legend"] = f"{net_name(net)}, test curve on {max(c['eval_images'])} images"
+            label += f" · ◆ final test error on {images[-1]} images"
         step = fig6_step(s)
         if any(_interval(r) != step for r in s.records if "curves" in r):
             label += f" · curves averaged over windows of {step} iterations"

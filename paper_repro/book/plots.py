@@ -49,7 +49,8 @@ def training_curves(
     against iterations. ``panels`` is [(title, {name: curve})] with curve = {"iteration": [...],
     "train_error": [...], "eval_error": [...]}; a curve that also has ``train_lo``/``train_hi`` and
     ``eval_lo``/``eval_hi`` (e.g. the seeds' min and max) gets them shaded, and ``spread`` says
-    what the shading is in the legend's title."""
+    what the shading is in the legend's title; one with ``final_eval`` (iteration, error) gets a
+    diamond there (its final test error where the curve was measured on fewer images)."""
     fig, axes = _subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels):
         for name, c in curves.items():
@@ -74,6 +75,9 @@ def training_curves(
                 label=c.get("legend", net_name(name)),  # as the paper's legends write it: plain-20, ResNet-56
                 marker=m,
             )
+            if "final_eval" in c:  # the final test error on another (the whole) test set: a diamond at the end
+                x, y = c["final_eval"]
+                ax.plot([x], [100 * y], "D", color=color, ms=6, mec="black", mew=0.6)
             for k, alpha in (("train", 0.10), ("eval", 0.22)):
                 if f"{k}_lo" in c:
                     ax.fill_between(
