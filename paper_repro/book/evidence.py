@@ -116,9 +116,8 @@ def fig6_step(s: Schedule) -> int:
     (a tenth of the images), beside one evaluated every 400 on all 10,000, and a 64k run's 2,560
     evaluations do not blur into a band."""
     curved = [r for r in s.records if "curves" in r]
-    step = math.lcm(*map(_interval, curved))
     span = min(r["curves"]["iteration"][-1] for r in curved)  # the schedule, where every curve reaches its end
-    return step * max(1, span // OVERTAKE_WINDOWS // step)
+    return _window(curved, span)
 
 
 def fig6_curves(s: Schedule) -> dict[str, dict]:
@@ -155,6 +154,13 @@ def _interval(r: dict) -> int:
     return r["curves"]["iteration"][0]
 
 
+def _window(runs: list[dict], span: int) -> int:
+    """1/:data:`OVERTAKE_WINDOWS` of ``span`` iterations, rounded down to a multiple of every run's
+    evaluation interval, and at least the coarsest of them (their least common multiple)."""
+    step = math.lcm(*map(_interval, runs))
+    return step * max(1, span // OVERTAKE_WINDOWS // step)
+
+
 def curve_windows(r: dict, window: int, key: str = "train_error") -> dict[int, float]:
     """A record's training error (or its curve ``key``) over consecutive windows of ``window``
     iterations (a multiple of its evaluation interval), keyed by each window's last iteration. Each
@@ -184,8 +190,7 @@ def overtake(s: Schedule, deeper: str, shallower: str) -> dict | None:
     if not seeds:
         return None
     runs = [x[k] for k in seeds for x in (a, b)]
-    step = math.lcm(*map(_interval, runs))
-    window = step * max(1, s.iterations // OVERTAKE_WINDOWS // step)
+    window = _window(runs, s.iterations)
     wa, wb = ([curve_windows(x[k], window) for k in seeds] for x in (a, b))
     ends = sorted(set.intersection(*(set(w) for w in wa + wb)))
     if not ends:

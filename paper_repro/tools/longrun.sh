@@ -62,7 +62,8 @@ from pathlib import Path
 d, log = Path(sys.argv[1]), Path(sys.argv[2])
 it = json.loads((d / "metrics.jsonl").read_text().splitlines()[-1])["iteration"]
 total = json.loads((d / "config.json").read_text()).get("iterations", 64000)
-ck = sorted(d.glob("checkpoint-*.pt"), key=lambda p: int(p.stem.split("-")[1]))[-1:]
+last = sorted(d.glob("checkpoint-*.pt"), key=lambda p: int(p.stem.split("-")[1]))[-2:]
+ck = last[-1:]
 sitting = ("\n" + log.read_text()).split("\n=== ")[-1]
 start = re.match(r"(\S+Z) ", sitting)
 resumed = re.search(rf"resuming run \S*{d.name} from iteration (\d+)", sitting)
@@ -75,7 +76,6 @@ if ck and start:
         pace = f"; {n} iterations in {dt / 60:.0f} min this sitting, so about {(total - it) * dt / n / 3600:.1f} h to go"
 # the pace now: the two newest checkpoints, 400 iterations apart, unlike the sitting's pace not slowed
 # by a build or a CI run that has since ended
-last = sorted(d.glob("checkpoint-*.pt"), key=lambda p: int(p.stem.split("-")[1]))[-2:]
 if len(last) == 2:
     n = int(last[1].stem.split("-")[1]) - int(last[0].stem.split("-")[1])
     dt = last[1].stat().st_mtime - last[0].stat().st_mtime
