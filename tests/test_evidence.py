@@ -147,14 +147,16 @@ def test_the_claims_whose_nets_reached_the_paper_length_are_given_seed_by_seed_u
     full = [
         rec("resnet20", 0, 64000, 0.0084, 0.0540, fig7=0.5),
         rec("resnet56", 0, 64000, 0.0061, 0.0571, fig7=0.4),
-        rec("resnet56", 1, 64000, 0.0051, 0.0560),  # ResNet-20 has no seed 1 yet: not compared
+        rec("resnet56", 1, 64000, 0.0051, 0.0560),  # ResNet-20 has no seed 1 yet: not compared, given alone
     ]
     text = ev.paper_length_claims(OLD + NEW + full)
     assert text.startswith("No verdict at this length until each net has 3 seeds; so far, seed by seed:\n- ")
     assert (
         "*Deeper ResNets train better* (training error): ResNet-56 0.61% against ResNet-20's 0.84%, "
-        "a difference of -0.23 points (seed 0)" in text
+        "a difference of -0.23 points (seed 0); ResNet-56's seed 1 alone (no ResNet-20 yet): 0.51%.\n" in text
     )
+    # the unmatched seed carries no Fig. 7 statistics: nothing alone for the response claim
+    assert "0.400 against ResNet-20's 0.500, a difference of -0.100 (seed 0).\n" in text + "\n"
     assert "*Deeper ResNets test better (56 vs 20)* (test error): ResNet-56 5.71% against ResNet-20's 5.40%, " in text
     assert "*Deeper ResNets respond less* (mean layer response std): ResNet-56 0.400 against ResNet-20's 0.500" in text
     assert "plain" not in text  # no plain net at 64k: its claims are not named

@@ -527,7 +527,8 @@ def _errors_cell(rs: list[dict]) -> str:
 def paper_length_claims(records: list[dict]) -> str:
     """The claims whose two nets have both run at the paper's full length on the same seeds, but not
     on the :data:`claims.MIN_SEEDS` seeds a verdict needs there yet: each difference a − b seed by
-    seed, in the claim's units, with both nets' values and no verdict (the README's table and the
+    seed, in the claim's units, with both nets' values and no verdict, then the value of each seed
+    only one of the two nets has so far (the README's table and the
     scoreboard go on judging the claim at its longest 3-seed schedule). "" where there is none."""
     full = at_paper_schedule(records)
     if full is None:
@@ -552,10 +553,17 @@ def paper_length_claims(records: list[dict]) -> str:
             claims.signed(scale * (rec.value(a[s], c.quantity) - rec.value(b[s], c.quantity)), digits) for s in seeds
         )
         mean = "" if len(seeds) == 1 else "mean "
+        # a seed one net has and the other has not yet: its value alone, which says how far the
+        # seeds of that net spread, beside the matched difference
+        alone = ""
+        for net, other, rs in ((c.a, c.b, a), (c.b, c.a, b)):
+            if extra := sorted(rs.keys() - set(seeds)):
+                values = ", ".join(f"{scale * rec.value(rs[s], c.quantity):.{digits}f}{pct}" for s in extra)
+                alone += f"; {net_name(net)}'s {_seeds_text(extra)} alone (no {net_name(other)} yet): {values}"
         parts.append(
             f"*{c.title}* ({claims.QUANTITY_NAMES[c.quantity]}): {net_name(c.a)} {mean}{va:.{digits}f}{pct} against "
             f"{net_name(c.b)}'s {vb:.{digits}f}{pct}, a difference of {diffs}"
-            f"{' ' + unit if unit else ''} ({_seeds_text(seeds)})"
+            f"{' ' + unit if unit else ''} ({_seeds_text(seeds)}){alone}"
         )
     if not parts:
         return ""
