@@ -367,6 +367,11 @@ def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_wi
         [[64000 * 1.06, 100 * r56["final_eval_error"]]],
     ]
     assert any("◆ final test error on 10000 images" in t.get_text() for t in fig.texts)
+    # a second ResNet-20 seed on 10,000 images: its mean is of two test sets, and the nets' seeds differ
+    r20_1 = {**r20, "seed": 1, "curves": {**r20["curves"], "eval_images": 10000}}
+    fig, _ = ev.fig6_figure(ev.paper_length_resnets([r20, r20_1, r56]))
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["ResNet-20, test curve on 1000/10000 images (seeds 0, 1)", "ResNet-56 (seed 0)"]
     same = ev.paper_length_resnets([r56, {**r56, "net": "resnet20"}])
     assert not any("averaged" in t.get_text() for t in ev.fig6_figure(same)[0].texts)  # one interval: as measured
     assert not any(line.get_marker() == "D" for line in ev.fig6_figure(same)[0].axes[0].lines)  # one test set: none

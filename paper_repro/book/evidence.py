@@ -383,9 +383,14 @@ def fig6_figure(s: Schedule | None, added: dict[str, dict] | None = None, added_
             for i, (net, c) in enumerate(curves.items()):  # side by side past the end, so that close ones both show
                 final = statistics.fmean(r["final_eval_error"] for r in s.by_net[net])
                 shown[net] = {**shown[net], "final_eval": (c["iteration"][-1] * (1 + 0.03 * (i + 1)), final)}
-                if max(c["eval_images"]) < images[-1]:
-                    shown[net]["legend"] = f"{net_name(net)}, test curve on {max(c['eval_images'])} images"
+                if min(c["eval_images"]) < images[-1]:  # all its seeds, or some (the mean of two test sets)
+                    sets = "/".join(map(str, c["eval_images"]))
+                    shown[net]["legend"] = f"{net_name(net)}, test curve on {sets} images"
             label += f" · ◆ final test error on {images[-1]} images"
+        if len({tuple(c["seeds"]) for c in curves.values()}) > 1:  # a mean of other seeds than the next net's
+            for net, c in curves.items():
+                legend = shown[net].get("legend", net_name(net))
+                shown[net]["legend"] = f"{legend} ({_seeds_text(c['seeds'])})"
         step = fig6_step(s)
         if any(_interval(r) != step for r in s.records if "curves" in r):
             label += f" · curves averaged over windows of {step} iterations"
