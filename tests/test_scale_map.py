@@ -55,6 +55,17 @@ def test_the_verdict_table_has_a_row_per_claim_and_a_column_per_length():
     assert row["300"].startswith("**holds**<br>+10.00<br>[+") and row["300"].count("<br>") == 3
     assert row["300"].split("<br>")[2].endswith(",") and row["300"].endswith("]")  # one end of the interval a line
     assert row["600"] == "1 of 3<br>seeds"  # no verdict from one seed
+    # a second plain-56 seed before plain-20's: each net's count
+    (row,) = sm.verdict_rows(sm.claim_points([*partial, rec("plain56", 1, 600, 0.2, 0.2)], keys=("degradation",)))[0]
+    assert row["600"] == "plain-56 2,<br>plain-20 1<br>of 3 seeds"
+
+
+def test_a_longer_length_with_too_few_seeds_is_named_as_still_being_measured_with_each_nets_count():
+    more = [*RECORDS, rec("plain20", 0, 600, 0.1, 0.1), rec("plain56", 0, 600, 0.2, 0.2)]
+    (text,) = sm.summary_sentences(sm.claim_points(more, keys=("degradation",)))
+    assert text.endswith("Still being measured: 600 iterations (1 of 3 seeds).")
+    (text,) = sm.summary_sentences(sm.claim_points([*more, rec("plain20", 1, 600, 0.1, 0.1)], keys=("degradation",)))
+    assert text.endswith("Still being measured: 600 iterations (plain-56 1, plain-20 2 of 3 seeds).")
 
 
 def test_the_response_claims_are_drawn_in_response_stds():

@@ -63,6 +63,14 @@ def saturation_sentence(key: str) -> str:
     )
 
 
+def seeds_so_far(c: claims.Claim, p: dict, sep: str = " ") -> str:
+    """How many seeds a point without a verdict has: "1 of 3 seeds", or each net's count where the
+    two differ ("ResNet-56 1, ResNet-20 2 of 3 seeds"); ``sep`` between the parts (a table cell: ``<br>``)."""
+    if p["n_a"] == p["n_b"]:
+        return f"{p['n_a']} of {claims.MIN_SEEDS}{sep}seeds"
+    return f"{net_name(c.a)} {p['n_a']},{sep}{net_name(c.b)} {p['n_b']}{sep}of {claims.MIN_SEEDS} seeds"
+
+
 def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
     """Where each claim first held, and what the longest schedule measured with enough seeds says,
     in numbers (longer schedules with fewer seeds so far are named as still being measured)."""
@@ -107,10 +115,7 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
         if pending:
             text += (
                 " Still being measured: "
-                + ", ".join(
-                    f"{p['iterations']} iterations ({min(p['n_a'], p['n_b'])} of {claims.MIN_SEEDS} seeds)"
-                    for p in pending
-                )
+                + ", ".join(f"{p['iterations']} iterations ({seeds_so_far(c, p)})" for p in pending)
                 + "."
             )
         if key in DEPTH_TEST_CLAIMS and not held and last["dataset"] == "fashion-mnist":
@@ -132,9 +137,8 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         c = claims.BY_KEY[key]
         row = {"claim": f"{c.title} ({c.source}): {c.a} − {c.b}"}
         for p in pts:
-            n = min(p["n_a"], p["n_b"])
-            if n < claims.MIN_SEEDS:
-                row[str(p["iterations"])] = f"{n} of {claims.MIN_SEEDS}<br>seeds"
+            if min(p["n_a"], p["n_b"]) < claims.MIN_SEEDS:
+                row[str(p["iterations"])] = seeds_so_far(c, p, "<br>")
                 continue
             verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
             # one line each for the verdict, the difference and each end of its interval: a column
