@@ -50,7 +50,7 @@ def test_the_verdict_table_has_a_row_per_claim_and_a_column_per_length():
     rows, columns = sm.verdict_rows(sm.claim_points(partial, keys=("degradation", "deeper_resnet_56")))
     assert [k for k, _ in columns] == ["claim", "100", "300", "600"]
     (row,) = rows  # deeper_resnet_56's nets were not measured: no row
-    assert row["claim"] == "Deeper plain nets train worse (Fig. 1, Fig. 6 left): plain56 − plain20"
+    assert row["claim"] == "Deeper plain nets train worse (Fig. 1, Fig. 6 left): plain-56 − plain-20"
     assert row["100"].startswith("**not shown**<br>+")
     assert row["300"].startswith("**holds**<br>+10.00<br>[+") and row["300"].count("<br>") == 3
     assert row["300"].split("<br>")[2].endswith(",") and row["300"].endswith("]")  # one end of the interval a line

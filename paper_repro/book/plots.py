@@ -255,7 +255,7 @@ def scale_map(points: dict[str, list[dict]], label: str):
         ax.set_xticklabels([str(x) for x in sorted(set(xs))])
         ax.set_xticks([], minor=True)
         what = claims.QUANTITY_NAMES[c.quantity]
-        ax.set_title(f"{c.title}\n{c.a} − {c.b}, {what}", fontsize=9)
+        ax.set_title(f"{c.title}\n{net_name(c.a)} − {net_name(c.b)}, {what}", fontsize=9)
         ax.set_xlabel("iterations", fontsize=9)
         ax.set_ylabel("difference (std)" if response else "difference (points)", fontsize=9)
         ax.tick_params(labelsize=8)

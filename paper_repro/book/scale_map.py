@@ -135,7 +135,7 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         if not pts:
             continue
         c = claims.BY_KEY[key]
-        row = {"claim": f"{c.title} ({c.source}): {c.a} − {c.b}"}
+        row = {"claim": f"{c.title} ({c.source}): {net_name(c.a)} − {net_name(c.b)}"}
         for p in pts:
             if min(p["n_a"], p["n_b"]) < claims.MIN_SEEDS:
                 row[str(p["iterations"])] = seeds_so_far(c, p, "<br>")
