@@ -5,6 +5,7 @@ import json
 
 import pytest
 from fake_records import NETS, NEW, OLD, rec
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
 from paper_repro.book import chapter, figures, plots, report, tables
 from paper_repro.book import evidence as ev
@@ -339,6 +340,13 @@ def test_curve_windows_average_the_points_of_each_window_and_skip_an_incomplete_
     assert set(ev.curve_windows(r, 20)) == {20, 40, 80}
 
 
+def _drawn(fig):
+    """``fig`` drawn as a file would be (each label where it lands): its renderer."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    return canvas.get_renderer()
+
+
 def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_windows():
     # at 64,000 iterations: ResNet-20 evaluated every 100 iterations (e.g. on 1,000 images), ResNet-56
     # every 400 (on 10,000)
@@ -372,9 +380,17 @@ def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_wi
     fig, _ = ev.fig6_figure(ev.paper_length_resnets([r20, r20_1, r56]))
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["ResNet-20, test curve on 1000/10000 images (seeds 0, 1)", "ResNet-56 (seed 0)"]
+    # entries this long would cover the curves: the legend stands under the axes, below the x-axis label
+    ax, renderer = fig.axes[0], _drawn(fig)
+    box = ax.get_legend().get_window_extent(renderer)
+    assert box.y1 < ax.xaxis.label.get_window_extent(renderer).y0
+    assert box.y0 > max(t.get_window_extent(renderer).y1 for t in fig.texts)  # above the provenance line
     same = ev.paper_length_resnets([r56, {**r56, "net": "resnet20"}])
     assert not any("averaged" in t.get_text() for t in ev.fig6_figure(same)[0].texts)  # one interval: as measured
     assert not any(line.get_marker() == "D" for line in ev.fig6_figure(same)[0].axes[0].lines)  # one test set: none
+    short = ev.fig6_figure(same)[0]  # short entries: inside the axes, where matplotlib finds room
+    short_box = short.axes[0].get_legend().get_window_extent(_drawn(short))
+    assert short.axes[0].bbox.y0 < short_box.y0 and short_box.y1 < short.axes[0].bbox.y1
 
 
 def test_overtake_says_when_the_deeper_net_first_trains_better_and_from_when_it_stays_ahead():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from matplotlib import colormaps, patches, ticker
+from matplotlib import colormaps, patches, ticker, transforms
 from matplotlib.figure import Figure
 
 from paper_repro.paper import claims
@@ -51,7 +51,11 @@ def training_curves(
     ``eval_lo``/``eval_hi`` (e.g. the seeds' min and max) gets them shaded, and ``spread`` says
     what the shading is in the legend's title; one with ``final_eval`` (iteration, error) gets a
     diamond there (its final test error where the curve was measured on fewer images)."""
-    fig, axes = _subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8), squeeze=False)
+    # long legend entries (seeds, test sets) would cover the curves: then the legend goes under the axes
+    under = max((len(c.get("legend", net_name(n))) for _, curves in panels for n, c in curves.items()), default=0) > 24
+    # its height in points: its entries, its title's lines and its frame
+    below = (11 * max(len(curves) for _, curves in panels) + 9 * (2 + bool(spread)) + 12) * under
+    fig, axes = _subplots(1, len(panels), figsize=(5.2 * len(panels), 3.8 + below / 72), squeeze=False)
     for ax, (title, curves) in zip(axes[0], panels):
         for name, c in curves.items():
             color = COLORS.get(_depth(c.get("net", name)))
@@ -94,10 +98,20 @@ def training_curves(
         if ylim:
             ax.set_ylim(*ylim)
         ax.grid(alpha=0.3)
-        ax.legend(
-            fontsize=8, title="dashed: training, bold: test" + (f"\n{spread}" if spread else ""), title_fontsize=7
-        )
-    footer(fig, label, 0.07)
+        key = "dashed: training, bold: test" + (f"\n{spread}" if spread else "")
+        if under:
+            under_label = transforms.offset_copy(ax.transAxes, fig, y=-34, units="points")  # below the x-axis' label
+            ax.legend(
+                fontsize=8,
+                title=key,
+                title_fontsize=7,
+                loc="upper center",
+                bbox_to_anchor=(0.5, 0),
+                bbox_transform=under_label,
+            )
+        else:
+            ax.legend(fontsize=8, title=key, title_fontsize=7)
+    footer(fig, label, 0.07)  # tight_layout makes room for a legend under the axes
     return fig
 
 
