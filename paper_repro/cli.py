@@ -41,36 +41,20 @@ from pathlib import Path
 
 import torch
 
-from paper_repro.book.report import summary_markdown, update_readme
-from paper_repro.book.speed import switches_table
-from paper_repro.classification.bench import (
-    BenchSetup,
-    accuracy_report,
-    bench,
-    bench_accuracy,
-    bench_switches,
-)
 from paper_repro.classification.config import PROFILES, PROFILES_HELP, RUN_FLAGS, SPLITS, WARMUPS, RunConfig
 from paper_repro.classification.data import imagenet_missing, parse_dataset
-from paper_repro.detection.backbones import BACKBONES
-from paper_repro.detection.config import DETECT_FLAGS, DetectConfig, DetectProfile
+from paper_repro.detection.config import BACKBONES, DETECT_FLAGS, DetectConfig, DetectProfile
 from paper_repro.detection.config import PROFILES as DETECT_PROFILES
 from paper_repro.detection.data import parse_detection_dataset
 from paper_repro.experiments.chapters import NOTEBOOKS
-from paper_repro.experiments.plan import plan, sweep_profile, table
-from paper_repro.experiments.scale_map import export_stored, extend
 from paper_repro.models import MODEL_NAME_HELP, parse_model_name
-from paper_repro.reproduce import reproduce
 from paper_repro.runs.datasets import DataMissing, ensure_fashion_mnist, load_cifar10
 from paper_repro.runs.home import default
-from paper_repro.runs.records import RECORDS
-from paper_repro.runs.records import read as read_records
 from paper_repro.runs.registry import train
 from paper_repro.runs.run import Diverged
 from paper_repro.runs.spec import SPEED_CHOICES
 from paper_repro.runs.speed import lower_priority
 from paper_repro.runs.store import StoreWriteError
-from paper_repro.runs.sweep import Placement
 
 PROG = "python -m paper_repro"
 
@@ -540,6 +524,9 @@ def cmd_detect(a) -> int:
 
 
 def cmd_bench(a) -> int:
+    from paper_repro.book.speed import switches_table
+    from paper_repro.classification.bench import BenchSetup, accuracy_report, bench, bench_accuracy, bench_switches
+
     if a.switches:
         if not Path(a.json).resolve().parent.is_dir():
             return a.parser.fail(f"--json {a.json}: its folder does not exist")
@@ -595,6 +582,8 @@ def cmd_data(a) -> int:
 
 
 def cmd_reproduce(a) -> int:
+    from paper_repro.reproduce import reproduce
+
     return reproduce(
         a.profile,
         only=a.only,
@@ -605,6 +594,10 @@ def cmd_reproduce(a) -> int:
 
 
 def cmd_scale_map(a) -> int:
+    from paper_repro.experiments.scale_map import export_stored, extend
+    from paper_repro.runs.records import RECORDS
+    from paper_repro.runs.records import read as read_records
+
     path = Path(a.records) if a.records else RECORDS
     if path.exists() and not path.is_file() or not (path.parent.is_dir() or not path.parent.exists()):
         return a.parser.fail(f"--records {path}: not a file")
@@ -627,6 +620,9 @@ def cmd_scale_map(a) -> int:
 
 
 def cmd_sweep(a) -> int:
+    from paper_repro.experiments.plan import sweep_profile
+    from paper_repro.runs.sweep import Placement
+
     outcomes = sweep_profile(
         a.profile,
         a.out,
@@ -637,12 +633,16 @@ def cmd_sweep(a) -> int:
 
 
 def cmd_plan(a) -> int:
+    from paper_repro.experiments.plan import plan, table
+
     rows = plan(a.profile, a.out)
     print("\n".join(json.dumps(r, sort_keys=True) for r in rows) if a.json else table(rows))
     return 0
 
 
 def cmd_report(a) -> int:
+    from paper_repro.book.report import summary_markdown, update_readme
+
     if not a.readme:
         print(summary_markdown(a.profile))
         return 0

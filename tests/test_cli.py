@@ -119,6 +119,26 @@ def test_help_lists_every_command_and_every_option_says_what_it_does(cli):
     assert "01_residual, 02_degradation" in cli("reproduce", "--help").stdout
 
 
+def test_help_and_a_bad_flag_import_no_more_than_the_parser_needs():
+    # each command imports what it runs: torchvision's models, matplotlib (the report), scipy (the
+    # verdicts) and Ray cost seconds to import, and --help or a misspelt flag must not wait for them
+    probe = (
+        "import sys\n"
+        "from paper_repro import cli\n"
+        "for argv in (['--help'], ['train', '--help'], ['detect', '--lr', 'x'], ['scale-map', '--seeds', '-1']):\n"
+        "    try:\n"
+        "        cli.main(argv)\n"
+        "    except SystemExit as e:\n"
+        "        assert e.code in (0, 2), e.code\n"
+        "heavy = ('torchvision', 'matplotlib', 'scipy', 'ray', 'plotly', 'pandas')\n"
+        "print(' '.join(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.splitlines()[-1] == "", done.stderr  # none of them
+    assert "error: argument --lr" in done.stderr and "error: argument --seeds" in done.stderr
+
+
 def test_missing_data_says_how_to_get_it(tmp_path, cli, monkeypatch):
 
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "nowhere")

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import torchvision
-from torchvision.transforms import v2
 
 from paper_repro.runs.datasets import (
     DataMissing,
@@ -248,6 +246,7 @@ class SubtractMean:
 def imagenet_train_transform(crop: int = 224, scale: tuple[int, int] = (256, 480)):
     """§3.4: shorter side resized to a random size in [256, 480], a random 224 crop or its flip,
     mean subtracted, standard colour augmentation."""
+    from torchvision.transforms import v2  # noqa: PLC0415 - imported where data is read: a fast --help
 
     return v2.Compose(
         [
@@ -268,6 +267,7 @@ def stack_crops(crops) -> torch.Tensor:
 
 def imagenet_tencrop_transform(crop: int = 224, size: int = 256):
     """Standard 10-crop testing [21]: the four corners and the centre, and their flips."""
+    from torchvision.transforms import v2  # noqa: PLC0415 - imported where data is read: a fast --help
 
     return v2.Compose(
         [
@@ -290,6 +290,7 @@ def imagenet_folders(
     path: str | os.PathLike, crop: int = 224, scale: tuple[int, int] = (256, 480), test_size: int = 256
 ):
     """``path/train`` and ``path/val`` as torchvision ImageFolders with the paper's transforms."""
+    import torchvision  # noqa: PLC0415 - imported where data is read: a fast --help
 
     root = Path(path)
     missing = imagenet_missing(root)

@@ -39,12 +39,11 @@ from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
 from torchvision.models.vgg import cfgs, make_layers
 from torchvision.ops import FrozenBatchNorm2d, MultiScaleRoIAlign, roi_align, roi_pool
 
+from paper_repro.detection.config import BACKBONES, DEFAULT_ROI_SIZE
 from paper_repro.models import resnet
 from paper_repro.models.imagenet import torchvision_key
 
-BACKBONES = ("resnet101", "vgg16")
 STRIDE = 16  # both trunks: conv4_x of ResNet-101, conv5_3 of VGG-16
-DEFAULT_ROI_SIZE = {"resnet101": 14, "vgg16": 7}
 VGG_CONV5_3 = 30  # torchvision vgg16().features[:30] ends with conv5_3 + ReLU (index 30 is pool5)
 
 

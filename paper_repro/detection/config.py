@@ -15,10 +15,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from paper_repro.detection.backbones import BACKBONES, DEFAULT_ROI_SIZE
 from paper_repro.detection.data import DATASETS_HELP, DEFAULT_SPLITS, parse_detection_dataset
 from paper_repro.runs.datasets import ensure_fashion_mnist
 from paper_repro.runs.spec import RunSpec, check_common
+
+# the trunks §4.3 compares (detection/backbones.py builds them) and the RoI pooling size of each: 14x14
+# before ResNet-101's conv5_x head (conv5_1 has stride 2), 7x7 before VGG-16's fc6
+BACKBONES = ("resnet101", "vgg16")
+DEFAULT_ROI_SIZE = {"resnet101": 14, "vgg16": 7}
 
 
 @functools.lru_cache(maxsize=16)

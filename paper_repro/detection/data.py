@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-import torchvision
 
 from paper_repro.runs.datasets import FASHION_CLASSES, DataMissing, EpochLoader, load_fashion_mnist
 
@@ -207,6 +206,7 @@ class VOCSet(torch.utils.data.Dataset):
     classes = VOC_CLASSES
 
     def __init__(self, root: str | os.PathLike, year: str, image_set: str, id_offset: int = 0):
+        import torchvision  # noqa: PLC0415 - imported where data is read: a fast --help
 
         folder = Path(root) / "VOCdevkit" / f"VOC{year}"
         split_file = folder / "ImageSets" / "Main" / f"{image_set}.txt"
@@ -282,6 +282,7 @@ class COCOSet(torch.utils.data.Dataset):
     ``iscrowd`` set (training drops them, COCOeval ignores them)."""
 
     def __init__(self, root: str | os.PathLike, split: str):
+        import torchvision  # noqa: PLC0415 - imported where data is read: a fast --help
 
         ann = Path(root) / "annotations" / f"instances_{split}.json"
         images = Path(root) / split

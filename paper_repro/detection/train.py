@@ -24,7 +24,6 @@ from pathlib import Path
 
 import torch
 
-from paper_repro.detection.backbones import BackboneOptions, build_faster_rcnn
 from paper_repro.detection.config import DetectConfig
 from paper_repro.detection.data import DetectionLoader, build_detection_data, training_target
 from paper_repro.detection.evaluate import coco_map, voc07_map
@@ -72,6 +71,10 @@ def load_pretrained(path: str) -> dict | None:
 
 def build_detector(cfg: DetectConfig, num_classes: int, state_dict: dict | None = None) -> torch.nn.Module:
     """The Faster R-CNN of ``cfg``; ``num_classes`` object classes (the background is added)."""
+    # torchvision's detection models (a second to import) only where a detector is built: importing
+    # this module registers fit_detector for every DetectConfig, the command line's --help included
+    from paper_repro.detection.backbones import BackboneOptions, build_faster_rcnn  # noqa: PLC0415
+
     options = BackboneOptions(
         frozen_bn=cfg.uses_frozen_bn(),
         roi_size=cfg.roi(),

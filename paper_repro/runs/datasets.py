@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torchvision
 from filelock import FileLock
 
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -103,6 +102,8 @@ def _prepare_fashion_mnist(root: str | os.PathLike, raw: Path, download: bool) -
                 os.replace(tmp, raw / f)
             return raw
     if download:
+        import torchvision  # noqa: PLC0415 - imported where data is read: a fast --help
+
         try:
             torchvision.datasets.FashionMNIST(str(root), train=True, download=True)
             torchvision.datasets.FashionMNIST(str(root), train=False, download=True)
@@ -119,6 +120,8 @@ def _prepare_fashion_mnist(root: str | os.PathLike, raw: Path, download: bool) -
 def load_fashion_mnist(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
     """Fashion-MNIST through torchvision, zero-padded from 28x28 to 32x32 (one channel)."""
 
+    import torchvision  # noqa: PLC0415 - imported where data is read: a fast --help
+
     ensure_fashion_mnist(root, download)
     ds = torchvision.datasets.FashionMNIST(str(root), train=train, download=False)
     images = torch.nn.functional.pad(ds.data, (2, 2, 2, 2)).unsqueeze(1).contiguous()
@@ -127,6 +130,8 @@ def load_fashion_mnist(root: str | os.PathLike = "data", train: bool = True, dow
 
 def load_cifar10(root: str | os.PathLike = "data", train: bool = True, download: bool = True) -> TensorData:
     """CIFAR-10 through torchvision's dataset class (downloaded when online)."""
+
+    import torchvision  # noqa: PLC0415 - imported where data is read: a fast --help
 
     try:
         try:
