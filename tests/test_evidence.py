@@ -108,6 +108,7 @@ def test_fashion_table_beside_the_longest_runs():
     assert columns[-1] == ("ours", "this project, 1200 iterations") and "1200 iterations · seeds 0, 1, 2" in note
     assert not any("full" in r for r in rows) and "64000" not in note  # no full-length run: no column for it
     assert "No committed schedule" in ev.fashion_table([])[2]
+    assert "final test error on all test images, mean ± std over the seeds (n)" in note  # what "15.00 ± 0.00" is
 
 
 def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
@@ -122,12 +123,16 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert text.startswith(
         "No verdict at this length until each net has 3 seeds; so far, seed by seed:\n- *Deeper ResNets test better "
         "(110 vs 20)* (test error): ResNet-110 5.00% against ResNet-20's 6.12%, a difference of -1.12 points (seed 0)."
-        "\n\nTest error beside the published Fashion-MNIST runs:\n- ResNet-20 tests at 6.12% (n=1): 1.73 points above "
+        "\n\nTest error beside the published Fashion-MNIST runs:\n- ResNet-20 tests at 6.12% (1 seed): 1.73 points above "
     )
     assert "1.30 points above zhunzhong07/Random-Erasing (issue #10)'s 4.82" in text
-    assert "\n- ResNet-110 tests at 5.00% (n=1): 0.60 points above" in text
+    assert "\n- ResNet-110 tests at 5.00% (1 seed): 0.60 points above" in text
     assert "64000 iterations of batch 128 are 137 epochs of the 60000 training images" in text
     assert "against their 300 epochs" in text and ev.full_length_comparison(OLD + NEW) == ""
+    second = rec("resnet20", 1, 64000, 0.02, 0.0652)  # two seeds: their mean, and what the ± is
+    assert "\n- ResNet-20 tests at 6.32 ± 0.28% (mean ± std of 2 seeds): " in ev.full_length_comparison(
+        OLD + NEW + full + [second]
+    )
     assert "zhunzhong07/Random-Erasing (README) reports the best test accuracy over epochs" in text
     assert "64000 iterations · seeds 0 · 2 runs" in text  # the provenance of the full-length runs
     # each published number with its runs; the differences of the schedules and the provenance said once

@@ -600,7 +600,9 @@ def full_length_comparison(records: list[dict], label: bool = True) -> str:
             f"{n.text()}% ({published.runs_text(src, n)})"
             for src, n in nums
         )
-        out.append(f"- {net_name(net)} tests at {_errors_cell(rs).replace(' (', '% (', 1)}: {versus}.")
+        errs = [100 * r["final_eval_error"] for r in rs]
+        seeds = f"mean ± std of {len(rs)} seeds" if len(rs) > 1 else "1 seed"
+        out.append(f"- {net_name(net)} tests at {mean_std_of(errs)}% ({seeds}): {versus}.")
     pending = paper_length_claims(records)
     if not out:
         return pending
@@ -653,7 +655,11 @@ def fashion_table(records: list[dict]) -> tuple[list[dict], list[tuple[str, str]
         f"Published, test error (%): {re.cite()}, {re.dataset}, {re.recipe}; {re.statistic}. {rr.cite()}: "
         f"{rr.dataset}, {rr.recipe}; {rr.statistic}. "
     )
-    note += missing([], NETS) if s is None else f"This project: final test error on all test images, {s.label()}."
+    note += (
+        missing([], NETS)
+        if s is None
+        else f"This project: final test error on all test images, mean ± std over the seeds (n), {s.label()}."
+    )
     if full is not None:
         columns.append(("full", f"this project, the paper's {paper.ITERATIONS} iterations"))
         note += (
