@@ -123,7 +123,8 @@ def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
     assert text.startswith(
         "No verdict at this length until each net has 3 seeds; so far, seed by seed:\n- *Deeper ResNets test better "
         "(110 vs 20)* (test error): ResNet-110 5.00% against ResNet-20's 6.12%, a difference of -1.12 points (seed 0)."
-        "\n\nTest error beside the published Fashion-MNIST runs:\n- ResNet-20 tests at 6.12% (1 seed): 1.73 points above "
+        "\n\nTest error beside the published Fashion-MNIST runs:\n- ResNet-20 tests at 6.12% (1 seed): "
+        "1.73 points above "
     )
     assert "1.30 points above zhunzhong07/Random-Erasing (issue #10)'s 4.82" in text
     assert "\n- ResNet-110 tests at 5.00% (1 seed): 0.60 points above" in text
