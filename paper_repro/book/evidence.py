@@ -594,13 +594,13 @@ def full_length_comparison(records: list[dict], label: bool = True) -> str:
         if not nums:
             continue
         cited.update((src.key, src) for src, _ in nums)
-        ours = statistics.fmean(100 * r["final_eval_error"] for r in rs)
+        errs = [100 * r["final_eval_error"] for r in rs]
+        ours = statistics.fmean(errs)
         versus = " and ".join(
             f"{abs(ours - n.error):.2f} points {'above' if ours > n.error else 'below'} {src.cite()}'s "
             f"{n.text()}% ({published.runs_text(src, n)})"
             for src, n in nums
         )
-        errs = [100 * r["final_eval_error"] for r in rs]
         seeds = f"mean ± std of {len(rs)} seeds" if len(rs) > 1 else "1 seed"
         out.append(f"- {net_name(net)} tests at {mean_std_of(errs)}% ({seeds}): {versus}.")
     pending = paper_length_claims(records)
