@@ -392,9 +392,10 @@ def test_fig6_draws_a_run_evaluated_more_often_averaged_over_the_coarser_runs_wi
     assert box.y1 < ax.xaxis.label.get_window_extent(renderer).y0
     assert box.y0 > max(t.get_window_extent(renderer).y1 for t in fig.texts)  # above the provenance line
     same = ev.paper_length_resnets([r56, {**r56, "net": "resnet20"}])
-    assert not any("averaged" in t.get_text() for t in ev.fig6_figure(same)[0].texts)  # one interval: as measured
-    assert not any(line.get_marker() == "D" for line in ev.fig6_figure(same)[0].axes[0].lines)  # one test set: none
-    short = ev.fig6_figure(same)[0]  # short entries: inside the axes, where matplotlib finds room
+    short = ev.fig6_figure(same)[0]
+    assert not any("averaged" in t.get_text() for t in short.texts)  # one interval: as measured
+    assert not any(line.get_marker() == "D" for line in short.axes[0].lines)  # one test set: none
+    # short entries: inside the axes, where matplotlib finds room
     short_box = short.axes[0].get_legend().get_window_extent(_drawn(short))
     assert short.axes[0].bbox.y0 < short_box.y0 and short_box.y1 < short.axes[0].bbox.y1
 
