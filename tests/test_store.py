@@ -56,7 +56,9 @@ def _torch_bytes(obj) -> bytes:
 
 
 # --------------------------------------------------------------------------- a crafted checkpoint
-def test_a_crafted_checkpoint_executes_nothing_and_the_run_resumes_from_the_good_one(tmp_path, data_root, capsys):
+def test_a_crafted_checkpoint_executes_nothing_and_the_run_resumes_from_the_good_one(
+    tmp_path, data_root, capsys, recwarn
+):
     code, _, _ = _train(tmp_path, data_root, capsys)
     assert code == 0
     run = store.find_runs(tmp_path / "runs")[0]
@@ -73,6 +75,7 @@ def test_a_crafted_checkpoint_executes_nothing_and_the_run_resumes_from_the_good
     assert len(refusals) == 2 and str(evil) in refusals[0] and "posix.system" in refusals[0]
     assert "nothing was executed" in refusals[0]
     assert "from iteration 6" in err  # the newest good checkpoint
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]  # the refusal's line says it all
     summary = json.loads(out.splitlines()[-1])
     assert summary["final_eval_error"] == reference["final_eval_error"]
 

@@ -22,6 +22,7 @@ import io
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -130,7 +131,10 @@ def _legacy_numpy_globals() -> list:
 def safe_torch_load(source, what: str = "file") -> object:
     """``torch.load`` that never runs code: ``weights_only=True``, plus the uint32 arrays of old
     checkpoints' numpy RNG state. Raises ValueError with one line saying why a file was refused."""
-    with torch.serialization.safe_globals(_legacy_numpy_globals()):
+    with torch.serialization.safe_globals(_legacy_numpy_globals()), warnings.catch_warnings():
+        # a file pickled by other means makes torch warn about its protocol before refusing it: the
+        # one line below says what is wrong with the file
+        warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
         try:
             return torch.load(source, map_location="cpu", weights_only=True)
         except Exception as e:
