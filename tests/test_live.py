@@ -182,7 +182,7 @@ def test_a_live_session_leaves_the_final_curve_and_no_bar(tmp_path, data_root):
     # does not appear below the first run's printed line), emptied; one curve, its final frame with both runs
     assert len(nb.outputs) == 2 and nb.outputs[0] == live.EMPTY
     curve = nb.outputs[1]
-    assert curve["text/plain"] == "<training curves of 2 run(s), final>"
+    assert curve["text/plain"] == "<training curves of the 2 runs trained in this cell, final>"
     assert base64.b64decode(curve["image/png"]).startswith(b"\x89PNG")
 
 
@@ -240,6 +240,6 @@ def test_a_batch_kernel_saves_no_live_output_and_a_forced_live_one_only_its_fina
     assert len(displays) == 2
     bar, curve = displays
     assert bar.data == live.EMPTY  # the bar, gone
-    assert curve.data["text/plain"] == "<training curves of 1 run(s), final>"
+    assert curve.data["text/plain"] == "<training curves of the 1 run trained in this cell, final>"
     assert base64.b64decode(curve.data["image/png"]).startswith(b"\x89PNG")
     assert outputs[-1].output_type == "stream" and outputs[-1].text.strip() == "finished 3"

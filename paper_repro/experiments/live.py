@@ -219,7 +219,8 @@ class Live(Watcher):
         run = self.runs[-1]
         if final:
             stopped = [r["desc"] for r in self.runs if r.get("stopped")]
-            what = f"training curves of {len(self.runs)} run(s), final" + (
+            n = len(self.runs)
+            what = f"training curves of the {n} run{'s' if n != 1 else ''} trained in this cell, final" + (
                 f" ({', '.join(stopped)} stopped early)" if stopped else ""
             )
         else:
