@@ -16,6 +16,8 @@ import pytest
 import torch
 
 from paper_repro.__main__ import main
+from paper_repro.classification.config import RunConfig
+from paper_repro.classification.train import fit
 from paper_repro.detection.train import load_pretrained
 from paper_repro.experiments.plan import seconds_per_iteration
 from paper_repro.runs import files, store
@@ -260,3 +262,36 @@ def test_an_atomic_write_gets_the_mode_of_a_plain_write_not_mkstemps_private_one
     plain.write_bytes(b"x")
     files.atomic_write_bytes(tmp_path / "atomic", b"x")
     assert os.stat(tmp_path / "atomic").st_mode & 0o777 == os.stat(plain).st_mode & 0o777
+
+
+# --------------------------------------------------------------------------- another machine
+@pytest.mark.parametrize("began, resumed", [((), ("avx512_bf16",)), (("amx_bf16",), ())], ids=["fp32", "bf16"])
+def test_a_run_resumed_where_auto_picks_another_precision_goes_on_in_the_one_it_began_in(
+    tmp_path, data_root, capsys, monkeypatch, began, resumed
+):
+    """Precision ``auto`` resolves per machine: bf16 only where the processor has it natively. A run
+    begun on one machine and resumed on another (a parked checkpoint, a shared store) keeps the
+    arithmetic it began in: it ends with the numbers of an uninterrupted run on the first machine, and
+    its record names that one precision."""
+    tiny = dict(model="resnet8", dataset="fashion-mnist", train_subset=512, eval_subset=256, batch_size=64)
+    cfg = RunConfig(**tiny, iterations=6, milestones=(4,), eval_interval=2, checkpoint_interval=2)
+    monkeypatch.setattr("paper_repro.runs.speed.cpu_flags", lambda: frozenset(began))
+    reference = fit(cfg, out=tmp_path / "ref", data_root=data_root, progress=False)
+    own = reference.summary["precision"]
+    assert own == ("bf16" if began else "fp32")
+    monkeypatch.setenv("PAPER_REPRO_STOP_AT", "3")  # after the checkpoint at 2
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, out=tmp_path / "runs", data_root=data_root, progress=False)
+    monkeypatch.delenv("PAPER_REPRO_STOP_AT")
+    monkeypatch.setattr("paper_repro.runs.speed.cpu_flags", lambda: frozenset(resumed))  # another machine
+    capsys.readouterr()
+    r = fit(cfg, out=tmp_path / "runs", data_root=data_root, progress=False)
+    other = "fp32" if began else "bf16"
+    assert f"began in {own}: it goes on in {own}, not in {other} as precision auto" in capsys.readouterr().err
+    assert r.resumed_from == 2 and r.summary["precision"] == own
+    assert store.load_latest_checkpoint(r.run_dir)["precision"] == own
+    strip = ("images_per_sec",)  # the clock's, not the arithmetic's
+    assert [{k: v for k, v in m.items() if k not in strip} for m in r.metrics] == [
+        {k: v for k, v in m.items() if k not in strip} for m in reference.metrics
+    ]
+    assert r.summary["final_eval_error"] == reference.summary["final_eval_error"]

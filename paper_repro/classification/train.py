@@ -137,7 +137,7 @@ def _train(run: Run, data: Data, speed: Speed, progress) -> Result:
         model = model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model.parameters(), cfg, speed.device)
     warmup = WarmupRule(cfg)
-    run.open({"model": model, "optimizer": optimizer, "warmup": warmup, "loader": data.train})
+    speed = run.open({"model": model, "optimizer": optimizer, "warmup": warmup, "loader": data.train}, speed).speed
     net = _parallel(model, cfg, speed, run.world)
     tally, batches = Tally(speed.device, run.world), data.train.forever()
     for it in run.steps(f"{cfg.model} seed {cfg.seed}", progress):

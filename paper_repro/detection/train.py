@@ -203,7 +203,7 @@ def _train_detector(run: Run, data, speed: Speed, progress) -> Result:
     loader = DetectionLoader(
         data.train, cfg.batch_size, seed=cfg.seed, train=True, flip=cfg.hflip, workers=_workers(cfg, data)
     )
-    run.open({"model": model, "optimizer": optimizer, "loader": loader})
+    speed = run.open({"model": model, "optimizer": optimizer, "loader": loader}, speed).speed
     tally, batches, final = Tally(speed.device), loader.forever(), None
     for it in run.steps(f"detect {cfg.backbone}", progress):
         lr = set_lr(optimizer, learning_rate(it, cfg))

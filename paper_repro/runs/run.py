@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import os
 import random
 import signal
@@ -176,19 +177,35 @@ class Run:
         self.main, self.world = rank == 0, world
         self.parts: dict = {}
         self.start, self.elapsed, self.resumed_from, self.records = 0, 0.0, None, []
+        self.speed: Speed | None = None
         self.bar = None
         self.watched, self.watching, self.done = Watched(watchers() if self.main else (), log), False, 0
 
-    def open(self, parts: dict) -> Run:
+    def open(self, parts: dict, speed: Speed) -> Run:
         """The folder with its config.json (written once, or checked against the folder's hash),
         then the newest good checkpoint loaded into ``parts`` (name -> object with
-        ``state_dict``/``load_state_dict``) and the RNGs; metrics recorded after it are dropped."""
+        ``state_dict``/``load_state_dict``) and the RNGs; metrics recorded after it are dropped.
+
+        ``self.speed`` is ``speed`` with the precision the run began in: precision ``auto`` resolves
+        per machine (bf16 only where the processor has it natively), and a run resumed on another
+        machine goes on in the arithmetic it began in, so that its record names one precision for
+        all its iterations (bf16 emulated where the processor lacks it: slower, the same rounding)."""
         _open_folder(self.directory, self.cfg, self.main, self.world)
         self.parts = parts
         state = _restore(self.directory, parts, self.log, self.main, self.world)
+        self.speed = speed
         if state is not None:
             self.start = self.resumed_from = int(state["iteration"])
             self.elapsed = float(state["elapsed"])
+            began = state.get("precision")  # None in checkpoints written before it was kept
+            if began is not None and began != speed.precision:
+                if self.main:
+                    self.log(
+                        f"paper_repro: run {self.directory.parent.name}/{self.directory.name} began in {began}: "
+                        f"it goes on in {began}, not in {speed.precision} as precision {self.cfg.precision} "
+                        "would pick on this machine"
+                    )
+                self.speed = dataclasses.replace(speed, precision=began)
         self.records = store.read_metrics(self.directory) if self.main else []
         return self
 
@@ -227,6 +244,7 @@ class Run:
                     "iteration": iteration,
                     "rng": rng_state(),
                     "elapsed": self.elapsed,
+                    "precision": self.speed.precision if self.speed else None,
                     "config": self.cfg.to_dict(),
                 },
             )
