@@ -178,5 +178,7 @@ def test_bench_switches_times_every_setting_and_writes_one_table_and_the_json(tm
     )
     assert forced[("bf16", "on")]["resolved_precision"] == "bf16" and forced[("bf16", "on")]["resolved_channels_last"]
     assert [x["threads"] for x in r["rows"]][-1] == 1
+    auto = {x["resolved_precision"] for x in r["rows"] if x["precision"] == "auto"}
+    assert auto == {"bf16" if r["native_bf16"] else "fp32"}  # what auto picks, and why
     table = capsys.readouterr().out
     assert table.count("| resnet8 |") == 5 and "warm-up" in table and str(out) in table

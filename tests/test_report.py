@@ -138,3 +138,5 @@ def test_the_speed_switches_block_reads_compile_against_eager_at_the_same_thread
     assert md.startswith("**Some CPU** (`figures/bench/switches-some.json`)")
     assert "| resnet56 | auto (bf16) | auto (on) | inductor | 2 | 300.0 | 1.0 s, 8 it. |" in md
     assert "commit abc1234" in md
+    (folder / "switches-some.json").write_text(json.dumps({**r, "native_bf16": False}))  # auto picks fp32 there
+    assert speed.switches_markdown(folder).startswith("**Some CPU, no native bf16 (bf16 emulated)** (`figures/")

@@ -74,6 +74,8 @@ def switches_markdown(folder: Path = BENCH) -> str:
     parts = []
     for f in files:
         r = json.loads(f.read_text())
-        parts.append(f"**{r['hardware']}** (`{folder.parent.name}/{folder.name}/{f.name}`): {compile_sentence(r)}")
+        bf16 = {True: ", native bf16", False: ", no native bf16 (bf16 emulated)"}.get(r.get("native_bf16"), "")
+        where = f"`{folder.parent.name}/{folder.name}/{f.name}`"
+        parts.append(f"**{r['hardware']}{bf16}** ({where}): {compile_sentence(r)}")
         parts.append(switches_table(r))
     return "\n\n".join(parts)

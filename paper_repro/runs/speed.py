@@ -12,6 +12,9 @@ import torch
 
 from paper_repro.runs.provenance import cpu_flags
 
+# the CPU instructions for native bf16 arithmetic: where a processor has none, bf16 is emulated (slower)
+BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
+
 
 @dataclass(frozen=True)
 class Speed:
@@ -38,7 +41,7 @@ def resolve_speed(cfg) -> Speed:
     elif device.type == "cuda":
         precision = "bf16"
     else:
-        precision = "bf16" if {"avx512_bf16", "amx_bf16"} & cpu_flags() else "fp32"
+        precision = "bf16" if BF16_FLAGS & cpu_flags() else "fp32"
     channels_last = cfg.channels_last == "on" or cfg.channels_last == "auto"
     return Speed(device, precision, channels_last)
 
