@@ -135,7 +135,7 @@ def test_the_speed_switches_block_reads_compile_against_eager_at_the_same_thread
     folder.mkdir(parents=True)
     (folder / "switches-some.json").write_text(json.dumps(r))
     md = speed.switches_markdown(folder)
-    assert md.startswith("**Some CPU** (`figures/bench/switches-some.json`)")
+    assert md.startswith("**Some CPU, native bf16** (`figures/bench/switches-some.json`)")  # auto resolved to bf16
     assert "| resnet56 | auto (bf16) | auto (on) | inductor | 2 | 300.0 | 1.0 s, 8 it. |" in md
     assert "commit abc1234" in md
     (folder / "switches-some.json").write_text(json.dumps({**r, "native_bf16": False}))  # auto picks fp32 there

@@ -65,6 +65,16 @@ def compile_sentence(r: dict) -> str:
     )
 
 
+def native_bf16(r: dict) -> bool | None:
+    """Whether the CPU of a ``bench --switches`` file has native bf16: its own field, or, in a file
+    written before it had one, what precision ``auto`` resolved to there (bf16 only where it is native);
+    None on a GPU or where neither says."""
+    if r.get("native_bf16") is not None or not str(r.get("device", "")).startswith("cpu"):
+        return r.get("native_bf16")
+    auto = {x.get("resolved_precision") for x in r.get("rows", []) if x.get("precision") == "auto"}
+    return None if len(auto) != 1 else auto == {"bf16"}
+
+
 def switches_markdown(folder: Path = BENCH) -> str:
     """The appendix's block: each ``switches-*.json`` in ``folder`` as its hardware's table and its
     torch.compile sentence, or one sentence saying that nothing was measured."""
@@ -74,7 +84,7 @@ def switches_markdown(folder: Path = BENCH) -> str:
     parts = []
     for f in files:
         r = json.loads(f.read_text())
-        bf16 = {True: ", native bf16", False: ", no native bf16 (bf16 emulated)"}.get(r.get("native_bf16"), "")
+        bf16 = {True: ", native bf16", False: ", no native bf16 (bf16 emulated)"}.get(native_bf16(r), "")
         where = f"`{folder.parent.name}/{folder.name}/{f.name}`"
         parts.append(f"**{r['hardware']}{bf16}** ({where}): {compile_sentence(r)}")
         parts.append(switches_table(r))

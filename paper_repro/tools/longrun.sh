@@ -35,8 +35,8 @@ QUEUE=("resnet56 0" "resnet20 1" "resnet56 1" "resnet20 2" "resnet56 2" "resnet2
   "plain20 0" "plain56 0" "plain20 1" "plain56 1" "plain20 2" "plain56 2")
 # That series is bf16 (`--precision auto` on a CPU with native bf16). A CPU without it (avx512_bf16 or
 # amx_bf16) would train those points in fp32, records that never join the series, and bf16 emulated
-# there is about 11x slower than fp32 (AMD EPYC family 25 model 1: 39 against 449 images/s, ResNet-20,
-# batch 128, 2 threads). Such a machine runs the precision control instead, at the longest length where
+# there is an order of magnitude slower than fp32 (figures/bench/switches-epyc-no-bf16.json, ResNet-20:
+# 34.8 against 490.0 images/s). Such a machine runs the precision control instead, at the longest length where
 # the depth claims have 3 bf16 seeds: ResNet-20 and ResNet-56 in fp32 at 9,600 iterations, in pairs.
 CONTROL=("resnet20 0" "resnet56 0" "resnet20 1" "resnet56 1" "resnet20 2" "resnet56 2")
 
