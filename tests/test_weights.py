@@ -13,8 +13,8 @@ from paper_repro.experiments import scale_map as extension
 from paper_repro.experiments.shipped import final_error, shipped_responses
 from paper_repro.models import build_model
 from paper_repro.runs import records, weights
-from paper_repro.runs.provenance import cpu_flags, hardware
-from paper_repro.runs.speed import BF16_FLAGS
+from paper_repro.runs.provenance import hardware
+from paper_repro.runs.speed import native_bf16
 
 
 def test_a_saved_net_loads_in_one_call_and_computes_the_same_outputs(tmp_path):
@@ -178,7 +178,7 @@ def test_each_shipped_net_gives_its_records_test_error_on_the_10000_test_images(
     rec = _record_of(weights.metadata(path))
     got = final_error(path, data_root)
     assert got["images"] == rec["final_eval_images"] == 10000
-    native = bool(BF16_FLAGS & cpu_flags())  # a bf16 run (precision auto) had native bf16
+    native = native_bf16()  # a bf16 run (precision auto) had native bf16
     if rec["precision"] == "fp32" or (rec["hardware"] == hardware() and native):
         assert got["eval_error"] == rec["final_eval_error"]  # exact: the same loaders and arithmetic as the run's
     else:

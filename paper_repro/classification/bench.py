@@ -40,8 +40,8 @@ from paper_repro.models import build_model
 from paper_repro.paper import claims
 from paper_repro.runs import store
 from paper_repro.runs.datasets import load_tensor_dataset, pixel_mean, seeded_subset
-from paper_repro.runs.provenance import cpu_flags, provenance
-from paper_repro.runs.speed import BF16_FLAGS
+from paper_repro.runs.provenance import provenance
+from paper_repro.runs.speed import native_bf16
 
 ACCURACY_EXPERIMENT = "bench-accuracy"
 PAD = 4  # §4.2: 4 pixels padded on each side before the random crop
@@ -454,7 +454,7 @@ def bench_switches(
         "device": str(speed.device),
         "hardware": summary["hardware"].rsplit(",", 1)[0] if summary else None,
         # what precision auto picks on this CPU, and why bf16 may be slow here (emulated)
-        "native_bf16": None if gpu else bool(BF16_FLAGS & cpu_flags()),
+        "native_bf16": None if gpu else native_bf16(),
         "commit": summary["commit"] if summary else None,
         "torch": torch.__version__,
         "iterations": iterations,

@@ -16,6 +16,11 @@ from paper_repro.runs.provenance import cpu_flags
 BF16_FLAGS = frozenset({"avx512_bf16", "amx_bf16"})
 
 
+def native_bf16() -> bool:
+    """Whether this CPU has native bf16 instructions, the condition for `precision auto` = bf16."""
+    return bool(BF16_FLAGS & cpu_flags())
+
+
 @dataclass(frozen=True)
 class Speed:
     device: torch.device
@@ -41,7 +46,7 @@ def resolve_speed(cfg) -> Speed:
     elif device.type == "cuda":
         precision = "bf16"
     else:
-        precision = "bf16" if BF16_FLAGS & cpu_flags() else "fp32"
+        precision = "bf16" if native_bf16() else "fp32"
     channels_last = cfg.channels_last == "on" or cfg.channels_last == "auto"
     return Speed(device, precision, channels_last)
 
