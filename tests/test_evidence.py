@@ -109,6 +109,23 @@ def test_fashion_table_beside_the_longest_runs():
     assert not any("full" in r for r in rows) and "64000" not in note  # no full-length run: no column for it
     assert "No committed schedule" in ev.fashion_table([])[2]
     assert "final test error on all test images, mean ± std over the seeds (n)" in note  # what "15.00 ± 0.00" is
+    assert "the ResNets" not in note and "resnets" not in dict(columns)  # they have 3 seeds nowhere longer
+
+
+def test_fashion_table_gives_the_resnets_their_own_longer_column_where_they_alone_have_3_seeds():
+    # seed 0 at 2400 tests at 10%: ResNet-56 has 10, 7 and 8%
+    more = [rec(n, s, 2400, 0.01, 0.06 + 0.01 * s) for n in ("resnet20", "resnet56") for s in (1, 2)]
+    rows, columns, note = ev.fashion_table(OLD + NEW + more)
+    by_net = {r["net"]: r for r in rows}
+    assert [k for k, _ in columns][-2:] == ["ours", "resnets"]
+    assert dict(columns)["resnets"] == "this project, 2400 iterations (the ResNets)"
+    assert by_net["ResNet-20"]["ours"] == "15.00 ± 0.00 (n=3)"  # the 4-net column stays at 1200
+    assert by_net["ResNet-56"]["resnets"] == "8.33 ± 1.53 (n=3)" and by_net["plain-20"]["resnets"] == "–"
+    assert "The ResNets at 2400 iterations, where they have 3 seeds: scale map · Fashion-MNIST · 2400" in note
+    # at the paper's length the full-length column says it: no second column for the same schedule
+    at_64k = [rec(n, s, 64000, 0.01, 0.05) for n in ("resnet20", "resnet56") for s in range(3)]
+    _, columns, _ = ev.fashion_table(OLD + NEW + at_64k)
+    assert [k for k, _ in columns][-2:] == ["ours", "full"]
 
 
 def test_fashion_table_shows_the_first_full_length_run_with_its_one_seed():
