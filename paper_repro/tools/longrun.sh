@@ -110,15 +110,15 @@ sitting = ("\n" + log.read_text()).split("\n=== ")[-1]
 start = re.match(r"(\S+Z) ", sitting)
 resumed = re.search(rf"resuming run \S*{d.name} from iteration (\d+)", sitting)
 pace = ""
+t0 = datetime.datetime.fromisoformat(start[1].replace("Z", "+00:00")).timestamp() if start else 0.0
 if ck and start:
-    t0 = datetime.datetime.fromisoformat(start[1].replace("Z", "+00:00")).timestamp()
     n = int(ck[0].stem.split("-")[1]) - (int(resumed[1]) if resumed else 0)
     dt = ck[0].stat().st_mtime - t0
     if n > 0 and dt > 0:  # none yet where this sitting has written no checkpoint
         pace = f"; {n} iterations in {dt / 60:.0f} min this sitting, so about {(total - it) * dt / n / 3600:.1f} h to go"
 # the pace now: the two newest checkpoints, 400 iterations apart, unlike the sitting's pace not slowed
-# by a build or a CI run that has since ended
-if len(last) == 2:
+# by a build or a CI run that has since ended; both written in this sitting, so no stop lies between them
+if len(last) == 2 and last[0].stat().st_mtime >= t0:
     n = int(last[1].stem.split("-")[1]) - int(last[0].stem.split("-")[1])
     dt = last[1].stat().st_mtime - last[0].stat().st_mtime
     if n > 0 and dt > 0:
