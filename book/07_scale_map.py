@@ -84,8 +84,11 @@ chapter.map_tables(records, points)
 # Every long record trains under bf16 autocast (weights and SGD stay fp32). If bf16 were what kept
 # ResNet-56 behind ResNet-20 at these lengths, the depth verdicts would be the precision's, not the
 # schedule's. The control trains ResNet-20 and ResNet-56 with the same recipe in fp32, at 2,400
-# iterations with seeds 0 to 2 (`scale-map --precision fp32`). Its records carry `precision: fp32`
-# and their own config hash, and never join the map's seeds.
+# iterations with seeds 0 to 2 (`scale-map --precision fp32`), then at 9,600, the longest length
+# where the depth claims have 3 seeds in bf16, pair by pair. Its records carry `precision: fp32` and
+# their own config hash, and never join the map's seeds. Until a length has 3 seeds of each net in
+# fp32 it has no verdict; the table and the sentence then give the differences seed by seed, beside
+# the map's on the same seeds.
 #
 # The question is judged by the rule every claim follows. The precision changes a depth result only
 # where the change of its difference, bf16 minus fp32, is beyond seed noise: its 95% interval (Welch's,

@@ -255,12 +255,13 @@ def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dic
                 same = [q for q in ours[key] if (q["iterations"], q["dataset"]) == (p["iterations"], p["dataset"])]
                 change = claims.interaction(same[0], p) if same else None
                 _, scale, digits = claims.units(p["quantity"])
+                paired = _on_the_same_seeds(records, key, p, main, other) if change is None and same else None
                 rows.append(
                     {
                         "claim": f"{claims.BY_KEY[key].title}: {net_name(p['a'])} − {net_name(p['b'])}",
                         "iterations": p["iterations"],
                         main: _cell(same[0]) if same else "not measured",
-                        "control": f"{other}: {_cell(p)}",
+                        "control": f"{other}: {_cell(p)}" + (_paired_text(paired, main) if paired else ""),
                         "change": "—"
                         if change is None
                         else _interval_text(change, scale, digits)
@@ -270,10 +271,29 @@ def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dic
                         "_control": p,
                         "_change": change,
                         "_precisions": (main, other),
+                        "_paired": paired,
                     }
                 )
     columns = [("claim", "claim: a − b"), ("iterations", "iterations"), (main, f"{main} (the map)")]
     return rows, columns + [("control", "control"), ("change", "map − control [95% interval]")]
+
+
+def _on_the_same_seeds(records: list[dict], key: str, p: dict, main: str, other: str) -> dict | None:
+    """A control point that has fewer seeds than a verdict needs, seed-matched: the map's difference
+    (``records.judge``) over only the seeds the control has of both nets. None where it has none."""
+    c = claims.BY_KEY[key]
+    at = (p["iterations"], p["dataset"])
+    theirs = rec.groups(records, rec.needs(c.quantity), other).get(at, {})
+    seeds = {r["seed"] for r in theirs.get(c.a, [])} & {r["seed"] for r in theirs.get(c.b, [])}
+    ours = rec.groups(records, rec.needs(c.quantity), main).get(at, {})
+    mine = [r for net in (c.a, c.b) for r in ours.get(net, []) if r["seed"] in seeds]
+    if (
+        not seeds
+        or {r["seed"] for r in mine if r["net"] == c.a} != seeds
+        or {r["seed"] for r in mine if r["net"] == c.b} != seeds
+    ):
+        return None
+    return dict(rec.judge(c, mine), seeds=sorted(seeds))
 
 
 def _cell(p: dict) -> str:
@@ -304,13 +324,14 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
     rows, _ = precision_rows(records, keys)
     main = rec.main_precision(records)
     done = [r for r in rows if r["_change"] is not None]
+    partial = _partial_sentence([r for r in rows if r["_paired"]])
     if not done:
         n = sum(r.get("precision") != main for r in records)
         return (
             f"The precision control is being measured ({n} run{'s' * (n != 1)} in another precision than the "
             f"map's {main} so far, {claims.MIN_SEEDS} seeds of each net needed): "
             "`python -m paper_repro scale-map --nets resnet20 resnet56 --iterations 2400 --precision fp32`."
-        )
+        ) + partial
     other = done[0]["_precisions"][1]
     _, scale, digits = claims.units(done[0]["_control"]["quantity"])
     changes = "; ".join(
@@ -323,7 +344,7 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
             f"the same in {other}: {changes}. "
             + ", ".join(r["_title"] for r in changed)
             + f": beyond seed noise. The depth verdicts at the paper's length are then to be measured in {other}."
-        )
+        ) + partial
     widest = max(r["_change"]["high"] - r["_change"]["diff"] for r in done)
     text = (
         f"The precision does not change the depth results beyond seed noise. Each claim's difference in {main} "
@@ -341,4 +362,33 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
             f"{claims.signed(scale * m['diff'], digits)} and {claims.signed(scale * c['diff'], digits)} points, "
             "are within seed noise of each other."
         )
-    return text
+    return text + partial
+
+
+def _paired_text(paired: dict, main: str) -> str:
+    return f" ({main}, {_seeds_text(paired)}: {claims.difference_text(paired, ' pt')})"
+
+
+def _seeds_text(paired: dict) -> str:
+    return f"seed{'s' * (len(paired['seeds']) > 1)} " + ", ".join(map(str, paired["seeds"]))
+
+
+def _partial_sentence(rows: list[dict]) -> str:
+    """Where the control has fewer seeds than a verdict needs: its differences beside the map's on
+    the same seeds, no verdict."""
+    if not rows:
+        return ""
+    main, other = rows[0]["_precisions"]
+    parts = []
+    for r in rows:
+        c, m = r["_control"], r["_paired"]
+        _, scale, digits = claims.units(c["quantity"])
+        parts.append(
+            f"{r['_title']} at {r['iterations']} iterations, {_seeds_text(m)}: "
+            f"{claims.signed(scale * c['diff'], digits)} points in {other}, "
+            f"{claims.signed(scale * m['diff'], digits)} in {main}"
+        )
+    return (
+        f" Still being measured, with fewer than {claims.MIN_SEEDS} seeds per net and so no verdict yet, the "
+        f"differences on the same seeds: " + "; ".join(parts) + "."
+    )
