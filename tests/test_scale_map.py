@@ -185,7 +185,7 @@ def test_a_control_in_another_precision_stands_beside_the_map_and_never_joins_it
     slower = [dict(r, final_train_error=r["final_train_error"] + 0.01 * (r["net"] == "resnet56")) for r in fp32]
     rows, _ = sm.precision_rows(bf16 + slower)
     (train,) = [r for r in rows if r["claim"].startswith("Deeper ResNets train better")]
-    assert train["control"] == "fp32: 2 of 3 seeds: +3.00 pt (bf16, seeds 0, 1: +2.00 pt)"
+    assert train["control"] == "fp32: 2 of 3 seeds; on the same seeds 0, 1: fp32 +3.00 pt, bf16 +2.00 pt"
     assert sm.precision_sentence(bf16 + slower).endswith(
         "no verdict yet, the differences on the same seeds: Deeper ResNets train better at 2400 iterations, "
         "seeds 0, 1: +3.00 points in fp32, +2.00 in bf16; Deeper ResNets test better (56 vs 20) at 2400 "
@@ -193,7 +193,11 @@ def test_a_control_in_another_precision_stands_beside_the_map_and_never_joins_it
     )
     one = [r for r in slower if r["seed"] == 1] + [r for r in slower if r["seed"] == 0 and r["net"] == "resnet20"]
     (train,) = [r for r in sm.precision_rows(bf16 + one)[0] if r["claim"].startswith("Deeper ResNets train")]
-    assert train["control"].endswith("(bf16, seed 1: +2.00 pt)")  # only the seed both nets have in fp32
+    # only the seed both nets have in fp32, in both precisions: ResNet-20's seed 0 joins neither mean
+    assert (
+        train["control"]
+        == "fp32: ResNet-56 1, ResNet-20 2 of 3 seeds; on the same seed 1: fp32 +3.00 pt, bf16 +2.00 pt"
+    )
     fp32 += [dict(bf16[2], precision="fp32", config_hash="x"), dict(bf16[5], precision="fp32", config_hash="y")]
     rows, _ = sm.precision_rows(bf16 + fp32)  # the same values in both precisions: no change
     assert all(r["_change"]["diff"] == 0 and not r["_change"]["beyond_noise"] for r in rows)

@@ -261,7 +261,8 @@ def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dic
                         "claim": f"{claims.BY_KEY[key].title}: {net_name(p['a'])} − {net_name(p['b'])}",
                         "iterations": p["iterations"],
                         main: _cell(same[0]) if same else "not measured",
-                        "control": f"{other}: {_cell(p)}" + (_paired_text(paired, main) if paired else ""),
+                        "control": f"{other}: "
+                        + (_paired_text(claims.BY_KEY[key], p, paired, main, other) if paired else _cell(p)),
                         "change": "—"
                         if change is None
                         else _interval_text(change, scale, digits)
@@ -279,21 +280,19 @@ def precision_rows(records: list[dict], keys=PRECISION_CLAIMS) -> tuple[list[dic
 
 
 def _on_the_same_seeds(records: list[dict], key: str, p: dict, main: str, other: str) -> dict | None:
-    """A control point that has fewer seeds than a verdict needs, seed-matched: the map's difference
-    (``records.judge``) over only the seeds the control has of both nets. None where it has none."""
+    """A control point that has fewer seeds than a verdict needs, seed-matched: the claim's difference
+    (``records.judge``) in each precision over only the seeds that both precisions have of both nets,
+    {"seeds", main: judged, other: judged}. None where there is no such seed."""
     c = claims.BY_KEY[key]
     at = (p["iterations"], p["dataset"])
-    theirs = rec.groups(records, rec.needs(c.quantity), other).get(at, {})
-    seeds = {r["seed"] for r in theirs.get(c.a, [])} & {r["seed"] for r in theirs.get(c.b, [])}
-    ours = rec.groups(records, rec.needs(c.quantity), main).get(at, {})
-    mine = [r for net in (c.a, c.b) for r in ours.get(net, []) if r["seed"] in seeds]
-    if (
-        not seeds
-        or {r["seed"] for r in mine if r["net"] == c.a} != seeds
-        or {r["seed"] for r in mine if r["net"] == c.b} != seeds
-    ):
+    per = {x: rec.groups(records, rec.needs(c.quantity), x).get(at, {}) for x in (main, other)}
+    seeds = set.intersection(*({r["seed"] for r in g.get(net, [])} for g in per.values() for net in (c.a, c.b)))
+    if not seeds:
         return None
-    return dict(rec.judge(c, mine), seeds=sorted(seeds))
+    judged = {
+        x: rec.judge(c, [r for net in (c.a, c.b) for r in g.get(net, []) if r["seed"] in seeds]) for x, g in per.items()
+    }
+    return {"seeds": sorted(seeds), **judged}
 
 
 def _cell(p: dict) -> str:
@@ -365,8 +364,11 @@ def precision_sentence(records: list[dict], keys=PRECISION_CLAIMS) -> str:
     return text + partial
 
 
-def _paired_text(paired: dict, main: str) -> str:
-    return f" ({main}, {_seeds_text(paired)}: {claims.difference_text(paired, ' pt')})"
+def _paired_text(c: claims.Claim, p: dict, paired: dict, main: str, other: str) -> str:
+    """A control cell without a verdict: how many seeds it has, and the difference in each precision on
+    the seeds both have (a mean over unequal sets of seeds would mix seed noise into the comparison)."""
+    both = ", ".join(f"{x} {claims.difference_text(paired[x], ' pt')}" for x in (other, main))
+    return f"{seeds_so_far(c, p)}; on the same {_seeds_text(paired)}: {both}"
 
 
 def _seeds_text(paired: dict) -> str:
@@ -381,12 +383,12 @@ def _partial_sentence(rows: list[dict]) -> str:
     main, other = rows[0]["_precisions"]
     parts = []
     for r in rows:
-        c, m = r["_control"], r["_paired"]
-        _, scale, digits = claims.units(c["quantity"])
+        m = r["_paired"]
+        _, scale, digits = claims.units(m[other]["quantity"])
         parts.append(
             f"{r['_title']} at {r['iterations']} iterations, {_seeds_text(m)}: "
-            f"{claims.signed(scale * c['diff'], digits)} points in {other}, "
-            f"{claims.signed(scale * m['diff'], digits)} in {main}"
+            f"{claims.signed(scale * m[other]['diff'], digits)} points in {other}, "
+            f"{claims.signed(scale * m[main]['diff'], digits)} in {main}"
         )
     return (
         f" Still being measured, with fewer than {claims.MIN_SEEDS} seeds per net and so no verdict yet, the "
