@@ -9,7 +9,8 @@
 #   paper_repro/tools/longrun.sh status          the log's last lines and each unfinished run's iteration
 #   paper_repro/tools/longrun.sh land            the finished points' records and nets into this tree's
 #                                                figures/scale-map (experiments.scale_map.land), then the
-#                                                README's and the appendix's blocks; commit them at once
+#                                                README's and the appendix's blocks and chapter 7's map
+#                                                (figures/cpu/scale_map); commit them at once
 #   paper_repro/tools/longrun.sh watch           in the background: each time the queue records a point,
 #                                                `land`, the tests that read the records and the shipped
 #                                                nets, then a commit of the landed files alone (other
@@ -132,6 +133,8 @@ PY
     "$py" -c "from paper_repro.experiments.scale_map import describe, land; [print('landed:', describe(r)) for r in land('$tree/figures/scale-map/records.jsonl')]"
     "$py" -m paper_repro report --profile cpu --readme README.md
     "$py" -m paper_repro report --profile cpu --readme book/08_using.md  # the long runs' times
+    # chapter 7's map of the `cpu` build (figures/cpu/scale_map), redrawn from the new records
+    "$py" -m paper_repro reproduce --profile cpu --only 07_scale_map --no-build >/dev/null
     for c in "$parked"/*/*/config.json; do  # a recorded run's parked checkpoint is no longer needed
       [ -e "$c" ] && [ -e "$tree/runs/$(dirname "${c#"$parked/"}")/summary.json" ] &&
         rm -r "$(dirname "$c")" && echo "unparked $(dirname "${c#"$parked/"}")"
@@ -159,7 +162,7 @@ PY
     ;;
   watch)
     land_log=${LONGRUN_LAND_LOG:-$main/../longrun-land.log}
-    landed=(figures/scale-map README.md book/08_using.md)
+    landed=(figures/scale-map figures/cpu/scale_map.png figures/cpu/scale_map.json README.md book/08_using.md)
     tests_log=$main/../longrun-land-tests.log
     watch() {
       cd "$main"
