@@ -41,7 +41,13 @@ def claim_points(records: list[dict], keys=MAP_CLAIMS, precision: str | None = N
         points = []
         for (n, dataset), nets in sorted(rec.groups(records, rec.needs(c.quantity), precision).items()):
             if c.a in nets and c.b in nets:
-                points.append({"iterations": n, "dataset": dataset, **rec.judge(c, nets[c.a] + nets[c.b])})
+                p = {"iterations": n, "dataset": dataset, **rec.judge(c, nets[c.a] + nets[c.b])}
+                if min(p["n_a"], p["n_b"]) < claims.MIN_SEEDS:  # no verdict: what each seed says so far
+                    b = {r["seed"]: rec.value(r, c.quantity) for r in nets[c.b]}
+                    p["seed_diffs"] = sorted(
+                        [r["seed"], rec.value(r, c.quantity) - b[r["seed"]]] for r in nets[c.a] if r["seed"] in b
+                    )
+                points.append(p)
         out[key] = points
     return out
 
@@ -69,6 +75,21 @@ def seeds_so_far(c: claims.Claim, p: dict, sep: str = " ") -> str:
     if p["n_a"] == p["n_b"]:
         return f"{p['n_a']} of {claims.MIN_SEEDS}{sep}seeds"
     return f"{net_name(c.a)} {p['n_a']},{sep}{net_name(c.b)} {p['n_b']}{sep}of {claims.MIN_SEEDS} seeds"
+
+
+def seed_by_seed(c: claims.Claim, p: dict, sep: str = " ") -> str:
+    """A point without a verdict, seed by seed: the difference a − b on each seed both nets have so far
+    ("; the difference on each: -0.53, -0.61 points, seeds 0, 1"), or in a table cell one line per
+    seed ("<br>seed 0: -0.53<br>seed 1: -0.61", with ``sep`` ``<br>``); "" where they share no seed."""
+    diffs = p.get("seed_diffs") or []
+    if not diffs:
+        return ""
+    unit, scale, digits = claims.units(c.quantity)
+    if sep == "<br>":
+        return "".join(f"<br>seed {s}: {claims.signed(scale * d, digits)}" for s, d in diffs)
+    values = ", ".join(claims.signed(scale * d, digits) for _, d in diffs)
+    seeds = f"seed{'s' * (len(diffs) > 1)} " + ", ".join(str(s) for s, _ in diffs)
+    return f"; the difference on {'each' if len(diffs) > 1 else 'it'}: {values}{' points' if unit else ''}, {seeds}"
 
 
 def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
@@ -115,7 +136,7 @@ def summary_sentences(points: dict[str, list[dict]]) -> list[str]:
         if pending:
             text += (
                 " Still being measured: "
-                + ", ".join(f"{p['iterations']} iterations ({seeds_so_far(c, p)})" for p in pending)
+                + ", ".join(f"{p['iterations']} iterations ({seeds_so_far(c, p)}{seed_by_seed(c, p)})" for p in pending)
                 + "."
             )
         if key in DEPTH_TEST_CLAIMS and not held and last["dataset"] == "fashion-mnist":
@@ -138,7 +159,7 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         row = {"claim": f"{c.title} ({c.source}): {net_name(c.a)} − {net_name(c.b)}"}
         for p in pts:
             if min(p["n_a"], p["n_b"]) < claims.MIN_SEEDS:
-                row[str(p["iterations"])] = seeds_so_far(c, p, "<br>")
+                row[str(p["iterations"])] = seeds_so_far(c, p, "<br>") + seed_by_seed(c, p, "<br>")
                 continue
             verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
             # one line each for the verdict, the difference and each end of its interval: a column
