@@ -54,10 +54,10 @@ def test_the_verdict_table_has_a_row_per_claim_and_a_column_per_length():
     assert row["100"].startswith("**not shown**<br>+")
     assert row["300"].startswith("**holds**<br>+10.00<br>[+") and row["300"].count("<br>") == 3
     assert row["300"].split("<br>")[2].endswith(",") and row["300"].endswith("]")  # one end of the interval a line
-    assert row["600"] == "1 of 3<br>seeds<br>seed 0: +10.00"  # no verdict from one seed: its difference
+    assert row["600"] == "*1 of 3<br>seeds*<br>seed 0: +10.00"  # no verdict from one seed: its difference
     # a second plain-56 seed before plain-20's: each net's count
     (row,) = sm.verdict_rows(sm.claim_points([*partial, rec("plain56", 1, 600, 0.2, 0.2)], keys=("degradation",)))[0]
-    assert row["600"] == "plain-56 2,<br>plain-20 1<br>of 3 seeds<br>seed 0: +10.00"  # only the seed both have
+    assert row["600"] == "*plain-56 2,<br>plain-20 1<br>of 3 seeds*<br>seed 0: +10.00"  # only the seed both have
 
 
 def test_a_longer_length_with_too_few_seeds_is_named_as_still_being_measured_with_each_nets_count():
@@ -78,7 +78,7 @@ def test_a_longer_length_with_too_few_seeds_is_named_as_still_being_measured_wit
     assert points["degradation"][-1]["seed_diffs"] == [[0, pytest.approx(0.1)], [1, pytest.approx(0.03)]]
     (text,) = sm.summary_sentences(points)
     assert text.endswith("600 iterations (2 of 3 seeds; the difference on each: +10.00, +3.00 points, seeds 0, 1).")
-    assert sm.verdict_rows(points)[0][0]["600"] == "2 of 3<br>seeds<br>seed 0: +10.00<br>seed 1: +3.00"
+    assert sm.verdict_rows(points)[0][0]["600"] == "*2 of 3<br>seeds*<br>seed 0: +10.00<br>seed 1: +3.00"
     # three seeds of each: a verdict, and no seed by seed
     more += [rec("plain20", 2, 600, 0.11, 0.11), rec("plain56", 2, 600, 0.2, 0.2)]
     assert "seed_diffs" not in sm.claim_points(more, keys=("degradation",))["degradation"][-1]

@@ -159,7 +159,7 @@ def verdict_rows(points: dict[str, list[dict]]) -> tuple[list[dict], list[tuple[
         row = {"claim": f"{c.title} ({c.source}): {net_name(c.a)} − {net_name(c.b)}"}
         for p in pts:
             if min(p["n_a"], p["n_b"]) < claims.MIN_SEEDS:
-                row[str(p["iterations"])] = seeds_so_far(c, p, "<br>") + seed_by_seed(c, p, "<br>")
+                row[str(p["iterations"])] = f"*{seeds_so_far(c, p, '<br>')}*" + seed_by_seed(c, p, "<br>")
                 continue
             verdict = "not shown" if p["label"] == claims.NOT_SHOWN else p["label"]
             # one line each for the verdict, the difference and each end of its interval: a column
