@@ -55,6 +55,18 @@ def test_the_appendix_times_the_long_runs_from_the_committed_records():
     assert "| ResNet-20 | 0 | 64000 |" in readme_block(APPENDIX, LONG_RUNS_BLOCK)
 
 
+def test_chapter_7s_committed_map_is_drawn_from_the_committed_records():
+    """figures/cpu/scale_map.json (the `cpu` build's map, which `longrun.sh land` redraws) holds the
+    points and provenance that chapter 7 computes from records.jsonl now: a landed point is not left out."""
+    from paper_repro.runs import records as rec  # noqa: PLC0415
+
+    records = rec.read()
+    saved = json.loads((ROOT / "figures" / "cpu" / "scale_map.json").read_text())
+    points = scale_map.claim_points(records, scale_map.MAP_CLAIMS + scale_map.RESPONSE_CLAIMS)
+    assert saved["data"] == json.loads(json.dumps(points)), "figures/cpu/scale_map is stale: longrun.sh land"
+    assert saved["provenance"] == json.loads(json.dumps(rec.provenance(rec.latest(records))))
+
+
 def test_the_appendix_profile_table_is_read_from_the_config():
     assert readme_block(APPENDIX, PROFILES_BLOCK) == findings.profiles_markdown()
 
