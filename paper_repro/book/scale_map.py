@@ -88,7 +88,7 @@ def seed_by_seed(c: claims.Claim, p: dict, sep: str = " ") -> str:
     if sep == "<br>":
         return "".join(f"<br>seed {s}: {claims.signed(scale * d, digits)}" for s, d in diffs)
     values = ", ".join(claims.signed(scale * d, digits) for _, d in diffs)
-    seeds = f"seed{'s' * (len(diffs) > 1)} " + ", ".join(str(s) for s, _ in diffs)
+    seeds = _seeds_text({"seeds": [s for s, _ in diffs]})
     return f"; the difference on {'each' if len(diffs) > 1 else 'it'}: {values}{' points' if unit else ''}, {seeds}"
 
 
